@@ -1,0 +1,71 @@
+"""One error format for the whole API: {"error": {"code", "message", "fields"}} with a 4xx status."""
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from kopilka.core.errors import DomainError
+from kopilka.program.engine import QuoteError
+
+log = logging.getLogger("kopilka.api")
+
+# Where pydantic puts the request part first: drop it and the parameter name from field paths.
+_LOCATION_HEADS = {"body", "query", "path", "header", "cookie", "form"}
+
+
+def error_response(
+    api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATION_HEADS:
+        parts = parts[1:]
+        if parts and parts[0] in {"body", "data", "payload"} and len(parts) > 1:
+            parts = parts[1:]
+    return ".".join(str(part) for part in parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        fields: dict[str, str] = {}
+        for error in exc.errors:
+            fields.setdefault(_field_path(error.get("loc", ())), str(error.get("msg", "")))
+        return error_response(api, request, 422, "validation_error", _("The request has invalid fields."), fields)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return error_response(
+            api, request, 401, "unauthorized", _("Send a valid terminal key: Authorization: Bearer <key>.")
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = "bad_request" if exc.status_code == 400 else f"http_{exc.status_code}"
+        return error_response(api, request, exc.status_code, code, str(exc))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return error_response(api, request, 404, "not_found", _("Not found."))
+
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return error_response(api, request, exc.status, exc.code, exc.message, exc.fields)
+
+    @api.exception_handler(QuoteError)
+    def quote_error(request: HttpRequest, exc: QuoteError) -> HttpResponse:
+        return error_response(api, request, 422, exc.code, str(exc), {"redeem_points": str(exc)})
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        log.exception("unhandled API error", extra={"path": request.path})
+        return error_response(api, request, 500, "internal_error", _("Something went wrong on our side."))

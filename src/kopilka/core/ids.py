@@ -1,0 +1,28 @@
+"""Card numbers: random digits with a Luhn check digit, so typos are caught and numbers can't be guessed."""
+
+import secrets
+
+CARD_PREFIX = "27"
+CARD_LENGTH = 16
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:  # these get doubled once the check digit is appended
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return number.isdigit() and len(number) >= 2 and luhn_check_digit(number[:-1]) == number[-1]
+
+
+def new_card_number() -> str:
+    body_length = CARD_LENGTH - len(CARD_PREFIX) - 1
+    body = CARD_PREFIX + "".join(str(secrets.randbelow(10)) for _ in range(body_length))
+    return body + luhn_check_digit(body)

@@ -1,0 +1,29 @@
+"""Money is integer kopecks inside, a decimal string of roubles outside ("1299.90")."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+KOPECKS = Decimal(100)
+
+
+class MoneyFormatError(ValueError):
+    pass
+
+
+def parse_rubles(text: str | Decimal | int) -> int:
+    """'1299.90' -> 129990. Rejects more than two decimals, floats, NaN and infinities."""
+    if isinstance(text, float):
+        raise MoneyFormatError("money must be a decimal string, not a float")
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation as exc:
+        raise MoneyFormatError(f"not a money amount: {text!r}") from exc
+    if not value.is_finite():
+        raise MoneyFormatError(f"not a money amount: {text!r}")
+    kopecks = value * KOPECKS
+    if kopecks != kopecks.to_integral_value():
+        raise MoneyFormatError(f"at most two decimal places: {text!r}")
+    return int(kopecks)
+
+
+def format_rubles(kopecks: int) -> str:
+    return str((Decimal(kopecks) / KOPECKS).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from kopilka.core.admin_utils import ReadOnlyAdmin, ReadOnlyInline
+from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+
+
+class PostingInline(ReadOnlyInline):
+    model = Posting
+    fields = ["account", "member_id", "amount"]
+    readonly_fields = fields
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "kind", "member", "points", "purchase", "actor_label"]
+    list_filter = ["kind"]
+    search_fields = ["member__phone", "reason"]
+    raw_id_fields = ["member", "purchase", "purchase_return"]
+    inlines = [PostingInline]
+
+
+@admin.register(PointLot)
+class PointLotAdmin(ReadOnlyAdmin):
+    list_display = ["id", "member", "points", "remaining", "earned_at", "available_at", "expires_at"]
+    search_fields = ["member__phone"]
+    raw_id_fields = ["member", "transfer"]
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "transfer", "account", "member_id", "amount"]
+    list_filter = ["account"]
+
+
+@admin.register(LotSpend)
+class LotSpendAdmin(ReadOnlyAdmin):
+    list_display = ["id", "lot", "transfer", "member_id", "points"]

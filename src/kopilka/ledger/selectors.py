@@ -1,0 +1,79 @@
+"""Reads of the ledger: balances with what expires when, and the history with a reason for each line."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from kopilka.core import clock
+from kopilka.ledger.models import PointLot, Transfer
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+    expiring: list[Expiring]
+
+
+def member_balance(member_id: int, at: datetime | None = None, *, expiring_limit: int = 12) -> Balance:
+    at = at or clock.now()
+    live = PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__gt=at)
+    totals = live.aggregate(
+        available=Sum("remaining", filter=Q(available_at__lte=at), default=0),
+        pending=Sum("remaining", filter=Q(available_at__gt=at), default=0),
+    )
+    # Lots expire at business-day boundaries, so grouping by the timestamp groups by day.
+    expiring = [
+        Expiring(points=int(row["points"]), expires_at=row["expires_at"])
+        for row in live.values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")[:expiring_limit]
+    ]
+    return Balance(available=int(totals["available"]), pending=int(totals["pending"]), expiring=expiring)
+
+
+def transfer_description(transfer: Transfer) -> str:
+    """A plain-language sentence for one line of the member's history."""
+    purchase = transfer.purchase
+    receipt = purchase.receipt_number if purchase else ""
+    store = purchase.store.name if purchase else ""
+    points = abs(transfer.points)
+    params = {"points": points, "receipt": receipt, "store": store, "reason": transfer.reason}
+    if transfer.kind == Transfer.Kind.EARN:
+        text = ngettext(
+            "%(points)d point earned for receipt %(receipt)s in %(store)s.",
+            "%(points)d points earned for receipt %(receipt)s in %(store)s.",
+            points,
+        )
+    elif transfer.kind == Transfer.Kind.REDEEM:
+        text = ngettext(
+            "%(points)d point paid for part of receipt %(receipt)s in %(store)s.",
+            "%(points)d points paid for part of receipt %(receipt)s in %(store)s.",
+            points,
+        )
+    elif transfer.kind == Transfer.Kind.RETURN:
+        if transfer.points >= 0:
+            text = _("Goods from receipt %(receipt)s returned: %(points)d points came back to you.")
+        else:
+            text = _("Goods from receipt %(receipt)s returned: %(points)d points earned on them were taken back.")
+    elif transfer.kind == Transfer.Kind.EXPIRE:
+        text = ngettext(
+            "%(points)d point expired: it was not used in time.",
+            "%(points)d points expired: they were not used in time.",
+            points,
+        )
+    else:
+        text = _("Adjustment by staff: %(reason)s")
+    return text % params
+
+
+def member_transfers(member_id: int, *, limit: int = 50, offset: int = 0) -> list[Transfer]:
+    transfers = Transfer.objects.filter(member_id=member_id).select_related("purchase", "purchase__store")
+    return list(transfers.order_by("-created_at", "-id")[offset : offset + limit])

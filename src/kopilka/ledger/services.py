@@ -1,0 +1,305 @@
+"""The only code that moves points.
+
+Functions named `*_in_transaction` are building blocks for other services (a purchase commit
+earns and redeems in one transaction): the caller must hold the member's row lock inside
+`transaction.atomic()`. The others are whole services with their own transaction.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Q, Sum
+from django.utils.translation import gettext as _
+
+from kopilka.core import clock
+from kopilka.core.audit import Actor, audit_record
+from kopilka.core.errors import DomainError
+from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+from kopilka.members.models import Member
+from kopilka.members.services import MemberNotFound
+from kopilka.program.engine import Rules
+
+Account = Posting.Account
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient_points"
+
+
+class LedgerInvariantError(AssertionError):
+    """A bug, never user input: the ledger refuses to write an unbalanced or impossible transfer."""
+
+
+def member_lock(member_id: int) -> Member:
+    """Lock the member row: every change of a member's points happens under this lock."""
+    member = Member.objects.select_for_update().filter(pk=member_id).first()
+    if member is None:
+        raise MemberNotFound(_("No member with this id."))
+    return member
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise LedgerInvariantError("ledger building blocks must run inside transaction.atomic()")
+
+
+def lot_dates(*, at: datetime, rules: Rules) -> tuple[datetime, datetime]:
+    """When points earned at `at` become available and when they expire (business-day boundaries)."""
+    available_at = at if rules.pending_days == 0 else clock.days_later_midnight(at, rules.pending_days)
+    # Valid through the whole last day: 365 days from 10 January means until the end of 10 January.
+    return available_at, clock.days_later_midnight(at, rules.expiry_days + 1)
+
+
+def _post(
+    *,
+    kind: str,
+    member_id: int,
+    legs: list[tuple[str, int]],
+    at: datetime,
+    actor: Actor,
+    purchase_id: int | None = None,
+    return_id: int | None = None,
+    reason: str = "",
+) -> Transfer:
+    if sum(amount for _account, amount in legs) != 0:
+        raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+    member_delta = sum(amount for account, amount in legs if account == Account.MEMBER)
+    transfer = Transfer.objects.create(
+        kind=kind,
+        member_id=member_id,
+        purchase_id=purchase_id,
+        purchase_return_id=return_id,
+        points=member_delta,
+        created_at=at,
+        reason=reason,
+        actor_label=actor.label,
+    )
+    Posting.objects.bulk_create(
+        Posting(transfer=transfer, account=account, member_id=member_id, amount=amount)
+        for account, amount in legs
+        if amount
+    )
+    if member_delta:
+        Member.objects.filter(pk=member_id).update(points_balance=F("points_balance") + member_delta)
+    return transfer
+
+
+def _spend(*, member_id: int, transfer: Transfer, points: int, lots: Iterable[PointLot]) -> int:
+    """Take up to `points` from `lots` in the order given; return how many were taken."""
+    left = points
+    spends = []
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        if take <= 0:
+            continue
+        PointLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        lot.remaining -= take
+        spends.append(LotSpend(lot_id=lot.pk, transfer=transfer, member_id=member_id, points=take))
+        left -= take
+    LotSpend.objects.bulk_create(spends)
+    return points - left
+
+
+def _open_lots(member_id: int, at: datetime, *, include_pending: bool) -> list[PointLot]:
+    lots = PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__gt=at)
+    if not include_pending:
+        lots = lots.filter(available_at__lte=at)
+    # FIFO by expiry; pending lots (when included) go last, as they are the newest.
+    return list(lots.only("id", "remaining", "available_at").order_by("expires_at", "id"))
+
+
+def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
+    """(available, pending) points, read from the lots under the caller's member lock."""
+    live = Q(member_id=member_id, remaining__gt=0, expires_at__gt=at)
+    totals = PointLot.objects.filter(live).aggregate(
+        available=Sum("remaining", filter=Q(available_at__lte=at), default=0),
+        pending=Sum("remaining", filter=Q(available_at__gt=at), default=0),
+    )
+    return int(totals["available"]), int(totals["pending"])
+
+
+def earn_in_transaction(
+    *, member_id: int, points: int, at: datetime, rules: Rules, actor: Actor, purchase_id: int | None = None
+) -> Transfer:
+    _require_transaction()
+    if points <= 0:
+        raise LedgerInvariantError("earned points must be positive")
+    transfer = _post(
+        kind=Transfer.Kind.EARN,
+        member_id=member_id,
+        legs=[(Account.ISSUED, -points), (Account.MEMBER, points)],
+        at=at,
+        actor=actor,
+        purchase_id=purchase_id,
+    )
+    available_at, expires_at = lot_dates(at=at, rules=rules)
+    PointLot.objects.create(
+        member_id=member_id,
+        transfer=transfer,
+        points=points,
+        remaining=points,
+        earned_at=at,
+        available_at=available_at,
+        expires_at=expires_at,
+    )
+    return transfer
+
+
+def redeem_in_transaction(
+    *, member_id: int, points: int, at: datetime, actor: Actor, purchase_id: int | None = None
+) -> Transfer:
+    _require_transaction()
+    if points <= 0:
+        raise LedgerInvariantError("redeemed points must be positive")
+    transfer = _post(
+        kind=Transfer.Kind.REDEEM,
+        member_id=member_id,
+        legs=[(Account.MEMBER, -points), (Account.REDEEMED, points)],
+        at=at,
+        actor=actor,
+        purchase_id=purchase_id,
+    )
+    taken = _spend(member_id=member_id, transfer=transfer, points=points, lots=_open_lots(member_id, at, include_pending=False))
+    if taken != points:
+        # The caller checked the balance under the lock; this only fires on a bug, and rolls back.
+        raise InsufficientPoints(_("Not enough points."), available=taken, requested=points)
+    return transfer
+
+
+def return_in_transaction(
+    *,
+    member_id: int,
+    purchase_id: int,
+    return_id: int,
+    take_back: int,
+    refund: int,
+    at: datetime,
+    rules: Rules,
+    actor: Actor,
+) -> tuple[int, int]:
+    """Refund redeemed points and take back earned ones for a return; returns (taken_back, refunded).
+
+    Earned points come back from the purchase's own lot first, then from the member's other
+    points, pending ones last. What the member no longer holds is not taken (the balance never goes
+    negative); the shortfall is the difference between the asked and the returned figure.
+    """
+    _require_transaction()
+    earn_lots = list(
+        PointLot.objects.filter(member_id=member_id, transfer__purchase_id=purchase_id, transfer__kind=Transfer.Kind.EARN)
+        .filter(remaining__gt=0, expires_at__gt=at)
+        .only("id", "remaining")
+    )
+    others = [lot for lot in _open_lots(member_id, at, include_pending=True) if lot.pk not in {x.pk for x in earn_lots}]
+    collectable = refund + sum(lot.remaining for lot in earn_lots) + sum(lot.remaining for lot in others)
+    taken = min(take_back, collectable)
+    if taken == 0 and refund == 0:
+        return 0, 0
+    transfer = _post(
+        kind=Transfer.Kind.RETURN,
+        member_id=member_id,
+        legs=[(Account.MEMBER, refund - taken), (Account.REDEEMED, -refund), (Account.ISSUED, taken)],
+        at=at,
+        actor=actor,
+        purchase_id=purchase_id,
+        return_id=return_id,
+    )
+    refund_lot: list[PointLot] = []
+    if refund:
+        # Refunded points keep the life they had: they expire with the latest lot that paid for them.
+        latest = LotSpend.objects.filter(
+            transfer__purchase_id=purchase_id, transfer__kind=Transfer.Kind.REDEEM
+        ).aggregate(latest=Max("lot__expires_at"))["latest"]
+        refund_lot.append(
+            PointLot.objects.create(
+                member_id=member_id,
+                transfer=transfer,
+                points=refund,
+                remaining=refund,
+                earned_at=at,
+                available_at=at,
+                expires_at=latest or lot_dates(at=at, rules=rules)[1],
+            )
+        )
+    if taken:
+        spent = _spend(member_id=member_id, transfer=transfer, points=taken, lots=[*earn_lots, *refund_lot, *others])
+        if spent != taken:
+            raise LedgerInvariantError("return could not take back the points it counted")
+    return taken, refund
+
+
+@transaction.atomic
+def points_adjust(*, member_id: int, points: int, reason: str, actor: Actor) -> Transfer:
+    """A manual correction by a staff member, with a written reason."""
+    if actor.user_id is None:
+        raise DomainError(_("Only a staff user can adjust points."), fields={"actor": _("Staff user required.")})
+    if not reason.strip():
+        raise DomainError(_("Give a reason for the adjustment."), fields={"reason": _("Required.")})
+    if points == 0:
+        raise DomainError(_("An adjustment must change the balance."), fields={"points": _("Must not be zero.")})
+    member_lock(member_id)
+    at = clock.now()
+    if points < 0:
+        available, _pending = available_in_transaction(member_id, at)
+        if -points > available:
+            raise InsufficientPoints(
+                _("The member has only %(available)d points available.") % {"available": available},
+                available=available,
+                requested=-points,
+            )
+    transfer = _post(
+        kind=Transfer.Kind.ADJUST,
+        member_id=member_id,
+        legs=[(Account.ADJUSTMENT, -points), (Account.MEMBER, points)],
+        at=at,
+        actor=actor,
+        reason=reason.strip(),
+    )
+    if points > 0:
+        from kopilka.program.selectors import current_rules
+
+        _available_at, expires_at = lot_dates(at=at, rules=current_rules())
+        PointLot.objects.create(
+            member_id=member_id, transfer=transfer, points=points, remaining=points,
+            earned_at=at, available_at=at, expires_at=expires_at,
+        )
+    else:
+        _spend(member_id=member_id, transfer=transfer, points=-points, lots=_open_lots(member_id, at, include_pending=False))
+    audit_record(
+        actor=actor, action="points.adjust", target_type="member", target_id=member_id,
+        member_id=member_id, data={"points": points, "reason": reason.strip(), "transfer_id": transfer.pk},
+    )
+    return transfer
+
+
+def points_expire_due(*, actor: Actor, at: datetime | None = None) -> dict[str, int]:
+    """Expire every lot whose time has come: one EXPIRE transfer per member, each in its own transaction."""
+    at = at or clock.now()
+    member_ids = (
+        PointLot.objects.filter(remaining__gt=0, expires_at__lte=at).values_list("member_id", flat=True).distinct()
+    )
+    members = points = 0
+    for member_id in sorted(set(member_ids)):
+        with transaction.atomic():
+            member_lock(member_id)
+            lots = list(
+                PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__lte=at)
+                .only("id", "remaining", "expires_at")
+                .order_by("expires_at", "id")
+            )
+            total = sum(lot.remaining for lot in lots)
+            if total == 0:
+                continue  # another run got here first
+            transfer = _post(
+                kind=Transfer.Kind.EXPIRE,
+                member_id=member_id,
+                legs=[(Account.MEMBER, -total), (Account.EXPIRED, total)],
+                at=at,
+                actor=actor,
+            )
+            _spend(member_id=member_id, transfer=transfer, points=total, lots=lots)
+            members += 1
+            points += total
+    return {"members": members, "points": points}

@@ -1,0 +1,151 @@
+"""/api/v1/members: enrol, look up, balance and history (terminal-authenticated)."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field, StringConstraints, field_validator
+
+from kopilka.api.auth import terminal_of
+from kopilka.api.schemas import ERRORS, BalanceOut
+from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
+from kopilka.members.models import Member
+from kopilka.members.selectors import member_card_number, member_find, member_get
+from kopilka.members.services import ConsentChoices, member_enroll
+
+router = Router(tags=["members"])
+
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")]
+
+
+class ConsentsIn(Schema):
+    personal_data: bool = False
+    sms_marketing: bool = False
+    email_marketing: bool = False
+
+
+class MemberIn(Schema):
+    phone: Annotated[str, StringConstraints(min_length=3, max_length=32)]
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    email: str | None = None
+    birth_date: date | None = None
+    card_number: CardNumber | None = None
+    consents: ConsentsIn = Field(default_factory=ConsentsIn)
+
+    @field_validator("email")
+    @classmethod
+    def email_valid(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError as exc:
+                raise ValueError("not a valid email address") from exc
+        return value or None
+
+    @field_validator("birth_date")
+    @classmethod
+    def birth_date_sane(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError("birth date must be between 1900-01-01 and today")
+        return value
+
+
+class MemberOut(Schema):
+    id: int
+    phone: str
+    name: str
+    email: str | None
+    card_number: str | None
+    status: str
+    tier: None = None
+    balance: BalanceOut
+
+
+class TransactionOut(Schema):
+    id: int
+    kind: str
+    points: int
+    created_at: datetime
+    purchase_id: int | None
+    receipt_number: str | None
+    store: str | None
+    description: str
+
+
+def member_out(member: Member) -> MemberOut:
+    balance = member_balance(member.pk)
+    return MemberOut(
+        id=member.pk,
+        phone=member.phone,
+        name=member.name,
+        email=member.email or None,
+        card_number=member_card_number(member),
+        status=member.status,
+        balance=BalanceOut(
+            available=balance.available,
+            pending=balance.pending,
+            expiring=[{"points": e.points, "expires_at": e.expires_at} for e in balance.expiring],
+        ),
+    )
+
+
+@router.post("/members", response={201: MemberOut, **ERRORS}, summary="Enrol a member")
+def members_create(request: HttpRequest, body: MemberIn) -> tuple[int, MemberOut]:
+    terminal = terminal_of(request)
+    member = member_enroll(
+        phone=body.phone,
+        name=body.name,
+        email=body.email or "",
+        birth_date=body.birth_date,
+        card_number=body.card_number,
+        consents=ConsentChoices(**body.consents.model_dump()),
+        actor=terminal.actor,
+        source=f"terminal:{terminal.store_code}",
+        store_id=terminal.store_id,
+    )
+    return 201, member_out(member)
+
+
+class LookupQuery(Schema):
+    phone: str | None = None
+    card: str | None = None
+
+
+@router.get("/members/lookup", response={200: MemberOut, **ERRORS}, summary="Find a member by phone or card")
+def members_lookup(request: HttpRequest, query: Query[LookupQuery]) -> MemberOut:
+    return member_out(member_find(phone=query.phone, card=query.card))
+
+
+@router.get("/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="A member with the balance")
+def members_get(request: HttpRequest, member_id: int) -> MemberOut:
+    return member_out(member_get(member_id))
+
+
+class HistoryQuery(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+@router.get(
+    "/members/{member_id}/transactions",
+    response={200: list[TransactionOut], **ERRORS},
+    summary="Point history, newest first, each line with a plain-language reason",
+)
+def members_transactions(request: HttpRequest, member_id: int, query: Query[HistoryQuery]) -> list[TransactionOut]:
+    member_get(member_id)
+    return [
+        TransactionOut(
+            id=t.pk,
+            kind=t.kind,
+            points=t.points,
+            created_at=t.created_at,
+            purchase_id=t.purchase_id,
+            receipt_number=t.purchase.receipt_number if t.purchase else None,
+            store=t.purchase.store.code if t.purchase else None,
+            description=transfer_description(t),
+        )
+        for t in member_transfers(member_id, limit=query.limit, offset=query.offset)
+    ]

@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked")
+        ANONYMISED = "anonymised", _("anonymised")
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567"))
+    email = models.EmailField(_("email"), blank=True, default="")
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    enrolled_store = models.ForeignKey(
+        "pos.Store", verbose_name=_("enrolling store"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enrolled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    # Cache of the member's point account: every ledger transfer updates it with F() in the same
+    # transaction; `manage.py ledger_check` proves it equals the postings and the lots.
+    points_balance = models.BigIntegerField(_("points held"), default=0)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self) -> str:
+        return f"{self.name or '—'} {self.phone}"
+
+
+class Card(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="cards")
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    issued_at = models.DateTimeField(_("issued"))
+    blocked_at = models.DateTimeField(_("blocked"), null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", verbose_name=_("replaced by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Consent(models.Model):
+    """One row per decision: the latest row for (member, purpose, channel) is in force."""
+
+    class Purpose(models.TextChoices):
+        PERSONAL_DATA = "personal_data", _("personal data processing")
+        MARKETING = "marketing", _("advertising messages")
+
+    class Channel(models.TextChoices):
+        ANY = "any", _("any")
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("email")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.ANY)
+    given = models.BooleanField(_("given"))
+    recorded_at = models.DateTimeField(_("recorded"))
+    source = models.CharField(_("source"), max_length=100, help_text=_("where it was given: terminal, portal, import"))
+    text_version = models.CharField(_("text version"), max_length=32)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [models.Index(fields=["member", "purpose", "channel", "-recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.purpose}/{self.channel}: {self.given}"

@@ -1,0 +1,40 @@
+"""Reads of members and cards."""
+
+from django.utils.translation import gettext as _
+
+from kopilka.core.phones import InvalidPhone, normalize_phone
+from kopilka.members.models import Card, Member
+from kopilka.members.services import MemberNotFound
+
+
+def member_get(member_id: int) -> Member:
+    member = Member.objects.filter(pk=member_id).first()
+    if member is None:
+        raise MemberNotFound(_("No member with this id."))
+    return member
+
+
+def member_find(*, member_id: int | None = None, phone: str | None = None, card: str | None = None) -> Member:
+    """Find a member by id, phone (any common format) or an active card number."""
+    if member_id is not None:
+        return member_get(member_id)
+    if phone:
+        try:
+            normalized = normalize_phone(phone)
+        except InvalidPhone:
+            raise MemberNotFound(_("No member with this phone.")) from None
+        member = Member.objects.filter(phone=normalized).first()
+        if member is None:
+            raise MemberNotFound(_("No member with this phone."))
+        return member
+    if card:
+        found = Card.objects.filter(number=card.strip(), status=Card.Status.ACTIVE).select_related("member").first()
+        if found is None:
+            raise MemberNotFound(_("No member with this card."))
+        return found.member
+    raise MemberNotFound(_("Give a member id, phone or card number."))
+
+
+def member_card_number(member: Member) -> str | None:
+    card = member.cards.filter(status=Card.Status.ACTIVE).order_by("-issued_at", "-id").first()
+    return card.number if card else None

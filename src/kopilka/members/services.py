@@ -1,0 +1,146 @@
+"""Services that change members, cards and consents."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from kopilka.core import clock
+from kopilka.core.audit import Actor, audit_record
+from kopilka.core.errors import Conflict, DomainError, NotFound
+from kopilka.core.ids import new_card_number
+from kopilka.core.phones import normalize_phone
+from kopilka.members.models import Card, Consent, Member
+
+
+class MemberExists(Conflict):
+    code = "member_exists"
+
+
+class CardTaken(Conflict):
+    code = "card_taken"
+
+
+class ConsentRequired(DomainError):
+    code = "consent_required"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+
+
+@dataclass(frozen=True)
+class ConsentChoices:
+    personal_data: bool
+    sms_marketing: bool = False
+    email_marketing: bool = False
+
+
+def _consent_rows(choices: ConsentChoices) -> list[tuple[str, str, bool]]:
+    return [
+        (Consent.Purpose.PERSONAL_DATA, Consent.Channel.ANY, choices.personal_data),
+        (Consent.Purpose.MARKETING, Consent.Channel.SMS, choices.sms_marketing),
+        (Consent.Purpose.MARKETING, Consent.Channel.EMAIL, choices.email_marketing),
+    ]
+
+
+@transaction.atomic
+def member_enroll(
+    *,
+    phone: str,
+    consents: ConsentChoices,
+    actor: Actor,
+    source: str,
+    name: str = "",
+    email: str = "",
+    birth_date: date | None = None,
+    card_number: str | None = None,
+    store_id: int | None = None,
+) -> Member:
+    """Enrol a member with a card (given or newly generated) and their consent decisions.
+
+    Personal-data consent is required by 152-FZ before anything is stored.
+    """
+    if not consents.personal_data:
+        raise ConsentRequired(
+            _("Consent to personal data processing is required to join."),
+            fields={"consents.personal_data": _("Must be given.")},
+        )
+    phone = normalize_phone(phone)
+    if Member.objects.filter(phone=phone).exists():
+        raise MemberExists(_("A member with this phone is already enrolled."), fields={"phone": phone})
+    if card_number and Card.objects.filter(number=card_number).exists():
+        raise CardTaken(_("This card number is already issued."), fields={"card_number": card_number})
+    now = clock.now()
+    try:
+        with transaction.atomic():  # a concurrent enrolment of the same phone loses here, cleanly
+            member = Member.objects.create(
+                phone=phone,
+                name=name.strip(),
+                email=email.strip().lower(),
+                birth_date=birth_date,
+                enrolled_store_id=store_id,
+                enrolled_by_id=actor.user_id,
+                created_at=now,
+            )
+            Card.objects.create(member=member, number=card_number or new_card_number(), issued_at=now)
+    except IntegrityError as exc:
+        raise MemberExists(_("A member with this phone or card is already enrolled.")) from exc
+    version = settings.KOPILKA_CONSENT_TEXT_VERSION
+    Consent.objects.bulk_create(
+        Consent(
+            member=member,
+            purpose=purpose,
+            channel=channel,
+            given=given,
+            recorded_at=now,
+            source=source,
+            text_version=version,
+        )
+        for purpose, channel, given in _consent_rows(consents)
+    )
+    audit_record(
+        actor=actor,
+        action="member.enroll",
+        target_type="member",
+        target_id=member.pk,
+        member_id=member.pk,
+        data={"source": source, "store_id": store_id},
+    )
+    return member
+
+
+@transaction.atomic
+def card_replace(*, card_id: int, actor: Actor, new_number: str | None = None) -> Card:
+    """Block a lost or damaged card and issue a new one; the balance belongs to the member, not the card."""
+    card = Card.objects.select_for_update().filter(pk=card_id).first()
+    if card is None:
+        raise NotFound(_("Card not found."))
+    if card.status == Card.Status.BLOCKED:
+        raise Conflict(_("This card is already blocked."))
+    if new_number and Card.objects.filter(number=new_number).exists():
+        raise CardTaken(_("This card number is already issued."), fields={"card_number": new_number})
+    now = clock.now()
+    replacement = Card.objects.create(member_id=card.member_id, number=new_number or new_card_number(), issued_at=now)
+    Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED, blocked_at=now, replaced_by=replacement)
+    audit_record(
+        actor=actor,
+        action="card.replace",
+        target_type="card",
+        target_id=card.pk,
+        member_id=card.member_id,
+        data={"old": card.number, "new": replacement.number},
+    )
+    return replacement
+
+
+@transaction.atomic
+def card_block(*, card_id: int, actor: Actor) -> None:
+    """Block a card without replacing it (the member keeps other cards and the balance)."""
+    card = Card.objects.select_for_update().filter(pk=card_id).first()
+    if card is None:
+        raise NotFound(_("Card not found."))
+    Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED, blocked_at=clock.now())
+    audit_record(actor=actor, action="card.block", target_type="card", target_id=card.pk, member_id=card.member_id)

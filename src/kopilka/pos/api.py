@@ -1,0 +1,256 @@
+"""/api/v1/receipts and /api/v1/purchases: what a till calls."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Header, Router, Schema
+from pydantic import Field, StringConstraints, model_validator
+
+from kopilka.api.auth import terminal_of
+from kopilka.api.schemas import ERRORS, MoneyStr, QuantityStr
+from kopilka.core.errors import DomainError
+from kopilka.core.idempotency import request_fingerprint, run_idempotent
+from kopilka.core.money import format_rubles, parse_rubles
+from kopilka.pos import services
+from kopilka.program import engine
+
+router = Router(tags=["receipts"])
+
+Text = Annotated[str, StringConstraints(max_length=200)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="A unique key per purchase; retries reuse it")
+]
+
+
+class LineIn(Schema):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: Text = ""
+    category: Annotated[str, StringConstraints(max_length=100)] = ""
+    quantity: QuantityStr = "1"
+    price: MoneyStr
+
+    @model_validator(mode="after")
+    def quantity_positive(self) -> "LineIn":
+        if Decimal(self.quantity) <= 0:
+            raise ValueError("quantity must be greater than zero")
+        return self
+
+    def to_domain(self) -> engine.Line:
+        return engine.Line(
+            sku=self.sku, name=self.name, category=self.category, quantity=Decimal(self.quantity), price=parse_rubles(self.price)
+        )
+
+
+class ReceiptBody(Schema):
+    member_id: int | None = Field(None, ge=1)
+    card_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    store: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    redeem_points: Annotated[int, Field(ge=0, le=10**12)] | Literal["max"] = 0
+
+    @model_validator(mode="after")
+    def one_member_reference(self) -> "ReceiptBody":
+        given = [name for name in ("member_id", "card_number", "phone") if getattr(self, name) not in (None, "")]
+        if len(given) > 1:
+            raise ValueError("give at most one of member_id, card_number, phone")
+        return self
+
+    def to_domain(self, receipt_number: str = "") -> services.ReceiptIn:
+        return services.ReceiptIn(
+            member=services.MemberRef(member_id=self.member_id, card_number=self.card_number, phone=self.phone),
+            store=self.store,
+            lines=tuple(line.to_domain() for line in self.lines),
+            redeem=self.redeem_points,
+            receipt_number=receipt_number,
+        )
+
+
+class PurchaseBody(ReceiptBody):
+    receipt_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class LineOut(Schema):
+    sku: str
+    amount: str
+    redeem_points: int
+    payable: str
+    earn_points: int
+
+
+class TotalsOut(Schema):
+    amount: str
+    redeem_points: int
+    payable: str
+    earn_points: int
+
+
+class BalanceAfterOut(Schema):
+    available: int
+    pending: int
+
+
+class QuoteOut(Schema):
+    member_id: int | None
+    lines: list[LineOut]
+    totals: TotalsOut
+    max_redeemable: int
+    balance_after: BalanceAfterOut | None
+    explanation: list[str]
+
+
+class PurchaseOut(QuoteOut):
+    id: int
+    receipt_number: str
+    created_at: datetime
+
+
+def quote_json(result: services.QuoteResult) -> dict[str, Any]:
+    quote = result.quote
+    return {
+        "member_id": result.member.pk if result.member else None,
+        "lines": [
+            {
+                "sku": line.sku,
+                "amount": format_rubles(line.amount),
+                "redeem_points": line.redeem_points,
+                "payable": format_rubles(line.payable),
+                "earn_points": line.earn_points,
+            }
+            for line in quote.lines
+        ],
+        "totals": {
+            "amount": format_rubles(quote.amount),
+            "redeem_points": quote.redeem_points,
+            "payable": format_rubles(quote.payable),
+            "earn_points": quote.earn_points,
+        },
+        "max_redeemable": quote.max_redeemable,
+        "balance_after": (
+            {"available": quote.available_after, "pending": quote.pending_after} if result.member else None
+        ),
+        "explanation": quote.explanation(),
+    }
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    status = 400
+
+
+def _require_key(key: str | None) -> str:
+    if not key or len(key) > 255:
+        raise IdempotencyKeyRequired(
+            _("Send an Idempotency-Key header (1 to 255 characters), the same on every retry."),
+            fields={"Idempotency-Key": _("Required.")},
+        )
+    return key
+
+
+@router.post("/receipts/calculate", response={200: QuoteOut, **ERRORS}, summary="Dry run: points for a receipt")
+def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any]:
+    return quote_json(services.receipt_quote(terminal=terminal_of(request), receipt=body.to_domain()))
+
+
+@router.post("/purchases", response={201: PurchaseOut, **ERRORS}, summary="Commit a purchase (idempotent)")
+def purchases_commit(
+    request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
+) -> tuple[int, dict[str, Any]]:
+    terminal = terminal_of(request)
+    key = _require_key(idempotency_key)
+
+    def work() -> tuple[int, dict[str, object]]:
+        purchase, result = services.purchase_commit(terminal=terminal, receipt=body.to_domain(body.receipt_number))
+        return 201, {
+            "id": purchase.pk,
+            "receipt_number": purchase.receipt_number,
+            "created_at": purchase.created_at.isoformat(),
+            **quote_json(result),
+        }
+
+    return run_idempotent(  # type: ignore[return-value]
+        scope=f"terminal:{terminal.id}",
+        key=key,
+        request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
+        work=work,
+    )
+
+
+class ReturnLineIn(Schema):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    quantity: QuantityStr = "1"
+
+    @model_validator(mode="after")
+    def quantity_positive(self) -> "ReturnLineIn":
+        if Decimal(self.quantity) <= 0:
+            raise ValueError("quantity must be greater than zero")
+        return self
+
+
+class ReturnBody(Schema):
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
+
+
+class ReturnLineOut(Schema):
+    sku: str
+    quantity: str
+    amount: str
+    earn_points_reversed: int
+    redeem_points_refunded: int
+
+
+class ReturnOut(Schema):
+    id: int
+    purchase_id: int
+    amount: str
+    earn_points_reversed: int
+    redeem_points_refunded: int
+    points_not_recovered: int
+    lines: list[ReturnLineOut]
+
+
+@router.post(
+    "/purchases/{purchase_id}/returns",
+    response={201: ReturnOut, **ERRORS},
+    summary="Return goods: points taken back and refunded in proportion (idempotent)",
+)
+def purchases_return(
+    request: HttpRequest, purchase_id: int, body: ReturnBody, idempotency_key: IdempotencyKey = None
+) -> tuple[int, dict[str, Any]]:
+    terminal = terminal_of(request)
+    key = _require_key(idempotency_key)
+
+    def work() -> tuple[int, dict[str, object]]:
+        record = services.purchase_return(
+            terminal=terminal,
+            purchase_id=purchase_id,
+            lines=[services.ReturnRequestLine(sku=line.sku, quantity=Decimal(line.quantity)) for line in body.lines],
+        )
+        return 201, {
+            "id": record.pk,
+            "purchase_id": record.purchase_id,
+            "amount": format_rubles(record.amount),
+            "earn_points_reversed": record.earn_reversed,
+            "redeem_points_refunded": record.redeem_refunded,
+            "points_not_recovered": record.earn_not_recovered,
+            "lines": [
+                {
+                    "sku": line.purchase_line.sku,
+                    "quantity": str(line.quantity),
+                    "amount": format_rubles(line.amount),
+                    "earn_points_reversed": line.earn_reversed,
+                    "redeem_points_refunded": line.redeem_refunded,
+                }
+                for line in record.lines.select_related("purchase_line").order_by("id")
+            ],
+        }
+
+    return run_idempotent(  # type: ignore[return-value]
+        scope=f"terminal:{terminal.id}",
+        key=key,
+        request_hash=request_fingerprint("return", purchase_id, body.model_dump(mode="json")),
+        work=work,
+    )
