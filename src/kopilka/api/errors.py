@@ -34,6 +34,18 @@ def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in parts) or "body"
 
 
+def quote_error_message(exc: QuoteError) -> str:
+    """The engine stays free of translations; its errors are worded here, in the request's language."""
+    params = {"available": 0, "requested": 0, "max_redeemable": 0, **exc.params}
+    if exc.code == "insufficient_points":
+        return _("Not enough points: %(available)d available, %(requested)d asked.") % params
+    if exc.code == "redeem_limit_exceeded":
+        return _("At most %(max_redeemable)d points can pay for this receipt, %(requested)d asked.") % params
+    if exc.code == "member_required":
+        return _("Points can only be redeemed by a member: give member_id, card_number or phone.")
+    return str(exc)
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -63,7 +75,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(QuoteError)
     def quote_error(request: HttpRequest, exc: QuoteError) -> HttpResponse:
-        return error_response(api, request, 422, exc.code, str(exc), {"redeem_points": str(exc)})
+        message = quote_error_message(exc)
+        return error_response(api, request, 422, exc.code, message, {"redeem_points": message})
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

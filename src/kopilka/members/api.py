@@ -6,7 +6,7 @@ from typing import Annotated
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field, StringConstraints, field_validator
 
 from kopilka.api.auth import terminal_of
@@ -93,7 +93,7 @@ def member_out(member: Member) -> MemberOut:
 
 
 @router.post("/members", response={201: MemberOut, **ERRORS}, summary="Enrol a member")
-def members_create(request: HttpRequest, body: MemberIn) -> tuple[int, MemberOut]:
+def members_create(request: HttpRequest, body: MemberIn) -> Status[MemberOut]:
     terminal = terminal_of(request)
     member = member_enroll(
         phone=body.phone,
@@ -106,7 +106,7 @@ def members_create(request: HttpRequest, body: MemberIn) -> tuple[int, MemberOut
         source=f"terminal:{terminal.store_code}",
         store_id=terminal.store_id,
     )
-    return 201, member_out(member)
+    return Status(201, member_out(member))
 
 
 class LookupQuery(Schema):

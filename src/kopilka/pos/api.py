@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 from pydantic import Field, StringConstraints, model_validator
 
 from kopilka.api.auth import terminal_of
@@ -158,7 +158,7 @@ def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any
 @router.post("/purchases", response={201: PurchaseOut, **ERRORS}, summary="Commit a purchase (idempotent)")
 def purchases_commit(
     request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, object]]:
     terminal = terminal_of(request)
     key = _require_key(idempotency_key)
 
@@ -171,11 +171,13 @@ def purchases_commit(
             **quote_json(result),
         }
 
-    return run_idempotent(  # type: ignore[return-value]
-        scope=f"terminal:{terminal.id}",
-        key=key,
-        request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
-        work=work,
+    return Status(
+        *run_idempotent(
+            scope=f"terminal:{terminal.id}",
+            key=key,
+            request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
+            work=work,
+        )
     )
 
 
@@ -219,7 +221,7 @@ class ReturnOut(Schema):
 )
 def purchases_return(
     request: HttpRequest, purchase_id: int, body: ReturnBody, idempotency_key: IdempotencyKey = None
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, object]]:
     terminal = terminal_of(request)
     key = _require_key(idempotency_key)
 
@@ -248,9 +250,11 @@ def purchases_return(
             ],
         }
 
-    return run_idempotent(  # type: ignore[return-value]
-        scope=f"terminal:{terminal.id}",
-        key=key,
-        request_hash=request_fingerprint("return", purchase_id, body.model_dump(mode="json")),
-        work=work,
+    return Status(
+        *run_idempotent(
+            scope=f"terminal:{terminal.id}",
+            key=key,
+            request_hash=request_fingerprint("return", purchase_id, body.model_dump(mode="json")),
+            work=work,
+        )
     )

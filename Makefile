@@ -1,0 +1,43 @@
+# Two commands: `make demo` runs Kopilka with demo data on SQLite; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test lint install messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@if [ -f var/demo-credentials.txt ]; then cat var/demo-credentials.txt; \
+	else $(BIN)/python manage.py load_demo | tee var/demo-credentials.txt; fi
+	@echo "Kopilka: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/v1/docs"
+	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+test: install
+	@url=$$($(BIN)/python scripts/test_database_url.py) || exit 1; \
+	echo "Testing against $$url"; \
+	DATABASE_URL="$$url" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+messages: install
+	cd src/kopilka && ../../$(BIN)/python ../../manage.py makemessages -l ru -l en --no-obsolete && ../../$(BIN)/python ../../manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

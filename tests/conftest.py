@@ -1,0 +1,101 @@
+"""Shared fixtures: a terminal with its key, an API client that speaks JSON, members with points."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from kopilka.core.audit import Actor
+from kopilka.ledger.checks import ledger_problems
+from kopilka.members.models import Member
+from kopilka.members.services import ConsentChoices, member_enroll
+from kopilka.pos.terminals import TerminalPrincipal, terminal_auth_cache_clear, terminal_authenticate, terminal_create
+from kopilka.program.selectors import rules_cache_clear
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL row locks and parallel connections"
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    terminal_auth_cache_clear()
+    rules_cache_clear()
+    yield
+    terminal_auth_cache_clear()
+    rules_cache_clear()
+
+
+@dataclass
+class Api:
+    """A JSON client for /api/v1 with a terminal's key."""
+
+    client: Client
+    key: str
+    language: str = "en"
+
+    def _headers(self, key: str | None, idempotency_key: str | None, language: str | None) -> dict[str, str]:
+        headers = {"Accept-Language": language or self.language}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    def get(self, path: str, *, key: str | None = "", language: str | None = None, **params: Any) -> Any:
+        return self.client.get(
+            f"/api/v1{path}", params, headers=self._headers(self.key if key == "" else key, None, language)
+        )
+
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        idempotency_key: str | None = None,
+        key: str | None = "",
+        language: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        return self.client.post(
+            f"/api/v1{path}",
+            body if raw else json.dumps(body),
+            content_type="application/json",
+            headers=self._headers(self.key if key == "" else key, idempotency_key, language),
+        )
+
+
+@pytest.fixture
+def terminal(db: None) -> tuple[TerminalPrincipal, str]:
+    _terminal, key = terminal_create(store_code="central", store_name="Центральный", actor=Actor.system("test"))
+    principal = terminal_authenticate(key)
+    assert principal is not None
+    return principal, key
+
+
+@pytest.fixture
+def api(terminal: tuple[TerminalPrincipal, str]) -> Api:
+    return Api(client=Client(), key=terminal[1])
+
+
+def enroll(phone: str = "+79161234567", name: str = "Анна", **extra: Any) -> Member:
+    return member_enroll(
+        phone=phone, name=name, consents=ConsentChoices(personal_data=True), actor=Actor.system("test"), source="test", **extra
+    )
+
+
+def receipt(*lines: tuple[str, str, str], store: str = "central", **extra: Any) -> dict[str, Any]:
+    """receipt(("COF1", "2", "250.00")) -> a request body with lines of (sku, quantity, price)."""
+    return {
+        "store": store,
+        "lines": [{"sku": sku, "name": sku, "category": "coffee", "quantity": qty, "price": price} for sku, qty, price in lines],
+        **extra,
+    }
+
+
+def assert_ledger_clean() -> None:
+    assert ledger_problems() == []
