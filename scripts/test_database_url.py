@@ -36,7 +36,10 @@ def main() -> int:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         print(f"FATAL: PostgreSQL at {url} is unreachable and CI=true: {problem}", file=sys.stderr)
         return 1
-    print(f"WARNING: PostgreSQL at {url} is unreachable ({problem}); testing on SQLite only.", file=sys.stderr)
+    print(
+        f"WARNING: PostgreSQL at {url} is unreachable ({problem}); testing on SQLite only.",
+        file=sys.stderr,
+    )
     print("sqlite:///:memory:")
     return 0
 

@@ -13,7 +13,12 @@ from kopilka.core.audit import Actor
 from kopilka.ledger.checks import ledger_problems
 from kopilka.members.models import Member
 from kopilka.members.services import ConsentChoices, member_enroll
-from kopilka.pos.terminals import TerminalPrincipal, terminal_auth_cache_clear, terminal_authenticate, terminal_create
+from kopilka.pos.terminals import (
+    TerminalPrincipal,
+    terminal_auth_cache_clear,
+    terminal_authenticate,
+    terminal_create,
+)
 from kopilka.program.selectors import rules_cache_clear
 
 postgres_only = pytest.mark.skipif(
@@ -38,7 +43,9 @@ class Api:
     key: str
     language: str = "en"
 
-    def _headers(self, key: str | None, idempotency_key: str | None, language: str | None) -> dict[str, str]:
+    def _headers(
+        self, key: str | None, idempotency_key: str | None, language: str | None
+    ) -> dict[str, str]:
         headers = {"Accept-Language": language or self.language}
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
@@ -46,9 +53,13 @@ class Api:
             headers["Idempotency-Key"] = idempotency_key
         return headers
 
-    def get(self, path: str, *, key: str | None = "", language: str | None = None, **params: Any) -> Any:
+    def get(
+        self, path: str, *, key: str | None = "", language: str | None = None, **params: Any
+    ) -> Any:
         return self.client.get(
-            f"/api/v1{path}", params, headers=self._headers(self.key if key == "" else key, None, language)
+            f"/api/v1{path}",
+            params,
+            headers=self._headers(self.key if key == "" else key, None, language),
         )
 
     def post(
@@ -71,7 +82,9 @@ class Api:
 
 @pytest.fixture
 def terminal(db: None) -> tuple[TerminalPrincipal, str]:
-    _terminal, key = terminal_create(store_code="central", store_name="Центральный", actor=Actor.system("test"))
+    _terminal, key = terminal_create(
+        store_code="central", store_name="Центральный", actor=Actor.system("test")
+    )
     principal = terminal_authenticate(key)
     assert principal is not None
     return principal, key
@@ -84,7 +97,12 @@ def api(terminal: tuple[TerminalPrincipal, str]) -> Api:
 
 def enroll(phone: str = "+79161234567", name: str = "Анна", **extra: Any) -> Member:
     return member_enroll(
-        phone=phone, name=name, consents=ConsentChoices(personal_data=True), actor=Actor.system("test"), source="test", **extra
+        phone=phone,
+        name=name,
+        consents=ConsentChoices(personal_data=True),
+        actor=Actor.system("test"),
+        source="test",
+        **extra,
     )
 
 
@@ -92,7 +110,10 @@ def receipt(*lines: tuple[str, str, str], store: str = "central", **extra: Any) 
     """receipt(("COF1", "2", "250.00")) -> a request body with lines of (sku, quantity, price)."""
     return {
         "store": store,
-        "lines": [{"sku": sku, "name": sku, "category": "coffee", "quantity": qty, "price": price} for sku, qty, price in lines],
+        "lines": [
+            {"sku": sku, "name": sku, "category": "coffee", "quantity": qty, "price": price}
+            for sku, qty, price in lines
+        ],
         **extra,
     }
 

@@ -28,8 +28,14 @@ def test_enrol_normalises_the_phone_issues_a_card_and_records_consents(api: Api)
     assert body["phone"] == "+79161234567"
     assert luhn_valid(body["card_number"])
     assert body["balance"] == {"available": 0, "pending": 0, "expiring": []}
-    consents = {(c.purpose, c.channel): c.given for c in Consent.objects.filter(member_id=body["id"])}
-    assert consents == {("personal_data", "any"): True, ("marketing", "sms"): True, ("marketing", "email"): False}
+    consents = {
+        (c.purpose, c.channel): c.given for c in Consent.objects.filter(member_id=body["id"])
+    }
+    assert consents == {
+        ("personal_data", "any"): True,
+        ("marketing", "sms"): True,
+        ("marketing", "email"): False,
+    }
     assert Member.objects.get(pk=body["id"]).enrolled_store is not None
 
 
@@ -42,7 +48,9 @@ def test_enrolling_a_phone_twice_is_a_conflict(api: Api) -> None:
 
 
 @pytest.mark.parametrize("consents", [{"personal_data": False}, {}])
-def test_enrolment_without_personal_data_consent_is_refused_and_writes_nothing(api: Api, consents: dict) -> None:
+def test_enrolment_without_personal_data_consent_is_refused_and_writes_nothing(
+    api: Api, consents: dict
+) -> None:
     response = api.post("/members", enrol_body(consents=consents))
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "consent_required"
@@ -61,7 +69,9 @@ def test_enrolment_without_personal_data_consent_is_refused_and_writes_nothing(a
         ({"name": 5}, "validation_error", "name"),
     ],
 )
-def test_bad_enrolment_fields_get_a_field_error(api: Api, overrides: dict, code: str, field: str) -> None:
+def test_bad_enrolment_fields_get_a_field_error(
+    api: Api, overrides: dict, code: str, field: str
+) -> None:
     response = api.post("/members", enrol_body(**overrides))
     assert response.status_code == 422, response.content
     error = response.json()["error"]
@@ -88,7 +98,9 @@ def test_lookup_by_phone_and_by_card(api: Api) -> None:
     assert by_card.json()["tier"] is None
 
 
-@pytest.mark.parametrize("params", [{"phone": "+79990000000"}, {"card": "0000"}, {"phone": "garbage"}, {}])
+@pytest.mark.parametrize(
+    "params", [{"phone": "+79990000000"}, {"card": "0000"}, {"phone": "garbage"}, {}]
+)
 def test_lookup_of_an_unknown_member_is_404(api: Api, params: dict) -> None:
     response = api.get("/members/lookup", **params)
     assert response.status_code == 404

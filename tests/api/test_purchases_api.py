@@ -21,11 +21,21 @@ def test_calculate_is_a_dry_run_with_an_explanation(api: Api) -> None:
     counts = (Purchase.objects.count(), Transfer.objects.count(), PointLot.objects.count())
     response = api.post(
         "/receipts/calculate",
-        receipt(("COF1", "2", "250.00"), ("CAKE", "1", "500.00"), member_id=member.pk, redeem_points="max"),
+        receipt(
+            ("COF1", "2", "250.00"),
+            ("CAKE", "1", "500.00"),
+            member_id=member.pk,
+            redeem_points="max",
+        ),
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["totals"] == {"amount": "1000.00", "redeem_points": 300, "payable": "700.00", "earn_points": 35}
+    assert body["totals"] == {
+        "amount": "1000.00",
+        "redeem_points": 300,
+        "payable": "700.00",
+        "earn_points": 35,
+    }
     assert sum(line["redeem_points"] for line in body["lines"]) == 300
     assert sum(line["earn_points"] for line in body["lines"]) == 35
     assert body["max_redeemable"] == 300
@@ -46,11 +56,18 @@ def test_explanation_follows_accept_language(api: Api) -> None:
 def test_commit_earns_points_after_redemption_and_records_the_lines(api: Api) -> None:
     member = enroll()
     give_points(api, member.pk, 100)
-    body = receipt(("COF1", "2", "250.00"), member_id=member.pk, receipt_number="A-1", redeem_points=100)
+    body = receipt(
+        ("COF1", "2", "250.00"), member_id=member.pk, receipt_number="A-1", redeem_points=100
+    )
     response = api.post("/purchases", body, idempotency_key="k1")
     assert response.status_code == 201, response.content
     result = response.json()
-    assert result["totals"] == {"amount": "500.00", "redeem_points": 100, "payable": "400.00", "earn_points": 20}
+    assert result["totals"] == {
+        "amount": "500.00",
+        "redeem_points": 100,
+        "payable": "400.00",
+        "earn_points": 20,
+    }
     purchase = Purchase.objects.get(pk=result["id"])
     assert (purchase.amount, purchase.redeem_points, purchase.earn_points) == (50000, 100, 20)
     assert PurchaseLine.objects.get(purchase=purchase).quantity == 2
@@ -60,7 +77,9 @@ def test_commit_earns_points_after_redemption_and_records_the_lines(api: Api) ->
 
 def test_a_replayed_key_returns_the_same_response_and_writes_nothing(api: Api) -> None:
     member = enroll()
-    body = receipt(("COF1", "1", "300.00"), card_number=member.cards.get().number, receipt_number="R-1")
+    body = receipt(
+        ("COF1", "1", "300.00"), card_number=member.cards.get().number, receipt_number="R-1"
+    )
     first = api.post("/purchases", body, idempotency_key="same")
     second = api.post("/purchases", body, idempotency_key="same")
     assert first.status_code == second.status_code == 201
@@ -71,9 +90,15 @@ def test_a_replayed_key_returns_the_same_response_and_writes_nothing(api: Api) -
 
 def test_the_same_key_with_another_body_is_a_conflict(api: Api) -> None:
     member = enroll()
-    api.post("/purchases", receipt(("A", "1", "100.00"), member_id=member.pk, receipt_number="1"), idempotency_key="k")
+    api.post(
+        "/purchases",
+        receipt(("A", "1", "100.00"), member_id=member.pk, receipt_number="1"),
+        idempotency_key="k",
+    )
     response = api.post(
-        "/purchases", receipt(("A", "1", "999.00"), member_id=member.pk, receipt_number="1"), idempotency_key="k"
+        "/purchases",
+        receipt(("A", "1", "999.00"), member_id=member.pk, receipt_number="1"),
+        idempotency_key="k",
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_conflict"
@@ -89,7 +114,9 @@ def test_commit_without_an_idempotency_key_is_refused(api: Api) -> None:
 
 def test_a_receipt_number_is_used_once_per_store(api: Api) -> None:
     api.post("/purchases", receipt(("A", "1", "100.00"), receipt_number="77"), idempotency_key="a")
-    response = api.post("/purchases", receipt(("B", "1", "50.00"), receipt_number="77"), idempotency_key="b")
+    response = api.post(
+        "/purchases", receipt(("B", "1", "50.00"), receipt_number="77"), idempotency_key="b"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "duplicate_receipt"
     assert IdempotencyRecord.objects.filter(key="b").count() == 0
@@ -119,7 +146,9 @@ def test_redeeming_over_the_receipt_share_is_refused(api: Api) -> None:
 
 
 def test_a_purchase_without_a_member_is_recorded_without_points(api: Api) -> None:
-    response = api.post("/purchases", receipt(("A", "1", "100.00"), receipt_number="anon"), idempotency_key="anon")
+    response = api.post(
+        "/purchases", receipt(("A", "1", "100.00"), receipt_number="anon"), idempotency_key="anon"
+    )
     assert response.status_code == 201
     assert response.json()["member_id"] is None
     assert response.json()["totals"]["earn_points"] == 0
@@ -139,7 +168,10 @@ def test_a_purchase_without_a_member_is_recorded_without_points(api: Api) -> Non
         (receipt(("A", "1", "1.00")), "receipt_number"),
         (receipt(("A", "1", "1.00"), receipt_number="1", redeem_points=-5), "redeem_points"),
         (receipt(("A", "1", "1.00"), receipt_number="1", redeem_points="all"), "redeem_points"),
-        (receipt(("A", "1", "1.00"), receipt_number="1", member_id=1, phone="+79161234567"), "body"),
+        (
+            receipt(("A", "1", "1.00"), receipt_number="1", member_id=1, phone="+79161234567"),
+            "body",
+        ),
     ],
 )
 def test_bad_receipts_get_field_errors_and_write_nothing(api: Api, body: dict, field: str) -> None:
@@ -158,7 +190,11 @@ def test_malformed_json_is_400(api: Api) -> None:
 
 
 def test_a_terminal_cannot_book_for_another_store(api: Api) -> None:
-    response = api.post("/purchases", receipt(("A", "1", "1.00"), store="park", receipt_number="1"), idempotency_key="s")
+    response = api.post(
+        "/purchases",
+        receipt(("A", "1", "1.00"), store="park", receipt_number="1"),
+        idempotency_key="s",
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "store_mismatch"
 
@@ -174,11 +210,17 @@ def test_history_is_newest_first_with_plain_reasons(api: Api) -> None:
     give_points(api, member.pk, 100, number="first")
     api.post(
         "/purchases",
-        receipt(("COF1", "1", "200.00"), member_id=member.pk, receipt_number="second", redeem_points=60),
+        receipt(
+            ("COF1", "1", "200.00"), member_id=member.pk, receipt_number="second", redeem_points=60
+        ),
         idempotency_key="second",
     )
     history = api.get(f"/members/{member.pk}/transactions").json()
-    assert [(item["kind"], item["points"]) for item in history] == [("earn", 7), ("redeem", -60), ("earn", 100)]
+    assert [(item["kind"], item["points"]) for item in history] == [
+        ("earn", 7),
+        ("redeem", -60),
+        ("earn", 100),
+    ]
     assert history[1]["description"] == "60 points paid for part of receipt second in Центральный."
     assert history[0]["receipt_number"] == "second"
     assert len(api.get(f"/members/{member.pk}/transactions", limit=1).json()) == 1

@@ -18,10 +18,17 @@ _LOCATION_HEADS = {"body", "query", "path", "header", "cookie", "form"}
 
 
 def error_response(
-    api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, fields: dict[str, str] | None = None
+    api: NinjaAPI,
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
 ) -> HttpResponse:
     return api.create_response(
-        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+        request,
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        status=status,
     )
 
 
@@ -40,7 +47,10 @@ def quote_error_message(exc: QuoteError) -> str:
     if exc.code == "insufficient_points":
         return _("Not enough points: %(available)d available, %(requested)d asked.") % params
     if exc.code == "redeem_limit_exceeded":
-        return _("At most %(max_redeemable)d points can pay for this receipt, %(requested)d asked.") % params
+        return (
+            _("At most %(max_redeemable)d points can pay for this receipt, %(requested)d asked.")
+            % params
+        )
     if exc.code == "member_required":
         return _("Points can only be redeemed by a member: give member_id, card_number or phone.")
     return str(exc)
@@ -52,12 +62,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
         fields: dict[str, str] = {}
         for error in exc.errors:
             fields.setdefault(_field_path(error.get("loc", ())), str(error.get("msg", "")))
-        return error_response(api, request, 422, "validation_error", _("The request has invalid fields."), fields)
+        return error_response(
+            api, request, 422, "validation_error", _("The request has invalid fields."), fields
+        )
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return error_response(
-            api, request, 401, "unauthorized", _("Send a valid terminal key: Authorization: Bearer <key>.")
+            api,
+            request,
+            401,
+            "unauthorized",
+            _("Send a valid terminal key: Authorization: Bearer <key>."),
         )
 
     @api.exception_handler(HttpError)
@@ -81,4 +97,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         log.exception("unhandled API error", extra={"path": request.path})
-        return error_response(api, request, 500, "internal_error", _("Something went wrong on our side."))
+        return error_response(
+            api, request, 500, "internal_error", _("Something went wrong on our side.")
+        )

@@ -20,7 +20,9 @@ class Actor:
 
     @classmethod
     def staff(cls, user: object) -> "Actor":
-        return cls(label=f"staff:{getattr(user, 'username', '?')}", user_id=getattr(user, "pk", None))
+        return cls(
+            label=f"staff:{getattr(user, 'username', '?')}", user_id=getattr(user, "pk", None)
+        )
 
 
 def audit_record(

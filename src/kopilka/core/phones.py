@@ -14,7 +14,11 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(_("Not a phone number."), fields={"phone": _("Not a phone number.")}) from exc
+        raise InvalidPhone(
+            _("Not a phone number."), fields={"phone": _("Not a phone number.")}
+        ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(_("Not a valid phone number."), fields={"phone": _("Not a valid phone number.")})
+        raise InvalidPhone(
+            _("Not a valid phone number."), fields={"phone": _("Not a valid phone number.")}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

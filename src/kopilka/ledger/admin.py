@@ -6,8 +6,7 @@ from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
 
 class PostingInline(ReadOnlyInline):
     model = Posting
-    fields = ["account", "member_id", "amount"]
-    readonly_fields = fields
+    fields = readonly_fields = ("account", "member_id", "amount")
 
 
 @admin.register(Transfer)
@@ -21,7 +20,15 @@ class TransferAdmin(ReadOnlyAdmin):
 
 @admin.register(PointLot)
 class PointLotAdmin(ReadOnlyAdmin):
-    list_display = ["id", "member", "points", "remaining", "earned_at", "available_at", "expires_at"]
+    list_display = [
+        "id",
+        "member",
+        "points",
+        "remaining",
+        "earned_at",
+        "available_at",
+        "expires_at",
+    ]
     search_fields = ["member__phone"]
     raw_id_fields = ["member", "transfer"]
 

@@ -31,7 +31,9 @@ def ledger_problems(limit: int = 1000) -> list[str]:
         f"LEFT JOIN {posting} p ON p.transfer_id = t.id AND p.account = 'member' "
         f"GROUP BY t.id, t.points HAVING t.points <> COALESCE(SUM(p.amount), 0) LIMIT {limit}"
     ):
-        problems.append(f"transfer {transfer_id}: says {points} points for the member, postings say {total}")
+        problems.append(
+            f"transfer {transfer_id}: says {points} points for the member, postings say {total}"
+        )
     for member_id, cached, posted, held in _rows(
         f"SELECT m.id, m.points_balance, COALESCE(p.total, 0), COALESCE(l.total, 0) FROM {member} m "
         f"LEFT JOIN (SELECT member_id, SUM(amount) AS total FROM {posting} WHERE account = 'member' "

@@ -21,13 +21,26 @@ class Transfer(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     member = models.ForeignKey(
-        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="transfers"
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="transfers",
     )
     purchase = models.ForeignKey(
-        "pos.Purchase", verbose_name=_("purchase"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "pos.Purchase",
+        verbose_name=_("purchase"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     purchase_return = models.ForeignKey(
-        "pos.PurchaseReturn", verbose_name=_("return"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "pos.PurchaseReturn",
+        verbose_name=_("return"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     points = models.BigIntegerField(_("points"), help_text=_("change of the member's balance"))
     created_at = models.DateTimeField(_("time"))
@@ -65,8 +78,12 @@ class Posting(models.Model):
 
 
 class PointLot(models.Model):
-    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="lots")
-    transfer = models.ForeignKey(Transfer, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="lots")
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="lots"
+    )
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="lots"
+    )
     points = models.BigIntegerField(_("points"))
     remaining = models.BigIntegerField(_("remaining"))
     earned_at = models.DateTimeField(_("earned"))
@@ -78,12 +95,15 @@ class PointLot(models.Model):
         verbose_name_plural = _("point lots")
         indexes = [
             models.Index(
-                fields=["member", "expires_at", "id"], name="lot_open_fifo", condition=Q(remaining__gt=0)
+                fields=["member", "expires_at", "id"],
+                name="lot_open_fifo",
+                condition=Q(remaining__gt=0),
             )
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(remaining__gte=0) & Q(remaining__lte=models.F("points")), name="lot_remaining_in_range"
+                condition=Q(remaining__gte=0) & Q(remaining__lte=models.F("points")),
+                name="lot_remaining_in_range",
             )
         ]
 

@@ -24,7 +24,9 @@ class Balance:
     expiring: list[Expiring]
 
 
-def member_balance(member_id: int, at: datetime | None = None, *, expiring_limit: int = 12) -> Balance:
+def member_balance(
+    member_id: int, at: datetime | None = None, *, expiring_limit: int = 12
+) -> Balance:
     at = at or clock.now()
     live = PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__gt=at)
     totals = live.aggregate(
@@ -34,9 +36,13 @@ def member_balance(member_id: int, at: datetime | None = None, *, expiring_limit
     # Lots expire at business-day boundaries, so grouping by the timestamp groups by day.
     expiring = [
         Expiring(points=int(row["points"]), expires_at=row["expires_at"])
-        for row in live.values("expires_at").annotate(points=Sum("remaining")).order_by("expires_at")[:expiring_limit]
+        for row in live.values("expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_at")[:expiring_limit]
     ]
-    return Balance(available=int(totals["available"]), pending=int(totals["pending"]), expiring=expiring)
+    return Balance(
+        available=int(totals["available"]), pending=int(totals["pending"]), expiring=expiring
+    )
 
 
 def transfer_description(transfer: Transfer) -> str:
@@ -62,7 +68,9 @@ def transfer_description(transfer: Transfer) -> str:
         if transfer.points >= 0:
             text = _("Goods from receipt %(receipt)s returned: %(points)d points came back to you.")
         else:
-            text = _("Goods from receipt %(receipt)s returned: %(points)d points earned on them were taken back.")
+            text = _(
+                "Goods from receipt %(receipt)s returned: %(points)d points earned on them were taken back."
+            )
     elif transfer.kind == Transfer.Kind.EXPIRE:
         text = ngettext(
             "%(points)d point expired: it was not used in time.",
@@ -75,5 +83,7 @@ def transfer_description(transfer: Transfer) -> str:
 
 
 def member_transfers(member_id: int, *, limit: int = 50, offset: int = 0) -> list[Transfer]:
-    transfers = Transfer.objects.filter(member_id=member_id).select_related("purchase", "purchase__store")
+    transfers = Transfer.objects.filter(member_id=member_id).select_related(
+        "purchase", "purchase__store"
+    )
     return list(transfers.order_by("-created_at", "-id")[offset : offset + limit])

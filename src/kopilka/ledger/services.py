@@ -46,7 +46,9 @@ def _require_transaction() -> None:
 
 def lot_dates(*, at: datetime, rules: Rules) -> tuple[datetime, datetime]:
     """When points earned at `at` become available and when they expire (business-day boundaries)."""
-    available_at = at if rules.pending_days == 0 else clock.days_later_midnight(at, rules.pending_days)
+    available_at = (
+        at if rules.pending_days == 0 else clock.days_later_midnight(at, rules.pending_days)
+    )
     # Valid through the whole last day: 365 days from 10 January means until the end of 10 January.
     return available_at, clock.days_later_midnight(at, rules.expiry_days + 1)
 
@@ -81,7 +83,9 @@ def _post(
         if amount
     )
     if member_delta:
-        Member.objects.filter(pk=member_id).update(points_balance=F("points_balance") + member_delta)
+        Member.objects.filter(pk=member_id).update(
+            points_balance=F("points_balance") + member_delta
+        )
     return transfer
 
 
@@ -122,7 +126,13 @@ def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
 
 
 def earn_in_transaction(
-    *, member_id: int, points: int, at: datetime, rules: Rules, actor: Actor, purchase_id: int | None = None
+    *,
+    member_id: int,
+    points: int,
+    at: datetime,
+    rules: Rules,
+    actor: Actor,
+    purchase_id: int | None = None,
 ) -> Transfer:
     _require_transaction()
     if points <= 0:
@@ -162,7 +172,12 @@ def redeem_in_transaction(
         actor=actor,
         purchase_id=purchase_id,
     )
-    taken = _spend(member_id=member_id, transfer=transfer, points=points, lots=_open_lots(member_id, at, include_pending=False))
+    taken = _spend(
+        member_id=member_id,
+        transfer=transfer,
+        points=points,
+        lots=_open_lots(member_id, at, include_pending=False),
+    )
     if taken != points:
         # The caller checked the balance under the lock; this only fires on a bug, and rolls back.
         raise InsufficientPoints(_("Not enough points."), available=taken, requested=points)
@@ -188,19 +203,33 @@ def return_in_transaction(
     """
     _require_transaction()
     earn_lots = list(
-        PointLot.objects.filter(member_id=member_id, transfer__purchase_id=purchase_id, transfer__kind=Transfer.Kind.EARN)
+        PointLot.objects.filter(
+            member_id=member_id,
+            transfer__purchase_id=purchase_id,
+            transfer__kind=Transfer.Kind.EARN,
+        )
         .filter(remaining__gt=0, expires_at__gt=at)
         .only("id", "remaining")
     )
-    others = [lot for lot in _open_lots(member_id, at, include_pending=True) if lot.pk not in {x.pk for x in earn_lots}]
-    collectable = refund + sum(lot.remaining for lot in earn_lots) + sum(lot.remaining for lot in others)
+    others = [
+        lot
+        for lot in _open_lots(member_id, at, include_pending=True)
+        if lot.pk not in {x.pk for x in earn_lots}
+    ]
+    collectable = (
+        refund + sum(lot.remaining for lot in earn_lots) + sum(lot.remaining for lot in others)
+    )
     taken = min(take_back, collectable)
     if taken == 0 and refund == 0:
         return 0, 0
     transfer = _post(
         kind=Transfer.Kind.RETURN,
         member_id=member_id,
-        legs=[(Account.MEMBER, refund - taken), (Account.REDEEMED, -refund), (Account.ISSUED, taken)],
+        legs=[
+            (Account.MEMBER, refund - taken),
+            (Account.REDEEMED, -refund),
+            (Account.ISSUED, taken),
+        ],
         at=at,
         actor=actor,
         purchase_id=purchase_id,
@@ -224,7 +253,12 @@ def return_in_transaction(
             )
         )
     if taken:
-        spent = _spend(member_id=member_id, transfer=transfer, points=taken, lots=[*earn_lots, *refund_lot, *others])
+        spent = _spend(
+            member_id=member_id,
+            transfer=transfer,
+            points=taken,
+            lots=[*earn_lots, *refund_lot, *others],
+        )
         if spent != taken:
             raise LedgerInvariantError("return could not take back the points it counted")
     return taken, refund
@@ -234,11 +268,15 @@ def return_in_transaction(
 def points_adjust(*, member_id: int, points: int, reason: str, actor: Actor) -> Transfer:
     """A manual correction by a staff member, with a written reason."""
     if actor.user_id is None:
-        raise DomainError(_("Only a staff user can adjust points."), fields={"actor": _("Staff user required.")})
+        raise DomainError(
+            _("Only a staff user can adjust points."), fields={"actor": _("Staff user required.")}
+        )
     if not reason.strip():
         raise DomainError(_("Give a reason for the adjustment."), fields={"reason": _("Required.")})
     if points == 0:
-        raise DomainError(_("An adjustment must change the balance."), fields={"points": _("Must not be zero.")})
+        raise DomainError(
+            _("An adjustment must change the balance."), fields={"points": _("Must not be zero.")}
+        )
     member_lock(member_id)
     at = clock.now()
     if points < 0:
@@ -262,14 +300,28 @@ def points_adjust(*, member_id: int, points: int, reason: str, actor: Actor) -> 
 
         _available_at, expires_at = lot_dates(at=at, rules=current_rules())
         PointLot.objects.create(
-            member_id=member_id, transfer=transfer, points=points, remaining=points,
-            earned_at=at, available_at=at, expires_at=expires_at,
+            member_id=member_id,
+            transfer=transfer,
+            points=points,
+            remaining=points,
+            earned_at=at,
+            available_at=at,
+            expires_at=expires_at,
         )
     else:
-        _spend(member_id=member_id, transfer=transfer, points=-points, lots=_open_lots(member_id, at, include_pending=False))
+        _spend(
+            member_id=member_id,
+            transfer=transfer,
+            points=-points,
+            lots=_open_lots(member_id, at, include_pending=False),
+        )
     audit_record(
-        actor=actor, action="points.adjust", target_type="member", target_id=member_id,
-        member_id=member_id, data={"points": points, "reason": reason.strip(), "transfer_id": transfer.pk},
+        actor=actor,
+        action="points.adjust",
+        target_type="member",
+        target_id=member_id,
+        member_id=member_id,
+        data={"points": points, "reason": reason.strip(), "transfer_id": transfer.pk},
     )
     return transfer
 
@@ -278,7 +330,9 @@ def points_expire_due(*, actor: Actor, at: datetime | None = None) -> dict[str, 
     """Expire every lot whose time has come: one EXPIRE transfer per member, each in its own transaction."""
     at = at or clock.now()
     member_ids = (
-        PointLot.objects.filter(remaining__gt=0, expires_at__lte=at).values_list("member_id", flat=True).distinct()
+        PointLot.objects.filter(remaining__gt=0, expires_at__lte=at)
+        .values_list("member_id", flat=True)
+        .distinct()
     )
     members = points = 0
     for member_id in sorted(set(member_ids)):

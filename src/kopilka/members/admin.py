@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from kopilka.core.admin_utils import ReadOnlyInline
 from kopilka.members.models import Card, Consent, Member
@@ -7,14 +8,19 @@ from kopilka.members.models import Card, Consent, Member
 class CardInline(ReadOnlyInline):
     model = Card
     fk_name = "member"
-    fields = ["number", "status", "issued_at", "blocked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("number", "status", "issued_at", "blocked_at")
 
 
 class ConsentInline(ReadOnlyInline):
     model = Consent
-    fields = ["purpose", "channel", "given", "recorded_at", "source", "text_version"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "purpose",
+        "channel",
+        "given",
+        "recorded_at",
+        "source",
+        "text_version",
+    )
 
 
 @admin.register(Member)
@@ -22,11 +28,11 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["phone", "name", "status", "points_balance", "enrolled_store", "created_at"]
     list_filter = ["status", "enrolled_store"]
     search_fields = ["phone", "name", "email", "cards__number"]
-    readonly_fields = ["points_balance", "created_at", "enrolled_store", "enrolled_by"]
-    fields = ["phone", "name", "email", "birth_date", "status", *readonly_fields]
+    readonly_fields = ("points_balance", "created_at", "enrolled_store", "enrolled_by")
+    fields = ("phone", "name", "email", "birth_date", "status", *readonly_fields)
     inlines = [CardInline, ConsentInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members join through member_enroll (consent is required), not a bare form
 
 
@@ -36,18 +42,34 @@ class CardAdmin(admin.ModelAdmin):
     search_fields = ["number", "member__phone"]
     readonly_fields = ["member", "number", "status", "issued_at", "blocked_at", "replaced_by"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ["member", "purpose", "channel", "given", "recorded_at", "source", "text_version"]
+    list_display = [
+        "member",
+        "purpose",
+        "channel",
+        "given",
+        "recorded_at",
+        "source",
+        "text_version",
+    ]
     list_filter = ["purpose", "channel", "given"]
-    readonly_fields = ["member", "purpose", "channel", "given", "recorded_at", "source", "text_version"]
+    readonly_fields = [
+        "member",
+        "purpose",
+        "channel",
+        "given",
+        "recorded_at",
+        "source",
+        "text_version",
+    ]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # consent history is evidence (152-FZ); a withdrawal is a new row

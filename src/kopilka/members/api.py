@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field, StringConstraints, field_validator
 
 from kopilka.api.auth import terminal_of
-from kopilka.api.schemas import ERRORS, BalanceOut
+from kopilka.api.schemas import ERRORS, BalanceOut, ExpiringOut
 from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number, member_find, member_get
@@ -87,7 +87,9 @@ def member_out(member: Member) -> MemberOut:
         balance=BalanceOut(
             available=balance.available,
             pending=balance.pending,
-            expiring=[{"points": e.points, "expires_at": e.expires_at} for e in balance.expiring],
+            expiring=[
+                ExpiringOut(points=e.points, expires_at=e.expires_at) for e in balance.expiring
+            ],
         ),
     )
 
@@ -114,12 +116,16 @@ class LookupQuery(Schema):
     card: str | None = None
 
 
-@router.get("/members/lookup", response={200: MemberOut, **ERRORS}, summary="Find a member by phone or card")
+@router.get(
+    "/members/lookup", response={200: MemberOut, **ERRORS}, summary="Find a member by phone or card"
+)
 def members_lookup(request: HttpRequest, query: Query[LookupQuery]) -> MemberOut:
     return member_out(member_find(phone=query.phone, card=query.card))
 
 
-@router.get("/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="A member with the balance")
+@router.get(
+    "/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="A member with the balance"
+)
 def members_get(request: HttpRequest, member_id: int) -> MemberOut:
     return member_out(member_get(member_id))
 
@@ -134,7 +140,9 @@ class HistoryQuery(Schema):
     response={200: list[TransactionOut], **ERRORS},
     summary="Point history, newest first, each line with a plain-language reason",
 )
-def members_transactions(request: HttpRequest, member_id: int, query: Query[HistoryQuery]) -> list[TransactionOut]:
+def members_transactions(
+    request: HttpRequest, member_id: int, query: Query[HistoryQuery]
+) -> list[TransactionOut]:
     member_get(member_id)
     return [
         TransactionOut(

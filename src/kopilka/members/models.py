@@ -9,13 +9,22 @@ class Member(models.Model):
         BLOCKED = "blocked", _("blocked")
         ANONYMISED = "anonymised", _("anonymised")
 
-    phone = models.CharField(_("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567"))
+    phone = models.CharField(
+        _("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567")
+    )
     email = models.EmailField(_("email"), blank=True, default="")
     name = models.CharField(_("name"), max_length=200, blank=True, default="")
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
     enrolled_store = models.ForeignKey(
-        "pos.Store", verbose_name=_("enrolling store"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "pos.Store",
+        verbose_name=_("enrolling store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,13 +52,22 @@ class Card(models.Model):
         ACTIVE = "active", _("active")
         BLOCKED = "blocked", _("blocked")
 
-    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="cards")
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="cards"
+    )
     number = models.CharField(_("number"), max_length=32, unique=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
     issued_at = models.DateTimeField(_("issued"))
     blocked_at = models.DateTimeField(_("blocked"), null=True, blank=True)
     replaced_by = models.OneToOneField(
-        "self", verbose_name=_("replaced by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name=_("replaced by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -72,12 +90,18 @@ class Consent(models.Model):
         SMS = "sms", _("SMS")
         EMAIL = "email", _("email")
 
-    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="consents")
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="consents"
+    )
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.ANY)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.ANY
+    )
     given = models.BooleanField(_("given"))
     recorded_at = models.DateTimeField(_("recorded"))
-    source = models.CharField(_("source"), max_length=100, help_text=_("where it was given: terminal, portal, import"))
+    source = models.CharField(
+        _("source"), max_length=100, help_text=_("where it was given: terminal, portal, import")
+    )
     text_version = models.CharField(_("text version"), max_length=32)
 
     class Meta:

@@ -14,7 +14,9 @@ def member_get(member_id: int) -> Member:
     return member
 
 
-def member_find(*, member_id: int | None = None, phone: str | None = None, card: str | None = None) -> Member:
+def member_find(
+    *, member_id: int | None = None, phone: str | None = None, card: str | None = None
+) -> Member:
     """Find a member by id, phone (any common format) or an active card number."""
     if member_id is not None:
         return member_get(member_id)
@@ -28,7 +30,11 @@ def member_find(*, member_id: int | None = None, phone: str | None = None, card:
             raise MemberNotFound(_("No member with this phone."))
         return member
     if card:
-        found = Card.objects.filter(number=card.strip(), status=Card.Status.ACTIVE).select_related("member").first()
+        found = (
+            Card.objects.filter(number=card.strip(), status=Card.Status.ACTIVE)
+            .select_related("member")
+            .first()
+        )
         if found is None:
             raise MemberNotFound(_("No member with this card."))
         return found.member

@@ -70,9 +70,13 @@ def member_enroll(
         )
     phone = normalize_phone(phone)
     if Member.objects.filter(phone=phone).exists():
-        raise MemberExists(_("A member with this phone is already enrolled."), fields={"phone": phone})
+        raise MemberExists(
+            _("A member with this phone is already enrolled."), fields={"phone": phone}
+        )
     if card_number and Card.objects.filter(number=card_number).exists():
-        raise CardTaken(_("This card number is already issued."), fields={"card_number": card_number})
+        raise CardTaken(
+            _("This card number is already issued."), fields={"card_number": card_number}
+        )
     now = clock.now()
     try:
         with transaction.atomic():  # a concurrent enrolment of the same phone loses here, cleanly
@@ -85,7 +89,9 @@ def member_enroll(
                 enrolled_by_id=actor.user_id,
                 created_at=now,
             )
-            Card.objects.create(member=member, number=card_number or new_card_number(), issued_at=now)
+            Card.objects.create(
+                member=member, number=card_number or new_card_number(), issued_at=now
+            )
     except IntegrityError as exc:
         raise MemberExists(_("A member with this phone or card is already enrolled.")) from exc
     version = settings.KOPILKA_CONSENT_TEXT_VERSION
@@ -121,10 +127,16 @@ def card_replace(*, card_id: int, actor: Actor, new_number: str | None = None) -
     if card.status == Card.Status.BLOCKED:
         raise Conflict(_("This card is already blocked."))
     if new_number and Card.objects.filter(number=new_number).exists():
-        raise CardTaken(_("This card number is already issued."), fields={"card_number": new_number})
+        raise CardTaken(
+            _("This card number is already issued."), fields={"card_number": new_number}
+        )
     now = clock.now()
-    replacement = Card.objects.create(member_id=card.member_id, number=new_number or new_card_number(), issued_at=now)
-    Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED, blocked_at=now, replaced_by=replacement)
+    replacement = Card.objects.create(
+        member_id=card.member_id, number=new_number or new_card_number(), issued_at=now
+    )
+    Card.objects.filter(pk=card.pk).update(
+        status=Card.Status.BLOCKED, blocked_at=now, replaced_by=replacement
+    )
     audit_record(
         actor=actor,
         action="card.replace",
@@ -143,4 +155,10 @@ def card_block(*, card_id: int, actor: Actor) -> None:
     if card is None:
         raise NotFound(_("Card not found."))
     Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED, blocked_at=clock.now())
-    audit_record(actor=actor, action="card.block", target_type="card", target_id=card.pk, member_id=card.member_id)
+    audit_record(
+        actor=actor,
+        action="card.block",
+        target_type="card",
+        target_id=card.pk,
+        member_id=card.member_id,
+    )

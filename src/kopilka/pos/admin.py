@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from kopilka.core.admin_utils import ReadOnlyAdmin, ReadOnlyInline
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
@@ -14,21 +15,46 @@ class StoreAdmin(admin.ModelAdmin):
 class TerminalAdmin(admin.ModelAdmin):
     list_display = ["name", "store", "key_prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["store"]
-    readonly_fields = ["store", "key_prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "store",
+        "key_prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created by `manage.py create_terminal`, which shows the key once
 
 
 class PurchaseLineInline(ReadOnlyInline):
     model = PurchaseLine
-    fields = ["position", "sku", "name", "category", "quantity", "price", "amount", "redeem_points", "earn_points"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "position",
+        "sku",
+        "name",
+        "category",
+        "quantity",
+        "price",
+        "amount",
+        "redeem_points",
+        "earn_points",
+    )
 
 
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "store", "receipt_number", "member", "amount", "redeem_points", "earn_points"]
+    list_display = [
+        "id",
+        "created_at",
+        "store",
+        "receipt_number",
+        "member",
+        "amount",
+        "redeem_points",
+        "earn_points",
+    ]
     list_filter = ["store"]
     search_fields = ["receipt_number", "member__phone"]
     raw_id_fields = ["member"]
@@ -37,8 +63,13 @@ class PurchaseAdmin(ReadOnlyAdmin):
 
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
-    fields = ["purchase_line", "quantity", "amount", "earn_reversed", "redeem_refunded"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "purchase_line",
+        "quantity",
+        "amount",
+        "earn_reversed",
+        "redeem_refunded",
+    )
 
 
 @admin.register(PurchaseReturn)

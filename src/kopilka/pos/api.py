@@ -21,7 +21,8 @@ router = Router(tags=["receipts"])
 
 Text = Annotated[str, StringConstraints(max_length=200)]
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="A unique key per purchase; retries reuse it")
+    str | None,
+    Header(alias="Idempotency-Key", description="A unique key per purchase; retries reuse it"),
 ]
 
 
@@ -40,7 +41,11 @@ class LineIn(Schema):
 
     def to_domain(self) -> engine.Line:
         return engine.Line(
-            sku=self.sku, name=self.name, category=self.category, quantity=Decimal(self.quantity), price=parse_rubles(self.price)
+            sku=self.sku,
+            name=self.name,
+            category=self.category,
+            quantity=Decimal(self.quantity),
+            price=parse_rubles(self.price),
         )
 
 
@@ -54,14 +59,20 @@ class ReceiptBody(Schema):
 
     @model_validator(mode="after")
     def one_member_reference(self) -> "ReceiptBody":
-        given = [name for name in ("member_id", "card_number", "phone") if getattr(self, name) not in (None, "")]
+        given = [
+            name
+            for name in ("member_id", "card_number", "phone")
+            if getattr(self, name) not in (None, "")
+        ]
         if len(given) > 1:
             raise ValueError("give at most one of member_id, card_number, phone")
         return self
 
     def to_domain(self, receipt_number: str = "") -> services.ReceiptIn:
         return services.ReceiptIn(
-            member=services.MemberRef(member_id=self.member_id, card_number=self.card_number, phone=self.phone),
+            member=services.MemberRef(
+                member_id=self.member_id, card_number=self.card_number, phone=self.phone
+            ),
             store=self.store,
             lines=tuple(line.to_domain() for line in self.lines),
             redeem=self.redeem_points,
@@ -130,7 +141,9 @@ def quote_json(result: services.QuoteResult) -> dict[str, Any]:
         },
         "max_redeemable": quote.max_redeemable,
         "balance_after": (
-            {"available": quote.available_after, "pending": quote.pending_after} if result.member else None
+            {"available": quote.available_after, "pending": quote.pending_after}
+            if result.member
+            else None
         ),
         "explanation": quote.explanation(),
     }
@@ -150,12 +163,20 @@ def _require_key(key: str | None) -> str:
     return key
 
 
-@router.post("/receipts/calculate", response={200: QuoteOut, **ERRORS}, summary="Dry run: points for a receipt")
+@router.post(
+    "/receipts/calculate",
+    response={200: QuoteOut, **ERRORS},
+    summary="Dry run: points for a receipt",
+)
 def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any]:
-    return quote_json(services.receipt_quote(terminal=terminal_of(request), receipt=body.to_domain()))
+    return quote_json(
+        services.receipt_quote(terminal=terminal_of(request), receipt=body.to_domain())
+    )
 
 
-@router.post("/purchases", response={201: PurchaseOut, **ERRORS}, summary="Commit a purchase (idempotent)")
+@router.post(
+    "/purchases", response={201: PurchaseOut, **ERRORS}, summary="Commit a purchase (idempotent)"
+)
 def purchases_commit(
     request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
 ) -> Status[dict[str, object]]:
@@ -163,7 +184,9 @@ def purchases_commit(
     key = _require_key(idempotency_key)
 
     def work() -> tuple[int, dict[str, object]]:
-        purchase, result = services.purchase_commit(terminal=terminal, receipt=body.to_domain(body.receipt_number))
+        purchase, result = services.purchase_commit(
+            terminal=terminal, receipt=body.to_domain(body.receipt_number)
+        )
         return 201, {
             "id": purchase.pk,
             "receipt_number": purchase.receipt_number,
@@ -229,7 +252,10 @@ def purchases_return(
         record = services.purchase_return(
             terminal=terminal,
             purchase_id=purchase_id,
-            lines=[services.ReturnRequestLine(sku=line.sku, quantity=Decimal(line.quantity)) for line in body.lines],
+            lines=[
+                services.ReturnRequestLine(sku=line.sku, quantity=Decimal(line.quantity))
+                for line in body.lines
+            ],
         )
         return 201, {
             "id": record.pk,

@@ -19,7 +19,9 @@ class Store(models.Model):
 class Terminal(models.Model):
     """A till or POS system; it authenticates with an API key shown once and stored hashed."""
 
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="terminals")
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="terminals"
+    )
     name = models.CharField(_("name"), max_length=200)
     key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True)
     key_hash = models.CharField(_("key hash"), max_length=64)
@@ -36,9 +38,16 @@ class Terminal(models.Model):
 
 
 class Purchase(models.Model):
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases")
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases"
+    )
     terminal = models.ForeignKey(
-        Terminal, verbose_name=_("terminal"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Terminal,
+        verbose_name=_("terminal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     member = models.ForeignKey(
         "members.Member",
@@ -59,7 +68,9 @@ class Purchase(models.Model):
         verbose_name = _("purchase")
         verbose_name_plural = _("purchases")
         constraints = [
-            models.UniqueConstraint(fields=["store", "receipt_number"], name="purchase_receipt_unique_per_store")
+            models.UniqueConstraint(
+                fields=["store", "receipt_number"], name="purchase_receipt_unique_per_store"
+            )
         ]
         indexes = [models.Index(fields=["member", "-created_at"], name="purchase_member_time")]
 
@@ -85,8 +96,12 @@ class PurchaseLine(models.Model):
         verbose_name_plural = _("purchase lines")
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["purchase", "position"], name="purchase_line_position_unique"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_line_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["purchase", "position"], name="purchase_line_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="purchase_line_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,16 +109,25 @@ class PurchaseLine(models.Model):
 
 
 class PurchaseReturn(models.Model):
-    purchase = models.ForeignKey(Purchase, verbose_name=_("purchase"), on_delete=models.PROTECT, related_name="returns")
+    purchase = models.ForeignKey(
+        Purchase, verbose_name=_("purchase"), on_delete=models.PROTECT, related_name="returns"
+    )
     member_id = models.BigIntegerField(null=True, blank=True)
     terminal = models.ForeignKey(
-        Terminal, verbose_name=_("terminal"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Terminal,
+        verbose_name=_("terminal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("time"))
     amount = models.BigIntegerField(_("returned amount, kopecks"))
     earn_reversed = models.BigIntegerField(_("earned points taken back"))
     redeem_refunded = models.BigIntegerField(_("redeemed points refunded"))
-    earn_not_recovered = models.BigIntegerField(_("earned points the member no longer had"), default=0)
+    earn_not_recovered = models.BigIntegerField(
+        _("earned points the member no longer had"), default=0
+    )
 
     class Meta:
         verbose_name = _("return")
@@ -114,8 +138,12 @@ class PurchaseReturn(models.Model):
 
 
 class ReturnLine(models.Model):
-    purchase_return = models.ForeignKey(PurchaseReturn, on_delete=models.PROTECT, related_name="lines")
-    purchase_line = models.ForeignKey(PurchaseLine, on_delete=models.PROTECT, related_name="returned")
+    purchase_return = models.ForeignKey(
+        PurchaseReturn, on_delete=models.PROTECT, related_name="lines"
+    )
+    purchase_line = models.ForeignKey(
+        PurchaseLine, on_delete=models.PROTECT, related_name="returned"
+    )
     member_id = models.BigIntegerField(null=True, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
     amount = models.BigIntegerField(_("amount, kopecks"))

@@ -67,7 +67,11 @@ def _member_id_for(ref: MemberRef) -> int:
     if ref.member_id is not None:
         return ref.member_id
     if ref.card_number:
-        card = Card.objects.filter(number=ref.card_number.strip(), status=Card.Status.ACTIVE).values("member_id").first()
+        card = (
+            Card.objects.filter(number=ref.card_number.strip(), status=Card.Status.ACTIVE)
+            .values("member_id")
+            .first()
+        )
         if card is None:
             raise MemberNotFound(_("No member with this card."))
         return int(card["member_id"])
@@ -76,7 +80,9 @@ def _member_id_for(ref: MemberRef) -> int:
 
 def _check_active(member: Member) -> None:
     if member.status != Member.Status.ACTIVE:
-        raise MemberInactive(_("This member's account is %(status)s.") % {"status": member.get_status_display()})
+        raise MemberInactive(
+            _("This member's account is %(status)s.") % {"status": member.get_status_display()}
+        )
 
 
 def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteResult:
@@ -89,11 +95,15 @@ def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteRe
         _check_active(member)
         available, pending = ledger.available_in_transaction(member.pk, clock.now())
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
-    return QuoteResult(engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem), member)
+    return QuoteResult(
+        engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem), member
+    )
 
 
 @transaction.atomic(savepoint=False)
-def purchase_commit(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> tuple[Purchase, QuoteResult]:
+def purchase_commit(
+    *, terminal: TerminalPrincipal, receipt: ReceiptIn
+) -> tuple[Purchase, QuoteResult]:
     """Record a purchase; redeem and earn its points in the same transaction, under the member's lock."""
     store_check(terminal, receipt.store)
     now = clock.now()
@@ -121,7 +131,8 @@ def purchase_commit(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> tuple
     except IntegrityError as exc:
         # The unique constraint decides, so two tills racing with one receipt number can't both win.
         raise DuplicateReceipt(
-            _("Receipt %(number)s is already recorded in this store.") % {"number": receipt.receipt_number},
+            _("Receipt %(number)s is already recorded in this store.")
+            % {"number": receipt.receipt_number},
             fields={"receipt_number": _("Already used.")},
         ) from exc
     PurchaseLine.objects.bulk_create(
@@ -138,17 +149,28 @@ def purchase_commit(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> tuple
             redeem_points=figures.redeem_points,
             earn_points=figures.earn_points,
         )
-        for position, (line, figures) in enumerate(zip(receipt.lines, quote.lines, strict=True), start=1)
+        for position, (line, figures) in enumerate(
+            zip(receipt.lines, quote.lines, strict=True), start=1
+        )
     )
     actor = terminal.actor
     if member is not None:
         if quote.redeem_points:
             ledger.redeem_in_transaction(
-                member_id=member.pk, points=quote.redeem_points, at=now, actor=actor, purchase_id=purchase.pk
+                member_id=member.pk,
+                points=quote.redeem_points,
+                at=now,
+                actor=actor,
+                purchase_id=purchase.pk,
             )
         if quote.earn_points:
             ledger.earn_in_transaction(
-                member_id=member.pk, points=quote.earn_points, at=now, rules=rules, actor=actor, purchase_id=purchase.pk
+                member_id=member.pk,
+                points=quote.earn_points,
+                at=now,
+                rules=rules,
+                actor=actor,
+                purchase_id=purchase.pk,
             )
     audit_record(
         actor=actor,
@@ -189,9 +211,9 @@ def purchase_return(
     purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
     bought = list(purchase.lines.order_by("position"))
     returned_before: dict[int, Decimal] = defaultdict(Decimal)
-    for line_id, quantity in ReturnLine.objects.filter(purchase_line__purchase=purchase).values_list(
-        "purchase_line_id", "quantity"
-    ):
+    for line_id, quantity in ReturnLine.objects.filter(
+        purchase_line__purchase=purchase
+    ).values_list("purchase_line_id", "quantity"):
         returned_before[line_id] += quantity
 
     wanted: dict[str, Decimal] = defaultdict(Decimal)
@@ -225,7 +247,8 @@ def purchase_return(
                 purchase_line=line,
                 member_id=purchase.member_id,
                 quantity=quantity,
-                amount=_share(line.amount, after, line.quantity) - _share(line.amount, before, line.quantity),
+                amount=_share(line.amount, after, line.quantity)
+                - _share(line.amount, before, line.quantity),
                 earn_reversed=_share(line.earn_points, after, line.quantity)
                 - _share(line.earn_points, before, line.quantity),
                 redeem_refunded=_share(line.redeem_points, after, line.quantity)

@@ -45,7 +45,9 @@ def terminal_create(
     *, store_code: str, actor: Actor, store_name: str | None = None, name: str | None = None
 ) -> tuple[Terminal, str]:
     """Create a terminal (and its store if missing); returns the terminal and its key, shown only now."""
-    store, created = Store.objects.get_or_create(code=store_code, defaults={"name": store_name or store_code})
+    store, created = Store.objects.get_or_create(
+        code=store_code, defaults={"name": store_name or store_code}
+    )
     if not created and store_name and store.name != store_name:
         Store.objects.filter(pk=store.pk).update(name=store_name)
     prefix = secrets.token_hex(4)
@@ -57,17 +59,23 @@ def terminal_create(
         key_hash=_hash(key),
         created_at=clock.now(),
     )
-    audit_record(actor=actor, action="terminal.create", target_type="terminal", target_id=terminal.pk)
+    audit_record(
+        actor=actor, action="terminal.create", target_type="terminal", target_id=terminal.pk
+    )
     return terminal, key
 
 
 @transaction.atomic
 def terminal_revoke(*, terminal_id: int, actor: Actor) -> None:
-    updated = Terminal.objects.filter(pk=terminal_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+    updated = Terminal.objects.filter(pk=terminal_id, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
     if not updated:
         raise NotFound(_("No active terminal with this id."))
     terminal_auth_cache_clear()
-    audit_record(actor=actor, action="terminal.revoke", target_type="terminal", target_id=terminal_id)
+    audit_record(
+        actor=actor, action="terminal.revoke", target_type="terminal", target_id=terminal_id
+    )
 
 
 _auth_cache: dict[str, tuple[float, TerminalPrincipal]] = {}
@@ -87,7 +95,9 @@ def terminal_authenticate(key: str) -> TerminalPrincipal | None:
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     terminal = (
-        Terminal.objects.filter(key_prefix=prefix, revoked_at__isnull=True).select_related("store").first()
+        Terminal.objects.filter(key_prefix=prefix, revoked_at__isnull=True)
+        .select_related("store")
+        .first()
     )
     if terminal is None or not hmac.compare_digest(terminal.key_hash, digest):
         return None
@@ -95,7 +105,10 @@ def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     if terminal.last_used_at is None or now - terminal.last_used_at > LAST_USED_RESOLUTION:
         Terminal.objects.filter(pk=terminal.pk).update(last_used_at=now)
     principal = TerminalPrincipal(
-        id=terminal.pk, name=terminal.name, store_id=terminal.store_id, store_code=terminal.store.code
+        id=terminal.pk,
+        name=terminal.name,
+        store_id=terminal.store_id,
+        store_code=terminal.store.code,
     )
     _auth_cache[digest] = (time.monotonic(), principal)
     return principal

@@ -17,9 +17,13 @@ class ProgramSettings(models.Model):
         default=3000,
         validators=[MaxValueValidator(10000)],
     )
-    pending_days = models.PositiveIntegerField(_("pending days"), default=0, validators=[MaxValueValidator(365)])
+    pending_days = models.PositiveIntegerField(
+        _("pending days"), default=0, validators=[MaxValueValidator(365)]
+    )
     expiry_days = models.PositiveIntegerField(
-        _("points valid, days"), default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+        _("points valid, days"),
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

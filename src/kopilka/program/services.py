@@ -16,7 +16,10 @@ def program_settings_update(*, actor: Actor, **values: int) -> ProgramSettings:
     row.save()
     transaction.on_commit(rules_cache_clear)
     audit_record(
-        actor=actor, action="program.update", target_type="program", target_id=row.pk,
+        actor=actor,
+        action="program.update",
+        target_type="program",
+        target_id=row.pk,
         data={"before": before, "after": values},
     )
     return row

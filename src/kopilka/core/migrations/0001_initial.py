@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,40 +14,63 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='time')),
-                ('actor_terminal_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_label', models.CharField(max_length=200, verbose_name='actor')),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='action')),
-                ('target_type', models.CharField(max_length=64)),
-                ('target_id', models.BigIntegerField(blank=True, null=True)),
-                ('member_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="time")),
+                ("actor_terminal_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_label", models.CharField(max_length=200, verbose_name="actor")),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="action")),
+                ("target_type", models.CharField(max_length=64)),
+                ("target_id", models.BigIntegerField(blank=True, null=True)),
+                ("member_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit log',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit log",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=64)),
-                ('key', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('response', models.JSONField(null=True)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=64)),
+                ("key", models.CharField(max_length=255)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(null=True)),
+                ("response", models.JSONField(null=True)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'idempotency record',
-                'verbose_name_plural': 'idempotency records',
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='idempotency_scope_key_unique')],
+                "verbose_name": "idempotency record",
+                "verbose_name_plural": "idempotency records",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "key"), name="idempotency_scope_key_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -4,66 +4,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='LotSpend',
+            name="LotSpend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.BigIntegerField()),
-                ('points', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("member_id", models.BigIntegerField()),
+                ("points", models.BigIntegerField()),
             ],
             options={
-                'verbose_name': 'lot spending',
-                'verbose_name_plural': 'lot spendings',
+                "verbose_name": "lot spending",
+                "verbose_name_plural": "lot spendings",
             },
         ),
         migrations.CreateModel(
-            name='PointLot',
+            name="PointLot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.BigIntegerField(verbose_name='points')),
-                ('remaining', models.BigIntegerField(verbose_name='remaining')),
-                ('earned_at', models.DateTimeField(verbose_name='earned')),
-                ('available_at', models.DateTimeField(verbose_name='available from')),
-                ('expires_at', models.DateTimeField(verbose_name='expires')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points", models.BigIntegerField(verbose_name="points")),
+                ("remaining", models.BigIntegerField(verbose_name="remaining")),
+                ("earned_at", models.DateTimeField(verbose_name="earned")),
+                ("available_at", models.DateTimeField(verbose_name="available from")),
+                ("expires_at", models.DateTimeField(verbose_name="expires")),
             ],
             options={
-                'verbose_name': 'point lot',
-                'verbose_name_plural': 'point lots',
+                "verbose_name": "point lot",
+                "verbose_name_plural": "point lots",
             },
         ),
         migrations.CreateModel(
-            name='Posting',
+            name="Posting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('account', models.CharField(choices=[('member', 'member'), ('issued', 'issued'), ('redeemed', 'redeemed'), ('expired', 'expired'), ('adjustment', 'adjustment')], max_length=16, verbose_name='account')),
-                ('member_id', models.BigIntegerField(db_index=True, verbose_name='member')),
-                ('amount', models.BigIntegerField(verbose_name='points')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "account",
+                    models.CharField(
+                        choices=[
+                            ("member", "member"),
+                            ("issued", "issued"),
+                            ("redeemed", "redeemed"),
+                            ("expired", "expired"),
+                            ("adjustment", "adjustment"),
+                        ],
+                        max_length=16,
+                        verbose_name="account",
+                    ),
+                ),
+                ("member_id", models.BigIntegerField(db_index=True, verbose_name="member")),
+                ("amount", models.BigIntegerField(verbose_name="points")),
             ],
             options={
-                'verbose_name': 'posting',
-                'verbose_name_plural': 'postings',
+                "verbose_name": "posting",
+                "verbose_name_plural": "postings",
             },
         ),
         migrations.CreateModel(
-            name='Transfer',
+            name="Transfer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('earn', 'earned'), ('redeem', 'redeemed'), ('return', 'return'), ('expire', 'expired'), ('adjust', 'adjustment')], max_length=16, verbose_name='kind')),
-                ('points', models.BigIntegerField(help_text="change of the member's balance", verbose_name='points')),
-                ('created_at', models.DateTimeField(verbose_name='time')),
-                ('reason', models.CharField(blank=True, default='', max_length=500, verbose_name='reason')),
-                ('actor_label', models.CharField(max_length=200, verbose_name='actor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("earn", "earned"),
+                            ("redeem", "redeemed"),
+                            ("return", "return"),
+                            ("expire", "expired"),
+                            ("adjust", "adjustment"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "points",
+                    models.BigIntegerField(
+                        help_text="change of the member's balance", verbose_name="points"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="time")),
+                (
+                    "reason",
+                    models.CharField(blank=True, default="", max_length=500, verbose_name="reason"),
+                ),
+                ("actor_label", models.CharField(max_length=200, verbose_name="actor")),
             ],
             options={
-                'verbose_name': 'transfer',
-                'verbose_name_plural': 'transfers',
+                "verbose_name": "transfer",
+                "verbose_name_plural": "transfers",
             },
         ),
     ]

@@ -5,70 +5,121 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('ledger', '0001_initial'),
-        ('members', '0001_initial'),
-        ('pos', '0001_initial'),
+        ("ledger", "0001_initial"),
+        ("members", "0001_initial"),
+        ("pos", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='pointlot',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='members.member', verbose_name='member'),
+            model_name="pointlot",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lots",
+                to="members.member",
+                verbose_name="member",
+            ),
         ),
         migrations.AddField(
-            model_name='lotspend',
-            name='lot',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='spends', to='ledger.pointlot'),
+            model_name="lotspend",
+            name="lot",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="spends",
+                to="ledger.pointlot",
+            ),
         ),
         migrations.AddField(
-            model_name='transfer',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transfers', to='members.member', verbose_name='member'),
+            model_name="transfer",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="transfers",
+                to="members.member",
+                verbose_name="member",
+            ),
         ),
         migrations.AddField(
-            model_name='transfer',
-            name='purchase',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.purchase', verbose_name='purchase'),
+            model_name="transfer",
+            name="purchase",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pos.purchase",
+                verbose_name="purchase",
+            ),
         ),
         migrations.AddField(
-            model_name='transfer',
-            name='purchase_return',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.purchasereturn', verbose_name='return'),
+            model_name="transfer",
+            name="purchase_return",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pos.purchasereturn",
+                verbose_name="return",
+            ),
         ),
         migrations.AddField(
-            model_name='posting',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='ledger.transfer'),
+            model_name="posting",
+            name="transfer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="postings",
+                to="ledger.transfer",
+            ),
         ),
         migrations.AddField(
-            model_name='pointlot',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='ledger.transfer', verbose_name='created by'),
+            model_name="pointlot",
+            name="transfer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lots",
+                to="ledger.transfer",
+                verbose_name="created by",
+            ),
         ),
         migrations.AddField(
-            model_name='lotspend',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='spends', to='ledger.transfer'),
+            model_name="lotspend",
+            name="transfer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="spends",
+                to="ledger.transfer",
+            ),
         ),
         migrations.AddIndex(
-            model_name='transfer',
-            index=models.Index(fields=['member', '-created_at', '-id'], name='ledger_tran_member__a7245e_idx'),
+            model_name="transfer",
+            index=models.Index(
+                fields=["member", "-created_at", "-id"], name="ledger_tran_member__a7245e_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pointlot',
-            index=models.Index(condition=models.Q(('remaining__gt', 0)), fields=['member', 'expires_at', 'id'], name='lot_open_fifo'),
+            model_name="pointlot",
+            index=models.Index(
+                condition=models.Q(("remaining__gt", 0)),
+                fields=["member", "expires_at", "id"],
+                name="lot_open_fifo",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pointlot',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining__gte', 0), ('remaining__lte', models.F('points'))), name='lot_remaining_in_range'),
+            model_name="pointlot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("remaining__gte", 0), ("remaining__lte", models.F("points"))),
+                name="lot_remaining_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lotspend',
-            constraint=models.CheckConstraint(condition=models.Q(('points__gt', 0)), name='lot_spend_positive'),
+            model_name="lotspend",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points__gt", 0)), name="lot_spend_positive"
+            ),
         ),
     ]

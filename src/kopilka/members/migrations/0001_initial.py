@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,52 +14,146 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('personal_data', 'personal data processing'), ('marketing', 'advertising messages')], max_length=32, verbose_name='purpose')),
-                ('channel', models.CharField(choices=[('any', 'any'), ('sms', 'SMS'), ('email', 'email')], default='any', max_length=16, verbose_name='channel')),
-                ('given', models.BooleanField(verbose_name='given')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded')),
-                ('source', models.CharField(help_text='where it was given: terminal, portal, import', max_length=100, verbose_name='source')),
-                ('text_version', models.CharField(max_length=32, verbose_name='text version')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("personal_data", "personal data processing"),
+                            ("marketing", "advertising messages"),
+                        ],
+                        max_length=32,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("any", "any"), ("sms", "SMS"), ("email", "email")],
+                        default="any",
+                        max_length=16,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("given", models.BooleanField(verbose_name="given")),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded")),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="where it was given: terminal, portal, import",
+                        max_length=100,
+                        verbose_name="source",
+                    ),
+                ),
+                ("text_version", models.CharField(max_length=32, verbose_name="text version")),
             ],
             options={
-                'verbose_name': 'consent',
-                'verbose_name_plural': 'consents',
+                "verbose_name": "consent",
+                "verbose_name_plural": "consents",
             },
         ),
         migrations.CreateModel(
-            name='Card',
+            name="Card",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=32, unique=True, verbose_name='number')),
-                ('status', models.CharField(choices=[('active', 'active'), ('blocked', 'blocked')], default='active', max_length=16, verbose_name='status')),
-                ('issued_at', models.DateTimeField(verbose_name='issued')),
-                ('blocked_at', models.DateTimeField(blank=True, null=True, verbose_name='blocked')),
-                ('replaced_by', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='members.card', verbose_name='replaced by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=32, unique=True, verbose_name="number")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "active"), ("blocked", "blocked")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("issued_at", models.DateTimeField(verbose_name="issued")),
+                ("blocked_at", models.DateTimeField(blank=True, null=True, verbose_name="blocked")),
+                (
+                    "replaced_by",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="members.card",
+                        verbose_name="replaced by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'card',
-                'verbose_name_plural': 'cards',
+                "verbose_name": "card",
+                "verbose_name_plural": "cards",
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(help_text='E.164, e.g. +79161234567', max_length=20, unique=True, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, default='', max_length=254, verbose_name='email')),
-                ('name', models.CharField(blank=True, default='', max_length=200, verbose_name='name')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='birth date')),
-                ('status', models.CharField(choices=[('active', 'active'), ('blocked', 'blocked'), ('anonymised', 'anonymised')], default='active', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='created')),
-                ('points_balance', models.BigIntegerField(default=0, verbose_name='points held')),
-                ('enrolled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='enrolled by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phone",
+                    models.CharField(
+                        help_text="E.164, e.g. +79161234567",
+                        max_length=20,
+                        unique=True,
+                        verbose_name="phone",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, default="", max_length=254, verbose_name="email"),
+                ),
+                (
+                    "name",
+                    models.CharField(blank=True, default="", max_length=200, verbose_name="name"),
+                ),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="birth date")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "active"),
+                            ("blocked", "blocked"),
+                            ("anonymised", "anonymised"),
+                        ],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="created")),
+                ("points_balance", models.BigIntegerField(default=0, verbose_name="points held")),
+                (
+                    "enrolled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="enrolled by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'member',
-                'verbose_name_plural': 'members',
+                "verbose_name": "member",
+                "verbose_name_plural": "members",
             },
         ),
     ]

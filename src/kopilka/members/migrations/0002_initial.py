@@ -5,32 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('members', '0001_initial'),
-        ('pos', '0001_initial'),
+        ("members", "0001_initial"),
+        ("pos", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='enrolled_store',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.store', verbose_name='enrolling store'),
+            model_name="member",
+            name="enrolled_store",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pos.store",
+                verbose_name="enrolling store",
+            ),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='members.member', verbose_name='member'),
+            model_name="consent",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="consents",
+                to="members.member",
+                verbose_name="member",
+            ),
         ),
         migrations.AddField(
-            model_name='card',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cards', to='members.member', verbose_name='member'),
+            model_name="card",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cards",
+                to="members.member",
+                verbose_name="member",
+            ),
         ),
         migrations.AddIndex(
-            model_name='consent',
-            index=models.Index(fields=['member', 'purpose', 'channel', '-recorded_at'], name='members_con_member__6a4194_idx'),
+            model_name="consent",
+            index=models.Index(
+                fields=["member", "purpose", "channel", "-recorded_at"],
+                name="members_con_member__6a4194_idx",
+            ),
         ),
     ]

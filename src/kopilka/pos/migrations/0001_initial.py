@@ -5,142 +5,279 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('members', '0001_initial'),
+        ("members", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Store',
+            name="Store",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('time_zone', models.CharField(default='Europe/Moscow', max_length=64, verbose_name='time zone')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/Moscow", max_length=64, verbose_name="time zone"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'store',
-                'verbose_name_plural': 'stores',
+                "verbose_name": "store",
+                "verbose_name_plural": "stores",
             },
         ),
         migrations.CreateModel(
-            name='Purchase',
+            name="Purchase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receipt_number', models.CharField(max_length=64, verbose_name='receipt number')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='time')),
-                ('amount', models.BigIntegerField(verbose_name='amount, kopecks')),
-                ('redeem_points', models.BigIntegerField(verbose_name='points redeemed')),
-                ('payable', models.BigIntegerField(verbose_name='paid, kopecks')),
-                ('earn_points', models.BigIntegerField(verbose_name='points earned')),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='purchases', to='members.member', verbose_name='member')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchases', to='pos.store', verbose_name='store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("receipt_number", models.CharField(max_length=64, verbose_name="receipt number")),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="time")),
+                ("amount", models.BigIntegerField(verbose_name="amount, kopecks")),
+                ("redeem_points", models.BigIntegerField(verbose_name="points redeemed")),
+                ("payable", models.BigIntegerField(verbose_name="paid, kopecks")),
+                ("earn_points", models.BigIntegerField(verbose_name="points earned")),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchases",
+                        to="members.member",
+                        verbose_name="member",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchases",
+                        to="pos.store",
+                        verbose_name="store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'purchase',
-                'verbose_name_plural': 'purchases',
+                "verbose_name": "purchase",
+                "verbose_name_plural": "purchases",
             },
         ),
         migrations.CreateModel(
-            name='PurchaseLine',
+            name="PurchaseLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.BigIntegerField(blank=True, null=True)),
-                ('position', models.PositiveIntegerField()),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('name', models.CharField(blank=True, default='', max_length=200, verbose_name='name')),
-                ('category', models.CharField(blank=True, default='', max_length=100, verbose_name='category')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='quantity')),
-                ('price', models.BigIntegerField(verbose_name='price, kopecks')),
-                ('amount', models.BigIntegerField(verbose_name='amount, kopecks')),
-                ('redeem_points', models.BigIntegerField(verbose_name='points redeemed')),
-                ('earn_points', models.BigIntegerField(verbose_name='points earned')),
-                ('purchase', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='pos.purchase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("member_id", models.BigIntegerField(blank=True, null=True)),
+                ("position", models.PositiveIntegerField()),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                (
+                    "name",
+                    models.CharField(blank=True, default="", max_length=200, verbose_name="name"),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True, default="", max_length=100, verbose_name="category"
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(decimal_places=3, max_digits=12, verbose_name="quantity"),
+                ),
+                ("price", models.BigIntegerField(verbose_name="price, kopecks")),
+                ("amount", models.BigIntegerField(verbose_name="amount, kopecks")),
+                ("redeem_points", models.BigIntegerField(verbose_name="points redeemed")),
+                ("earn_points", models.BigIntegerField(verbose_name="points earned")),
+                (
+                    "purchase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="pos.purchase",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'purchase line',
-                'verbose_name_plural': 'purchase lines',
-                'ordering': ['position'],
+                "verbose_name": "purchase line",
+                "verbose_name_plural": "purchase lines",
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseReturn',
+            name="PurchaseReturn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(verbose_name='time')),
-                ('amount', models.BigIntegerField(verbose_name='returned amount, kopecks')),
-                ('earn_reversed', models.BigIntegerField(verbose_name='earned points taken back')),
-                ('redeem_refunded', models.BigIntegerField(verbose_name='redeemed points refunded')),
-                ('earn_not_recovered', models.BigIntegerField(default=0, verbose_name='earned points the member no longer had')),
-                ('purchase', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='pos.purchase', verbose_name='purchase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("member_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(verbose_name="time")),
+                ("amount", models.BigIntegerField(verbose_name="returned amount, kopecks")),
+                ("earn_reversed", models.BigIntegerField(verbose_name="earned points taken back")),
+                (
+                    "redeem_refunded",
+                    models.BigIntegerField(verbose_name="redeemed points refunded"),
+                ),
+                (
+                    "earn_not_recovered",
+                    models.BigIntegerField(
+                        default=0, verbose_name="earned points the member no longer had"
+                    ),
+                ),
+                (
+                    "purchase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="returns",
+                        to="pos.purchase",
+                        verbose_name="purchase",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'return',
-                'verbose_name_plural': 'returns',
+                "verbose_name": "return",
+                "verbose_name_plural": "returns",
             },
         ),
         migrations.CreateModel(
-            name='ReturnLine',
+            name="ReturnLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.BigIntegerField(blank=True, null=True)),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='quantity')),
-                ('amount', models.BigIntegerField(verbose_name='amount, kopecks')),
-                ('earn_reversed', models.BigIntegerField()),
-                ('redeem_refunded', models.BigIntegerField()),
-                ('purchase_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returned', to='pos.purchaseline')),
-                ('purchase_return', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='pos.purchasereturn')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("member_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "quantity",
+                    models.DecimalField(decimal_places=3, max_digits=12, verbose_name="quantity"),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="amount, kopecks")),
+                ("earn_reversed", models.BigIntegerField()),
+                ("redeem_refunded", models.BigIntegerField()),
+                (
+                    "purchase_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="returned",
+                        to="pos.purchaseline",
+                    ),
+                ),
+                (
+                    "purchase_return",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="pos.purchasereturn",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'return line',
-                'verbose_name_plural': 'return lines',
+                "verbose_name": "return line",
+                "verbose_name_plural": "return lines",
             },
         ),
         migrations.CreateModel(
-            name='Terminal',
+            name="Terminal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('key_prefix', models.CharField(max_length=16, unique=True, verbose_name='key prefix')),
-                ('key_hash', models.CharField(max_length=64, verbose_name='key hash')),
-                ('created_at', models.DateTimeField(verbose_name='created')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
-                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='terminals', to='pos.store', verbose_name='store')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "key_prefix",
+                    models.CharField(max_length=16, unique=True, verbose_name="key prefix"),
+                ),
+                ("key_hash", models.CharField(max_length=64, verbose_name="key hash")),
+                ("created_at", models.DateTimeField(verbose_name="created")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked")),
+                (
+                    "last_used_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last used"),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="terminals",
+                        to="pos.store",
+                        verbose_name="store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'terminal',
-                'verbose_name_plural': 'terminals',
+                "verbose_name": "terminal",
+                "verbose_name_plural": "terminals",
             },
         ),
         migrations.AddField(
-            model_name='purchasereturn',
-            name='terminal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.terminal', verbose_name='terminal'),
+            model_name="purchasereturn",
+            name="terminal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pos.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddField(
-            model_name='purchase',
-            name='terminal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.terminal', verbose_name='terminal'),
+            model_name="purchase",
+            name="terminal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="pos.terminal",
+                verbose_name="terminal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchaseline',
-            constraint=models.UniqueConstraint(fields=('purchase', 'position'), name='purchase_line_position_unique'),
+            model_name="purchaseline",
+            constraint=models.UniqueConstraint(
+                fields=("purchase", "position"), name="purchase_line_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purchaseline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='purchase_line_quantity_positive'),
+            model_name="purchaseline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="purchase_line_quantity_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='purchase',
-            index=models.Index(fields=['member', '-created_at'], name='purchase_member_time'),
+            model_name="purchase",
+            index=models.Index(fields=["member", "-created_at"], name="purchase_member_time"),
         ),
         migrations.AddConstraint(
-            model_name='purchase',
-            constraint=models.UniqueConstraint(fields=('store', 'receipt_number'), name='purchase_receipt_unique_per_store'),
+            model_name="purchase",
+            constraint=models.UniqueConstraint(
+                fields=("store", "receipt_number"), name="purchase_receipt_unique_per_store"
+            ),
         ),
     ]

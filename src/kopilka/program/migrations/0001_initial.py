@@ -5,26 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ProgramSettings',
+            name="ProgramSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('earn_rate_bp', models.PositiveIntegerField(default=500, help_text='500 = 5% of the money paid comes back as points', validators=[django.core.validators.MaxValueValidator(10000)], verbose_name='earn rate, basis points')),
-                ('max_redeem_share_bp', models.PositiveIntegerField(default=3000, validators=[django.core.validators.MaxValueValidator(10000)], verbose_name='share of a receipt payable with points, basis points')),
-                ('pending_days', models.PositiveIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='pending days')),
-                ('expiry_days', models.PositiveIntegerField(default=365, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='points valid, days')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "earn_rate_bp",
+                    models.PositiveIntegerField(
+                        default=500,
+                        help_text="500 = 5% of the money paid comes back as points",
+                        validators=[django.core.validators.MaxValueValidator(10000)],
+                        verbose_name="earn rate, basis points",
+                    ),
+                ),
+                (
+                    "max_redeem_share_bp",
+                    models.PositiveIntegerField(
+                        default=3000,
+                        validators=[django.core.validators.MaxValueValidator(10000)],
+                        verbose_name="share of a receipt payable with points, basis points",
+                    ),
+                ),
+                (
+                    "pending_days",
+                    models.PositiveIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(365)],
+                        verbose_name="pending days",
+                    ),
+                ),
+                (
+                    "expiry_days",
+                    models.PositiveIntegerField(
+                        default=365,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3650),
+                        ],
+                        verbose_name="points valid, days",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'program settings',
-                'verbose_name_plural': 'program settings',
+                "verbose_name": "program settings",
+                "verbose_name_plural": "program settings",
             },
         ),
     ]

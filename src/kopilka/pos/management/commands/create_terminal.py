@@ -21,6 +21,8 @@ class Command(BaseCommand):
             name=options["name"],
             actor=Actor.system("create_terminal"),
         )
-        self.stdout.write(f"Terminal {terminal.pk} '{terminal.name}' in store {terminal.store.code} created.")
+        self.stdout.write(
+            f"Terminal {terminal.pk} '{terminal.name}' in store {terminal.store.code} created."
+        )
         self.stdout.write("API key (shown once, keep it secret):")
         self.stdout.write(key)
