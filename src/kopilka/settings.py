@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "kopilka.program",
     "kopilka.ledger",
     "kopilka.pos",
+    "kopilka.demo",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "kopilka.api.middleware.JsonApiErrors",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

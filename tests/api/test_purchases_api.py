@@ -241,3 +241,13 @@ def test_openapi_and_docs_are_served(api: Api, path: str) -> None:
 
 def test_healthz(client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_wrong_method_and_unknown_path_answer_in_json(api: Api) -> None:
+    wrong_method = api.get("/purchases")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong_method["Allow"]
+    unknown = api.get("/nothing-here")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
