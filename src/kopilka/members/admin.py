@@ -8,15 +8,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kopilka.core.admin_utils import ReadOnlyInline
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.ledger.selectors import member_balance
 from kopilka.ledger.services import points_adjust
 from kopilka.members.forms import PointsAdjustForm
-from kopilka.members.services import card_replace
-
-from kopilka.core.admin_utils import ReadOnlyInline
 from kopilka.members.models import Card, Consent, Member
+from kopilka.members.services import card_replace
 
 
 class CardInline(ReadOnlyInline):
