@@ -37,7 +37,7 @@ lint: install
 	$(BIN)/mypy
 
 messages: install
-	cd src/kopilka && ../../$(BIN)/python ../../manage.py makemessages -l ru -l en --no-obsolete && ../../$(BIN)/python ../../manage.py compilemessages
+	cd src/kopilka && ../../$(BIN)/python ../../manage.py makemessages -l ru -l en --no-obsolete --ignore='migrations/*' && ../../$(BIN)/python ../../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ class ProgramSettings(models.Model):
         _("earn rate, basis points"),
         default=500,
         validators=[MaxValueValidator(10000)],
+        # xgettext:no-python-format
         help_text=_("500 = 5% of the money paid comes back as points"),
     )
     max_redeem_share_bp = models.PositiveIntegerField(
