@@ -251,3 +251,8 @@ def test_wrong_method_and_unknown_path_answer_in_json(api: Api) -> None:
     unknown = api.get("/nothing-here")
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
+
+
+def test_home_page_links_to_admin_and_api(client) -> None:
+    page = client.get("/", headers={"Accept-Language": "ru"}).content.decode()
+    assert 'href="/admin/"' in page and 'href="/api/v1/docs"' in page
