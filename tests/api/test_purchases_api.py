@@ -256,3 +256,23 @@ def test_wrong_method_and_unknown_path_answer_in_json(api: Api) -> None:
 def test_home_page_links_to_admin_and_api(client) -> None:
     page = client.get("/", headers={"Accept-Language": "ru"}).content.decode()
     assert 'href="/admin/"' in page and 'href="/api/v1/docs"' in page
+
+
+@pytest.mark.parametrize(("redeem", "most"), [(0, 12), (30, 15)])
+def test_a_commit_costs_a_fixed_number_of_statements(
+    api: Api, django_assert_max_num_queries, redeem: int, most: int
+) -> None:
+    # given a member with many earlier purchases (an N+1 would show here)
+    member = enroll()
+    for number in range(5):
+        give_points(api, member.pk, 40, number=f"old{number}")
+    body = receipt(
+        ("A", "1", "100.00"),
+        ("B", "3", "10.00"),
+        member_id=member.pk,
+        receipt_number="hot",
+        redeem_points=redeem,
+    )
+    # then one commit stays within its statement budget (savepoints of the test transaction included)
+    with django_assert_max_num_queries(most):
+        assert api.post("/purchases", body, idempotency_key="hot").status_code == 201

@@ -19,16 +19,16 @@ from django.test import Client  # noqa: E402
 
 from kopilka.ledger import services as ledger  # noqa: E402
 
-original_earn = ledger.earn_in_transaction
+original = ledger.purchase_points_in_transaction
 
 
-def earn_then_die(**kwargs: object) -> object:
-    result = original_earn(**kwargs)  # type: ignore[arg-type]
+def write_points_then_die(**kwargs: object) -> object:
+    result = original(**kwargs)  # type: ignore[arg-type]
     os.kill(os.getpid(), signal.SIGKILL)  # mid-commit: redeem and earn written, nothing committed
     return result
 
 
-ledger.earn_in_transaction = earn_then_die  # type: ignore[assignment]
+ledger.purchase_points_in_transaction = write_points_then_die  # type: ignore[assignment]
 
 key, idempotency_key, body = sys.argv[1], sys.argv[2], sys.argv[3]
 Client().post(

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
@@ -53,40 +54,71 @@ def lot_dates(*, at: datetime, rules: Rules) -> tuple[datetime, datetime]:
     return available_at, clock.days_later_midnight(at, rules.expiry_days + 1)
 
 
+Legs = list[tuple[str, int]]
+
+
 def _post(
     *,
     kind: str,
     member_id: int,
-    legs: list[tuple[str, int]],
+    legs: Legs,
     at: datetime,
     actor: Actor,
     purchase_id: int | None = None,
     return_id: int | None = None,
     reason: str = "",
 ) -> Transfer:
-    if sum(amount for _account, amount in legs) != 0:
-        raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
-    member_delta = sum(amount for account, amount in legs if account == Account.MEMBER)
-    transfer = Transfer.objects.create(
-        kind=kind,
+    (transfer,) = _post_many(
         member_id=member_id,
+        entries=[(kind, legs)],
+        at=at,
+        actor=actor,
         purchase_id=purchase_id,
-        purchase_return_id=return_id,
-        points=member_delta,
-        created_at=at,
+        return_id=return_id,
         reason=reason,
-        actor_label=actor.label,
+    )
+    return transfer
+
+
+def _post_many(
+    *,
+    member_id: int,
+    entries: list[tuple[str, Legs]],
+    at: datetime,
+    actor: Actor,
+    purchase_id: int | None = None,
+    return_id: int | None = None,
+    reason: str = "",
+) -> list[Transfer]:
+    """Write transfers with their postings and move the member's cached balance, in three statements."""
+    for _kind, legs in entries:
+        if sum(amount for _account, amount in legs) != 0:
+            raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+    transfers = Transfer.objects.bulk_create(
+        Transfer(
+            kind=kind,
+            member_id=member_id,
+            purchase_id=purchase_id,
+            purchase_return_id=return_id,
+            points=sum(amount for account, amount in legs if account == Account.MEMBER),
+            created_at=at,
+            reason=reason,
+            actor_label=actor.label,
+        )
+        for kind, legs in entries
     )
     Posting.objects.bulk_create(
         Posting(transfer=transfer, account=account, member_id=member_id, amount=amount)
+        for transfer, (_kind, legs) in zip(transfers, entries, strict=True)
         for account, amount in legs
         if amount
     )
+    member_delta = sum(transfer.points for transfer in transfers)
     if member_delta:
         Member.objects.filter(pk=member_id).update(
             points_balance=F("points_balance") + member_delta
         )
-    return transfer
+    return transfers
 
 
 def _spend(*, member_id: int, transfer: Transfer, points: int, lots: Iterable[PointLot]) -> int:
@@ -125,6 +157,75 @@ def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
     return int(totals["available"]), int(totals["pending"])
 
 
+def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int, int]:
+    """Lock the member row and read (available, pending) points in the same statement."""
+    live = PointLot.objects.filter(member_id=OuterRef("pk"), remaining__gt=0, expires_at__gt=at)
+
+    def total(lots: QuerySet[PointLot]) -> Coalesce:
+        summed = lots.values("member_id").annotate(total=Sum("remaining")).values("total")
+        return Coalesce(Subquery(summed), 0)
+
+    member = (
+        Member.objects.select_for_update(of=("self",))
+        .annotate(
+            available=total(live.filter(available_at__lte=at)),
+            pending=total(live.filter(available_at__gt=at)),
+        )
+        .filter(pk=member_id)
+        .first()
+    )
+    if member is None:
+        raise MemberNotFound(_("No member with this id."))
+    return member, int(member.available), int(member.pending)
+
+
+def purchase_points_in_transaction(
+    *,
+    member_id: int,
+    redeem: int,
+    earn: int,
+    at: datetime,
+    rules: Rules,
+    actor: Actor,
+    purchase_id: int | None = None,
+) -> list[Transfer]:
+    """Redeem, then earn, for one purchase: a REDEEM and an EARN transfer written as one batch.
+
+    The caller holds the member lock and has checked `redeem` against the available points.
+    """
+    _require_transaction()
+    if redeem < 0 or earn < 0 or not (redeem or earn):
+        raise LedgerInvariantError("a purchase redeems or earns a positive number of points")
+    entries: list[tuple[str, Legs]] = []
+    if redeem:
+        entries.append(
+            (Transfer.Kind.REDEEM, [(Account.MEMBER, -redeem), (Account.REDEEMED, redeem)])
+        )
+    if earn:
+        entries.append((Transfer.Kind.EARN, [(Account.ISSUED, -earn), (Account.MEMBER, earn)]))
+    transfers = _post_many(
+        member_id=member_id, entries=entries, at=at, actor=actor, purchase_id=purchase_id
+    )
+    if redeem:
+        lots = _open_lots(member_id, at, include_pending=False)
+        taken = _spend(member_id=member_id, transfer=transfers[0], points=redeem, lots=lots)
+        if taken != redeem:
+            # The caller checked the balance under the lock; this only fires on a bug, and rolls back.
+            raise InsufficientPoints(_("Not enough points."), available=taken, requested=redeem)
+    if earn:
+        available_at, expires_at = lot_dates(at=at, rules=rules)
+        PointLot.objects.create(
+            member_id=member_id,
+            transfer=transfers[-1],
+            points=earn,
+            remaining=earn,
+            earned_at=at,
+            available_at=available_at,
+            expires_at=expires_at,
+        )
+    return transfers
+
+
 def earn_in_transaction(
     *,
     member_id: int,
@@ -134,26 +235,16 @@ def earn_in_transaction(
     actor: Actor,
     purchase_id: int | None = None,
 ) -> Transfer:
-    _require_transaction()
     if points <= 0:
         raise LedgerInvariantError("earned points must be positive")
-    transfer = _post(
-        kind=Transfer.Kind.EARN,
+    (transfer,) = purchase_points_in_transaction(
         member_id=member_id,
-        legs=[(Account.ISSUED, -points), (Account.MEMBER, points)],
+        redeem=0,
+        earn=points,
         at=at,
+        rules=rules,
         actor=actor,
         purchase_id=purchase_id,
-    )
-    available_at, expires_at = lot_dates(at=at, rules=rules)
-    PointLot.objects.create(
-        member_id=member_id,
-        transfer=transfer,
-        points=points,
-        remaining=points,
-        earned_at=at,
-        available_at=available_at,
-        expires_at=expires_at,
     )
     return transfer
 
@@ -161,26 +252,17 @@ def earn_in_transaction(
 def redeem_in_transaction(
     *, member_id: int, points: int, at: datetime, actor: Actor, purchase_id: int | None = None
 ) -> Transfer:
-    _require_transaction()
     if points <= 0:
         raise LedgerInvariantError("redeemed points must be positive")
-    transfer = _post(
-        kind=Transfer.Kind.REDEEM,
+    (transfer,) = purchase_points_in_transaction(
         member_id=member_id,
-        legs=[(Account.MEMBER, -points), (Account.REDEEMED, points)],
+        redeem=points,
+        earn=0,
         at=at,
+        rules=Rules(),
         actor=actor,
         purchase_id=purchase_id,
     )
-    taken = _spend(
-        member_id=member_id,
-        transfer=transfer,
-        points=points,
-        lots=_open_lots(member_id, at, include_pending=False),
-    )
-    if taken != points:
-        # The caller checked the balance under the lock; this only fires on a bug, and rolls back.
-        raise InsufficientPoints(_("Not enough points."), available=taken, requested=points)
     return transfer
 
 

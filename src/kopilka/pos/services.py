@@ -111,9 +111,10 @@ def purchase_commit(
     member = None
     snapshot = None
     if receipt.member.given:
-        member = ledger.member_lock(_member_id_for(receipt.member))
+        member, available, pending = ledger.member_lock_with_balance(
+            _member_id_for(receipt.member), now
+        )
         _check_active(member)
-        available, pending = ledger.available_in_transaction(member.pk, now)
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
     quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
     try:
@@ -154,24 +155,16 @@ def purchase_commit(
         )
     )
     actor = terminal.actor
-    if member is not None:
-        if quote.redeem_points:
-            ledger.redeem_in_transaction(
-                member_id=member.pk,
-                points=quote.redeem_points,
-                at=now,
-                actor=actor,
-                purchase_id=purchase.pk,
-            )
-        if quote.earn_points:
-            ledger.earn_in_transaction(
-                member_id=member.pk,
-                points=quote.earn_points,
-                at=now,
-                rules=rules,
-                actor=actor,
-                purchase_id=purchase.pk,
-            )
+    if member is not None and (quote.redeem_points or quote.earn_points):
+        ledger.purchase_points_in_transaction(
+            member_id=member.pk,
+            redeem=quote.redeem_points,
+            earn=quote.earn_points,
+            at=now,
+            rules=rules,
+            actor=actor,
+            purchase_id=purchase.pk,
+        )
     audit_record(
         actor=actor,
         action="purchase.commit",
