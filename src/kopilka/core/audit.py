@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from kopilka.core import clock
 from kopilka.core.models import AuditEntry
+from kopilka.core.sql import insert_row
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ def audit_record(
     member_id: int | None = None,
     data: dict[str, object] | None = None,
 ) -> None:
-    AuditEntry.objects.create(
+    insert_row(
+        AuditEntry,
         created_at=clock.now(),
         actor_user_id=actor.user_id,
         actor_terminal_id=actor.terminal_id,

@@ -42,6 +42,16 @@ def _claim(*, scope: str, key: str, request_hash: str) -> int | None:
     return row[0] if row else None
 
 
+def _store_response(record_id: int, status: int, body: dict[str, object]) -> None:
+    table = IdempotencyRecord._meta.db_table
+    response = IdempotencyRecord._meta.get_field("response").get_db_prep_save(body, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status_code = %s, response = %s WHERE id = %s",
+            [status, response, record_id],
+        )
+
+
 def run_idempotent(
     *, scope: str, key: str, request_hash: str, work: Callable[[], tuple[int, dict[str, object]]]
 ) -> tuple[int, dict[str, object]]:
@@ -58,5 +68,5 @@ def run_idempotent(
                 raise RequestInProgress("A request with this Idempotency-Key is still running.")
             return record.status_code, record.response
         status, body = work()
-        IdempotencyRecord.objects.filter(pk=record_id).update(status_code=status, response=body)
+        _store_response(record_id, status, body)
         return status, body

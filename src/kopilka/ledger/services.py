@@ -6,16 +6,17 @@ earns and redeems in one transaction): the caller must hold the member's row loc
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Q, Sum
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import DomainError
+from kopilka.core.sql import db_datetime, insert_row, insert_rows
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
 from kopilka.members.models import Member
 from kopilka.members.services import MemberNotFound
@@ -57,6 +58,20 @@ def lot_dates(*, at: datetime, rules: Rules) -> tuple[datetime, datetime]:
 Legs = list[tuple[str, int]]
 
 
+@dataclass
+class OpenLot:
+    """A lot's id and points left, as spending needs them (no model instance on the hot path)."""
+
+    pk: int
+    remaining: int
+
+
+_MOVE_BALANCE_SQL = (
+    f"UPDATE {Member._meta.db_table} SET points_balance = points_balance + %s WHERE id = %s"
+)
+_LOT_TAKE_SQL = f"UPDATE {PointLot._meta.db_table} SET remaining = remaining - %s WHERE id = %s"
+
+
 def _post(
     *,
     kind: str,
@@ -94,7 +109,7 @@ def _post_many(
     for _kind, legs in entries:
         if sum(amount for _account, amount in legs) != 0:
             raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
-    transfers = Transfer.objects.bulk_create(
+    transfers = [
         Transfer(
             kind=kind,
             member_id=member_id,
@@ -106,45 +121,81 @@ def _post_many(
             actor_label=actor.label,
         )
         for kind, legs in entries
+    ]
+    ids = insert_rows(
+        Transfer,
+        [
+            {
+                "kind": t.kind,
+                "member_id": member_id,
+                "purchase_id": purchase_id,
+                "purchase_return_id": return_id,
+                "points": t.points,
+                "created_at": at,
+                "reason": reason,
+                "actor_label": actor.label,
+            }
+            for t in transfers
+        ],
     )
-    Posting.objects.bulk_create(
-        Posting(transfer=transfer, account=account, member_id=member_id, amount=amount)
-        for transfer, (_kind, legs) in zip(transfers, entries, strict=True)
-        for account, amount in legs
-        if amount
+    for transfer, transfer_id in zip(transfers, ids, strict=True):
+        transfer.pk = transfer_id
+        transfer._state.adding = False
+    insert_rows(
+        Posting,
+        [
+            {
+                "transfer_id": transfer.pk,
+                "account": account,
+                "member_id": member_id,
+                "amount": amount,
+            }
+            for transfer, (_kind, legs) in zip(transfers, entries, strict=True)
+            for account, amount in legs
+            if amount
+        ],
     )
     member_delta = sum(transfer.points for transfer in transfers)
     if member_delta:
-        Member.objects.filter(pk=member_id).update(
-            points_balance=F("points_balance") + member_delta
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(_MOVE_BALANCE_SQL, [member_delta, member_id])
     return transfers
 
 
-def _spend(*, member_id: int, transfer: Transfer, points: int, lots: Iterable[PointLot]) -> int:
+def _spend(
+    *, member_id: int, transfer: Transfer, points: int, lots: Iterable[PointLot | OpenLot]
+) -> int:
     """Take up to `points` from `lots` in the order given; return how many were taken."""
     left = points
-    spends = []
+    spends: list[dict[str, object]] = []
     for lot in lots:
         if left == 0:
             break
         take = min(lot.remaining, left)
         if take <= 0:
             continue
-        PointLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        with connection.cursor() as cursor:
+            cursor.execute(_LOT_TAKE_SQL, [take, lot.pk])
         lot.remaining -= take
-        spends.append(LotSpend(lot_id=lot.pk, transfer=transfer, member_id=member_id, points=take))
+        spends.append(
+            {"lot_id": lot.pk, "transfer_id": transfer.pk, "member_id": member_id, "points": take}
+        )
         left -= take
-    LotSpend.objects.bulk_create(spends)
+    insert_rows(LotSpend, spends)
     return points - left
 
 
-def _open_lots(member_id: int, at: datetime, *, include_pending: bool) -> list[PointLot]:
-    lots = PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__gt=at)
-    if not include_pending:
-        lots = lots.filter(available_at__lte=at)
-    # FIFO by expiry; pending lots (when included) go last, as they are the newest.
-    return list(lots.only("id", "remaining", "available_at").order_by("expires_at", "id"))
+def _open_lots(member_id: int, at: datetime, *, include_pending: bool) -> list[OpenLot]:
+    """Lots with points left, FIFO by expiry; pending lots (when included) are the newest, so last."""
+    moment = db_datetime(at)
+    pending = "" if include_pending else " AND available_at <= %s"
+    sql = (
+        f"SELECT id, remaining FROM {PointLot._meta.db_table} WHERE member_id = %s AND remaining > 0 "
+        f"AND expires_at > %s{pending} ORDER BY expires_at, id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [member_id, moment] + ([] if include_pending else [moment]))
+        return [OpenLot(pk=row[0], remaining=row[1]) for row in cursor.fetchall()]
 
 
 def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
@@ -159,24 +210,22 @@ def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
 
 def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int, int]:
     """Lock the member row and read (available, pending) points in the same statement."""
-    live = PointLot.objects.filter(member_id=OuterRef("pk"), remaining__gt=0, expires_at__gt=at)
-
-    def total(lots: QuerySet[PointLot]) -> Coalesce:
-        summed = lots.values("member_id").annotate(total=Sum("remaining")).values("total")
-        return Coalesce(Subquery(summed), 0)
-
-    member = (
-        Member.objects.select_for_update(of=("self",))
-        .annotate(
-            available=total(live.filter(available_at__lte=at)),
-            pending=total(live.filter(available_at__gt=at)),
-        )
-        .filter(pk=member_id)
-        .first()
+    lots = PointLot._meta.db_table
+    live = f"SELECT SUM(remaining) FROM {lots} WHERE member_id = m.id AND remaining > 0 AND expires_at > %s"
+    lock = " FOR UPDATE OF m" if connection.features.has_select_for_update_of else ""
+    sql = (
+        f"SELECT m.id, m.status, COALESCE(({live} AND available_at <= %s), 0), "
+        f"COALESCE(({live} AND available_at > %s), 0) FROM {Member._meta.db_table} m WHERE m.id = %s{lock}"
     )
-    if member is None:
+    moment = db_datetime(at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment, moment, moment, moment, member_id])
+        row = cursor.fetchone()
+    if row is None:
         raise MemberNotFound(_("No member with this id."))
-    return member, int(member.available), int(member.pending)
+    member = Member(pk=row[0], status=row[1])
+    member._state.adding = False
+    return member, int(row[2]), int(row[3])
 
 
 def purchase_points_in_transaction(
@@ -214,9 +263,10 @@ def purchase_points_in_transaction(
             raise InsufficientPoints(_("Not enough points."), available=taken, requested=redeem)
     if earn:
         available_at, expires_at = lot_dates(at=at, rules=rules)
-        PointLot.objects.create(
+        insert_row(
+            PointLot,
             member_id=member_id,
-            transfer=transfers[-1],
+            transfer_id=transfers[-1].pk,
             points=earn,
             remaining=earn,
             earned_at=at,
@@ -317,7 +367,7 @@ def return_in_transaction(
         purchase_id=purchase_id,
         return_id=return_id,
     )
-    refund_lot: list[PointLot] = []
+    refund_lot: list[PointLot | OpenLot] = []
     if refund:
         # Refunded points keep the life they had: they expire with the latest lot that paid for them.
         latest = LotSpend.objects.filter(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from kopilka.core import clock
 from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
+from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger import services as ledger
 from kopilka.members.models import Card, Member
 from kopilka.members.selectors import member_find
@@ -100,6 +101,19 @@ def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteRe
     )
 
 
+_PURCHASE_COLUMNS = (
+    "store_id",
+    "terminal_id",
+    "member_id",
+    "receipt_number",
+    "created_at",
+    "amount",
+    "redeem_points",
+    "payable",
+    "earn_points",
+)
+
+
 @transaction.atomic(savepoint=False)
 def purchase_commit(
     *, terminal: TerminalPrincipal, receipt: ReceiptIn
@@ -117,17 +131,20 @@ def purchase_commit(
         _check_active(member)
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
     quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
+    purchase = Purchase(
+        store_id=terminal.store_id,
+        terminal_id=terminal.id,
+        member_id=member.pk if member else None,
+        receipt_number=receipt.receipt_number,
+        created_at=now,
+        amount=quote.amount,
+        redeem_points=quote.redeem_points,
+        payable=quote.payable,
+        earn_points=quote.earn_points,
+    )
     try:
-        purchase = Purchase.objects.create(
-            store_id=terminal.store_id,
-            terminal_id=terminal.id,
-            member=member,
-            receipt_number=receipt.receipt_number,
-            created_at=now,
-            amount=quote.amount,
-            redeem_points=quote.redeem_points,
-            payable=quote.payable,
-            earn_points=quote.earn_points,
+        purchase.pk = insert_row(
+            Purchase, **{name: getattr(purchase, name) for name in _PURCHASE_COLUMNS}
         )
     except IntegrityError as exc:
         # The unique constraint decides, so two tills racing with one receipt number can't both win.
@@ -136,23 +153,27 @@ def purchase_commit(
             % {"number": receipt.receipt_number},
             fields={"receipt_number": _("Already used.")},
         ) from exc
-    PurchaseLine.objects.bulk_create(
-        PurchaseLine(
-            purchase=purchase,
-            member_id=purchase.member_id,
-            position=position,
-            sku=line.sku,
-            name=line.name,
-            category=line.category,
-            quantity=line.quantity,
-            price=line.price,
-            amount=figures.amount,
-            redeem_points=figures.redeem_points,
-            earn_points=figures.earn_points,
-        )
-        for position, (line, figures) in enumerate(
-            zip(receipt.lines, quote.lines, strict=True), start=1
-        )
+    purchase._state.adding = False
+    insert_rows(
+        PurchaseLine,
+        [
+            {
+                "purchase_id": purchase.pk,
+                "member_id": purchase.member_id,
+                "position": position,
+                "sku": line.sku,
+                "name": line.name,
+                "category": line.category,
+                "quantity": line.quantity,
+                "price": line.price,
+                "amount": figures.amount,
+                "redeem_points": figures.redeem_points,
+                "earn_points": figures.earn_points,
+            }
+            for position, (line, figures) in enumerate(
+                zip(receipt.lines, quote.lines, strict=True), start=1
+            )
+        ],
     )
     actor = terminal.actor
     if member is not None and (quote.redeem_points or quote.earn_points):
