@@ -256,9 +256,10 @@ def test_wrong_method_and_unknown_path_answer_in_json(api: Api) -> None:
 def test_home_page_links_to_admin_and_api(client) -> None:
     page = client.get("/", headers={"Accept-Language": "ru"}).content.decode()
     assert 'href="/admin/"' in page and 'href="/api/v1/docs"' in page
+    assert "Копилка — программа лояльности" in page
 
 
-@pytest.mark.parametrize(("redeem", "most"), [(0, 12), (30, 15)])
+@pytest.mark.parametrize(("redeem", "most"), [(0, 13), (30, 16)])
 def test_a_commit_costs_a_fixed_number_of_statements(
     api: Api, django_assert_max_num_queries, redeem: int, most: int
 ) -> None:

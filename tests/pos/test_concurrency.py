@@ -2,22 +2,28 @@
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 
+from kopilka.core import clock
+from kopilka.core.audit import Actor
+from kopilka.ledger import services as ledger
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.models import Transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.pos.models import Purchase
+from kopilka.program.engine import Rules
 from tests.conftest import enroll, postgres_only, receipt
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True), pytest.mark.slow]
+SYSTEM = Actor.system("test")
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -131,3 +137,44 @@ def test_parallel_returns_never_refund_twice(terminal) -> None:
     assert member_balance(member.pk).available == 0
     assert ledger_problems() == []
     assert connection.vendor == "postgresql"
+
+
+def test_a_balance_read_under_the_lock_sees_the_commit_it_waited_for() -> None:
+    """READ COMMITTED: a statement that waits for a row lock keeps its old snapshot for other
+    tables, so the balance must be read by a statement issued after the lock is granted."""
+    member = enroll()
+    with transaction.atomic():
+        ledger.member_lock(member.pk)
+        ledger.earn_in_transaction(
+            member_id=member.pk, points=100, at=clock.now(), rules=Rules(), actor=SYSTEM
+        )
+    holding, release = threading.Event(), threading.Event()
+
+    def spend_everything_and_wait() -> None:
+        try:
+            with transaction.atomic():
+                ledger.member_lock(member.pk)
+                ledger.redeem_in_transaction(
+                    member_id=member.pk, points=100, at=clock.now(), actor=SYSTEM
+                )
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def read_balance() -> int:
+        holding.wait(10)
+        try:
+            with transaction.atomic():
+                return ledger.member_lock_with_balance(member.pk, clock.now())[1]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        spender = pool.submit(spend_everything_and_wait)
+        reader = pool.submit(read_balance)
+        holding.wait(10)
+        time.sleep(0.5)  # the reader is now blocked on the member's row lock
+        release.set()
+        spender.result()
+        assert reader.result() == 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
@@ -200,32 +200,36 @@ def _open_lots(member_id: int, at: datetime, *, include_pending: bool) -> list[O
 
 def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
     """(available, pending) points, read from the lots under the caller's member lock."""
-    live = Q(member_id=member_id, remaining__gt=0, expires_at__gt=at)
-    totals = PointLot.objects.filter(live).aggregate(
-        available=Sum("remaining", filter=Q(available_at__lte=at), default=0),
-        pending=Sum("remaining", filter=Q(available_at__gt=at), default=0),
+    moment = db_datetime(at)
+    sql = (
+        "SELECT COALESCE(SUM(CASE WHEN available_at <= %s THEN remaining ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN available_at > %s THEN remaining ELSE 0 END), 0) "
+        f"FROM {PointLot._meta.db_table} WHERE member_id = %s AND remaining > 0 AND expires_at > %s"
     )
-    return int(totals["available"]), int(totals["pending"])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment, moment, member_id, moment])
+        available, pending = cursor.fetchone()
+    return int(available), int(pending)
 
 
 def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int, int]:
-    """Lock the member row and read (available, pending) points in the same statement."""
-    lots = PointLot._meta.db_table
-    live = f"SELECT SUM(remaining) FROM {lots} WHERE member_id = m.id AND remaining > 0 AND expires_at > %s"
-    lock = " FOR UPDATE OF m" if connection.features.has_select_for_update_of else ""
-    sql = (
-        f"SELECT m.id, m.status, COALESCE(({live} AND available_at <= %s), 0), "
-        f"COALESCE(({live} AND available_at > %s), 0) FROM {Member._meta.db_table} m WHERE m.id = %s{lock}"
-    )
-    moment = db_datetime(at)
+    """Lock the member row, then read (available, pending) points.
+
+    Two statements on purpose: under READ COMMITTED a statement that waits for a row lock keeps
+    the snapshot it started with for every other table, so a balance summed in the locking
+    statement would miss the lots written by the transaction it waited for.
+    """
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [moment, moment, moment, moment, member_id])
+        cursor.execute(
+            f"SELECT id, status FROM {Member._meta.db_table} WHERE id = %s{lock}", [member_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise MemberNotFound(_("No member with this id."))
     member = Member(pk=row[0], status=row[1])
     member._state.adding = False
-    return member, int(row[2]), int(row[3])
+    return member, *available_in_transaction(member_id, at)
 
 
 def purchase_points_in_transaction(
