@@ -47,9 +47,6 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "OPTIONS": dict(parse_qsl(parts.query)),
-                "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
-                **dict(parse_qsl(parts.query)),
-            },
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 600),
             "CONN_HEALTH_CHECKS": True,
         }
