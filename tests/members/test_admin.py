@@ -5,6 +5,7 @@ from django.test import Client
 from kopilka.ledger.models import Transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Card
+from kopilka.pos.terminals import terminal_authenticate
 from tests.conftest import assert_ledger_clean, enroll
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +63,12 @@ def test_admin_replaces_a_card(staff_client: Client) -> None:
 def test_admin_pages_open(staff_client: Client, url: str) -> None:
     enroll()
     assert staff_client.get(url).status_code == 200
+
+
+def test_admin_revokes_a_terminal_key(staff_client: Client, terminal) -> None:
+    principal, key = terminal
+    response = staff_client.post(
+        "/admin/pos/terminal/", {"action": "revoke_terminals", "_selected_action": [principal.id]}
+    )
+    assert response.status_code == 302
+    assert terminal_authenticate(key) is None

@@ -1,8 +1,13 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kopilka.core.admin_utils import ReadOnlyAdmin, ReadOnlyInline
+from kopilka.core.audit import Actor
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
+from kopilka.pos.terminals import terminal_revoke
 
 
 @admin.register(Store)
@@ -11,8 +16,18 @@ class StoreAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+@admin.action(description=gettext_lazy("Revoke the API key"))
+def revoke_terminals(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Terminal]
+) -> None:
+    for terminal in queryset.filter(revoked_at__isnull=True):
+        terminal_revoke(terminal_id=terminal.pk, actor=Actor.staff(request.user))
+        modeladmin.message_user(request, _("Terminal %(name)s revoked.") % {"name": terminal.name})
+
+
 @admin.register(Terminal)
 class TerminalAdmin(admin.ModelAdmin):
+    actions = [revoke_terminals]
     list_display = ["name", "store", "key_prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["store"]
     readonly_fields = [
