@@ -56,9 +56,8 @@ def database_from_url(url: str) -> dict[str, object]:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("KOPILKA_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set")
-    # The embedded default keeps a generated key in var/ so sessions survive restarts.
+    # The embedded default keeps a generated key in var/ so sessions survive restarts; several
+    # application servers must share one SECRET_KEY from the environment.
     key_file = VAR_DIR / "secret_key"
     if key_file.exists():
         SECRET_KEY = key_file.read_text().strip()
@@ -77,8 +76,6 @@ ALLOWED_HOSTS = [
     for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if h.strip()
 ]
-if "testserver" not in ALLOWED_HOSTS:
-    ALLOWED_HOSTS.append("testserver")
 
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Moscow")
 try:

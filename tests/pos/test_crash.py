@@ -43,7 +43,7 @@ def test_a_commit_killed_midway_leaves_nothing_and_the_retry_succeeds(api: Api) 
             "crash-key",
             json.dumps(body),
         ],
-        env={**os.environ, "DATABASE_URL": database_url()},
+        env={**os.environ, "DATABASE_URL": database_url(), "ALLOWED_HOSTS": "testserver"},
         capture_output=True,
         text=True,
         timeout=120,
