@@ -5,6 +5,7 @@ earns and redeems in one transaction): the caller must hold the member's row loc
 `transaction.atomic()`. The others are whole services with their own transaction.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from kopilka.members.services import MemberNotFound
 from kopilka.program.engine import Rules
 
 Account = Posting.Account
+log = logging.getLogger("kopilka.ledger")
 
 
 class InsufficientPoints(DomainError):
@@ -263,7 +265,12 @@ def purchase_points_in_transaction(
         lots = _open_lots(member_id, at, include_pending=False)
         taken = _spend(member_id=member_id, transfer=transfers[0], points=redeem, lots=lots)
         if taken != redeem:
-            # The caller checked the balance under the lock; this only fires on a bug, and rolls back.
+            # The caller checked the balance under the lock, so this is a bug: say so loudly, and
+            # refuse the purchase (everything rolls back) rather than write an impossible spend.
+            log.error(
+                "lots disagree with the checked balance",
+                extra={"member_id": member_id, "redeem": redeem, "lots": taken},
+            )
             raise InsufficientPoints(_("Not enough points."), available=taken, requested=redeem)
     if earn:
         available_at, expires_at = lot_dates(at=at, rules=rules)
