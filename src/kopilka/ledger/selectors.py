@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from kopilka.core import clock
+from kopilka.core.sql import db_datetime
 from kopilka.ledger.models import PointLot, Transfer
 
 
@@ -24,15 +26,26 @@ class Balance:
     expiring: list[Expiring]
 
 
+def member_points(member_id: int, at: datetime) -> tuple[int, int]:
+    """(available, pending) points at `at`; under the member's lock when the caller will spend them."""
+    moment = db_datetime(at)
+    sql = (
+        "SELECT COALESCE(SUM(CASE WHEN available_at <= %s THEN remaining ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN available_at > %s THEN remaining ELSE 0 END), 0) "
+        f"FROM {PointLot._meta.db_table} WHERE member_id = %s AND remaining > 0 AND expires_at > %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment, moment, member_id, moment])
+        available, pending = cursor.fetchone()
+    return int(available), int(pending)
+
+
 def member_balance(
     member_id: int, at: datetime | None = None, *, expiring_limit: int = 12
 ) -> Balance:
     at = at or clock.now()
+    available, pending = member_points(member_id, at)
     live = PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__gt=at)
-    totals = live.aggregate(
-        available=Sum("remaining", filter=Q(available_at__lte=at), default=0),
-        pending=Sum("remaining", filter=Q(available_at__gt=at), default=0),
-    )
     # Lots expire at business-day boundaries, so grouping by the timestamp groups by day.
     expiring = [
         Expiring(points=int(row["points"]), expires_at=row["expires_at"])
@@ -40,9 +53,7 @@ def member_balance(
         .annotate(points=Sum("remaining"))
         .order_by("expires_at")[:expiring_limit]
     ]
-    return Balance(
-        available=int(totals["available"]), pending=int(totals["pending"]), expiring=expiring
-    )
+    return Balance(available=available, pending=pending, expiring=expiring)
 
 
 def transfer_description(transfer: Transfer) -> str:

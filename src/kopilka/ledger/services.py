@@ -19,6 +19,7 @@ from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import DomainError
 from kopilka.core.sql import db_datetime, insert_row, insert_rows
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+from kopilka.ledger.selectors import member_points
 from kopilka.members.models import Member
 from kopilka.members.services import MemberNotFound
 from kopilka.program.engine import Rules
@@ -33,14 +34,6 @@ class InsufficientPoints(DomainError):
 
 class LedgerInvariantError(AssertionError):
     """A bug, never user input: the ledger refuses to write an unbalanced or impossible transfer."""
-
-
-def member_lock(member_id: int) -> Member:
-    """Lock the member row: every change of a member's points happens under this lock."""
-    member = Member.objects.select_for_update().filter(pk=member_id).first()
-    if member is None:
-        raise MemberNotFound(_("No member with this id."))
-    return member
 
 
 def _require_transaction() -> None:
@@ -200,27 +193,8 @@ def _open_lots(member_id: int, at: datetime, *, include_pending: bool) -> list[O
         return [OpenLot(pk=row[0], remaining=row[1]) for row in cursor.fetchall()]
 
 
-def available_in_transaction(member_id: int, at: datetime) -> tuple[int, int]:
-    """(available, pending) points, read from the lots under the caller's member lock."""
-    moment = db_datetime(at)
-    sql = (
-        "SELECT COALESCE(SUM(CASE WHEN available_at <= %s THEN remaining ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN available_at > %s THEN remaining ELSE 0 END), 0) "
-        f"FROM {PointLot._meta.db_table} WHERE member_id = %s AND remaining > 0 AND expires_at > %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [moment, moment, member_id, moment])
-        available, pending = cursor.fetchone()
-    return int(available), int(pending)
-
-
-def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int, int]:
-    """Lock the member row, then read (available, pending) points.
-
-    Two statements on purpose: under READ COMMITTED a statement that waits for a row lock keeps
-    the snapshot it started with for every other table, so a balance summed in the locking
-    statement would miss the lots written by the transaction it waited for.
-    """
+def member_lock(member_id: int) -> Member:
+    """Lock the member row: every change of a member's points happens under this lock."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -231,7 +205,18 @@ def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int,
         raise MemberNotFound(_("No member with this id."))
     member = Member(pk=row[0], status=row[1])
     member._state.adding = False
-    return member, *available_in_transaction(member_id, at)
+    return member
+
+
+def member_lock_with_balance(member_id: int, at: datetime) -> tuple[Member, int, int]:
+    """Lock the member row, then read (available, pending) points.
+
+    Two statements on purpose: under READ COMMITTED a statement that waits for a row lock keeps
+    the snapshot it started with for every other table, so a balance summed in the locking
+    statement would miss the lots written by the transaction it waited for.
+    """
+    member = member_lock(member_id)
+    return member, *member_points(member_id, at)
 
 
 def purchase_points_in_transaction(
@@ -423,7 +408,7 @@ def points_adjust(*, member_id: int, points: int, reason: str, actor: Actor) -> 
     member_lock(member_id)
     at = clock.now()
     if points < 0:
-        available, _pending = available_in_transaction(member_id, at)
+        available, _pending = member_points(member_id, at)
         if -points > available:
             raise InsufficientPoints(
                 _("The member has only %(available)d points available.") % {"available": available},

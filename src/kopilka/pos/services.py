@@ -13,6 +13,7 @@ from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger import services as ledger
+from kopilka.ledger.selectors import member_points
 from kopilka.members.models import Card, Member
 from kopilka.members.selectors import member_find
 from kopilka.members.services import MemberNotFound
@@ -94,7 +95,7 @@ def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteRe
     if receipt.member.given:
         member = member_find(member_id=_member_id_for(receipt.member))
         _check_active(member)
-        available, pending = ledger.available_in_transaction(member.pk, clock.now())
+        available, pending = member_points(member.pk, clock.now())
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
     return QuoteResult(
         engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem), member
