@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Member(models.Model):
@@ -13,7 +14,7 @@ class Member(models.Model):
         _("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567")
     )
     email = models.EmailField(_("email"), blank=True, default="")
-    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=200, blank=True, default="")
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
@@ -49,8 +50,8 @@ class Member(models.Model):
 
 class Card(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", _("active")
-        BLOCKED = "blocked", _("blocked")
+        ACTIVE = "active", pgettext_lazy("card", "active")
+        BLOCKED = "blocked", pgettext_lazy("card", "blocked")
 
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="cards"

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Store(models.Model):
@@ -83,7 +84,9 @@ class PurchaseLine(models.Model):
     member_id = models.BigIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField()
     sku = models.CharField(_("SKU"), max_length=64)
-    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    name = models.CharField(
+        pgettext_lazy("product", "name"), max_length=200, blank=True, default=""
+    )
     category = models.CharField(_("category"), max_length=100, blank=True, default="")
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
     price = models.BigIntegerField(_("price, kopecks"))
