@@ -1,13 +1,24 @@
 """Shared API shapes: money as decimal strings, balances, error bodies."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 MoneyStr = Annotated[str, StringConstraints(pattern=r"^\d{1,10}(\.\d{1,2})?$")]
-QuantityStr = Annotated[str, StringConstraints(pattern=r"^\d{1,9}(\.\d{1,3})?$")]
+
+
+def _positive(quantity: str) -> str:
+    if Decimal(quantity) <= 0:
+        raise ValueError("quantity must be greater than zero")
+    return quantity
+
+
+QuantityStr = Annotated[
+    str, StringConstraints(pattern=r"^\d{1,9}(\.\d{1,3})?$"), AfterValidator(_positive)
+]
 
 
 class ErrorBody(Schema):

@@ -118,12 +118,17 @@ def member_enroll(
     return member
 
 
-@transaction.atomic
-def card_replace(*, card_id: int, actor: Actor, new_number: str | None = None) -> Card:
-    """Block a lost or damaged card and issue a new one; the balance belongs to the member, not the card."""
+def _card_lock(card_id: int) -> Card:
     card = Card.objects.select_for_update().filter(pk=card_id).first()
     if card is None:
         raise NotFound(_("Card not found."))
+    return card
+
+
+@transaction.atomic
+def card_replace(*, card_id: int, actor: Actor, new_number: str | None = None) -> Card:
+    """Block a lost or damaged card and issue a new one; the balance belongs to the member, not the card."""
+    card = _card_lock(card_id)
     if card.status == Card.Status.BLOCKED:
         raise Conflict(_("This card is already blocked."))
     if new_number and Card.objects.filter(number=new_number).exists():
@@ -151,9 +156,7 @@ def card_replace(*, card_id: int, actor: Actor, new_number: str | None = None) -
 @transaction.atomic
 def card_block(*, card_id: int, actor: Actor) -> None:
     """Block a card without replacing it (the member keeps other cards and the balance)."""
-    card = Card.objects.select_for_update().filter(pk=card_id).first()
-    if card is None:
-        raise NotFound(_("Card not found."))
+    card = _card_lock(card_id)
     Card.objects.filter(pk=card.pk).update(status=Card.Status.BLOCKED, blocked_at=clock.now())
     audit_record(
         actor=actor,

@@ -33,12 +33,6 @@ class LineIn(Schema):
     quantity: QuantityStr = "1"
     price: MoneyStr
 
-    @model_validator(mode="after")
-    def quantity_positive(self) -> "LineIn":
-        if Decimal(self.quantity) <= 0:
-            raise ValueError("quantity must be greater than zero")
-        return self
-
     def to_domain(self) -> engine.Line:
         return engine.Line(
             sku=self.sku,
@@ -207,12 +201,6 @@ def purchases_commit(
 class ReturnLineIn(Schema):
     sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     quantity: QuantityStr = "1"
-
-    @model_validator(mode="after")
-    def quantity_positive(self) -> "ReturnLineIn":
-        if Decimal(self.quantity) <= 0:
-            raise ValueError("quantity must be greater than zero")
-        return self
 
 
 class ReturnBody(Schema):

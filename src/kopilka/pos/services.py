@@ -14,9 +14,8 @@ from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger import services as ledger
 from kopilka.ledger.selectors import member_points
-from kopilka.members.models import Card, Member
+from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
-from kopilka.members.services import MemberNotFound
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
 from kopilka.pos.terminals import TerminalPrincipal, store_check
 from kopilka.program import engine
@@ -67,17 +66,8 @@ class QuoteResult:
 
 def _member_id_for(ref: MemberRef) -> int:
     if ref.member_id is not None:
-        return ref.member_id
-    if ref.card_number:
-        card = (
-            Card.objects.filter(number=ref.card_number.strip(), status=Card.Status.ACTIVE)
-            .values("member_id")
-            .first()
-        )
-        if card is None:
-            raise MemberNotFound(_("No member with this card."))
-        return int(card["member_id"])
-    return member_find(phone=ref.phone).pk
+        return ref.member_id  # locked by id right after: no separate read
+    return member_find(phone=ref.phone, card=ref.card_number).pk
 
 
 def _check_active(member: Member) -> None:
@@ -93,7 +83,8 @@ def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteRe
     member = None
     snapshot = None
     if receipt.member.given:
-        member = member_find(member_id=_member_id_for(receipt.member))
+        ref = receipt.member
+        member = member_find(member_id=ref.member_id, phone=ref.phone, card=ref.card_number)
         _check_active(member)
         available, pending = member_points(member.pk, clock.now())
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
