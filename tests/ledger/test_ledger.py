@@ -28,15 +28,19 @@ DEFAULT_RULES = Rules()
 def earn(member: Member, points: int, at: datetime, rules: Rules = DEFAULT_RULES) -> Transfer:
     with transaction.atomic():
         ledger.member_lock(member.pk)
-        return ledger.earn_in_transaction(
-            member_id=member.pk, points=points, at=at, rules=rules, actor=SYSTEM
+        (transfer,) = ledger.purchase_points_in_transaction(
+            member_id=member.pk, redeem=0, earn=points, at=at, rules=rules, actor=SYSTEM
         )
+        return transfer
 
 
 def redeem(member: Member, points: int, at: datetime) -> Transfer:
     with transaction.atomic():
         ledger.member_lock(member.pk)
-        return ledger.redeem_in_transaction(member_id=member.pk, points=points, at=at, actor=SYSTEM)
+        (transfer,) = ledger.purchase_points_in_transaction(
+            member_id=member.pk, redeem=points, earn=0, at=at, rules=DEFAULT_RULES, actor=SYSTEM
+        )
+        return transfer
 
 
 @pytest.fixture
@@ -144,8 +148,8 @@ def test_ledger_check_catches_a_tampered_lot() -> None:
 def test_building_blocks_refuse_to_run_outside_a_transaction() -> None:
     member = enroll()
     with pytest.raises(ledger.LedgerInvariantError):
-        ledger.earn_in_transaction(
-            member_id=member.pk, points=1, at=clock.now(), rules=Rules(), actor=SYSTEM
+        ledger.purchase_points_in_transaction(
+            member_id=member.pk, redeem=0, earn=1, at=clock.now(), rules=Rules(), actor=SYSTEM
         )
 
 

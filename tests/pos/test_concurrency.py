@@ -145,8 +145,8 @@ def test_a_balance_read_under_the_lock_sees_the_commit_it_waited_for() -> None:
     member = enroll()
     with transaction.atomic():
         ledger.member_lock(member.pk)
-        ledger.earn_in_transaction(
-            member_id=member.pk, points=100, at=clock.now(), rules=Rules(), actor=SYSTEM
+        ledger.purchase_points_in_transaction(
+            member_id=member.pk, redeem=0, earn=100, at=clock.now(), rules=Rules(), actor=SYSTEM
         )
     holding, release = threading.Event(), threading.Event()
 
@@ -154,8 +154,13 @@ def test_a_balance_read_under_the_lock_sees_the_commit_it_waited_for() -> None:
         try:
             with transaction.atomic():
                 ledger.member_lock(member.pk)
-                ledger.redeem_in_transaction(
-                    member_id=member.pk, points=100, at=clock.now(), actor=SYSTEM
+                ledger.purchase_points_in_transaction(
+                    member_id=member.pk,
+                    redeem=100,
+                    earn=0,
+                    at=clock.now(),
+                    rules=Rules(),
+                    actor=SYSTEM,
                 )
                 holding.set()
                 release.wait(10)

@@ -272,46 +272,6 @@ def purchase_points_in_transaction(
     return transfers
 
 
-def earn_in_transaction(
-    *,
-    member_id: int,
-    points: int,
-    at: datetime,
-    rules: Rules,
-    actor: Actor,
-    purchase_id: int | None = None,
-) -> Transfer:
-    if points <= 0:
-        raise LedgerInvariantError("earned points must be positive")
-    (transfer,) = purchase_points_in_transaction(
-        member_id=member_id,
-        redeem=0,
-        earn=points,
-        at=at,
-        rules=rules,
-        actor=actor,
-        purchase_id=purchase_id,
-    )
-    return transfer
-
-
-def redeem_in_transaction(
-    *, member_id: int, points: int, at: datetime, actor: Actor, purchase_id: int | None = None
-) -> Transfer:
-    if points <= 0:
-        raise LedgerInvariantError("redeemed points must be positive")
-    (transfer,) = purchase_points_in_transaction(
-        member_id=member_id,
-        redeem=points,
-        earn=0,
-        at=at,
-        rules=Rules(),
-        actor=actor,
-        purchase_id=purchase_id,
-    )
-    return transfer
-
-
 def return_in_transaction(
     *,
     member_id: int,
