@@ -299,11 +299,8 @@ def return_in_transaction(
         .filter(remaining__gt=0, expires_at__gt=at)
         .only("id", "remaining")
     )
-    others = [
-        lot
-        for lot in _open_lots(member_id, at, include_pending=True)
-        if lot.pk not in {x.pk for x in earn_lots}
-    ]
+    own = {lot.pk for lot in earn_lots}
+    others = [lot for lot in _open_lots(member_id, at, include_pending=True) if lot.pk not in own]
     collectable = (
         refund + sum(lot.remaining for lot in earn_lots) + sum(lot.remaining for lot in others)
     )
