@@ -118,11 +118,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "kopilka.core",
     "kopilka.members",
     "kopilka.program",
     "kopilka.ledger",
     "kopilka.pos",
+    "kopilka.analytics",
     "kopilka.demo",
 ]
 
@@ -185,3 +188,23 @@ KOPILKA_TERMINAL_AUTH_CACHE_SECONDS = env_int("KOPILKA_TERMINAL_AUTH_CACHE_SECON
 # The version of the consent text a member agrees to (152-FZ: which text, when, through what).
 KOPILKA_CONSENT_TEXT_VERSION = os.environ.get("KOPILKA_CONSENT_TEXT_VERSION", "2026-11")
 KOPILKA_RULES_CACHE_SECONDS = env_int("KOPILKA_RULES_CACHE_SECONDS", 5)
+
+# Analytics: snapshots (Parquet files) live here; the gross margin prices the simple ROI.
+KOPILKA_ANALYTICS_DIR = Path(os.environ.get("KOPILKA_ANALYTICS_DIR", VAR_DIR / "analytics"))
+try:
+    KOPILKA_GROSS_MARGIN = float(os.environ.get("KOPILKA_GROSS_MARGIN", "0.3"))
+except ValueError as exc:
+    raise ImproperlyConfigured("KOPILKA_GROSS_MARGIN must be a number such as 0.3") from exc
+if not 0 < KOPILKA_GROSS_MARGIN <= 1:
+    raise ImproperlyConfigured(
+        f"KOPILKA_GROSS_MARGIN must be in (0, 1]; got {KOPILKA_GROSS_MARGIN}"
+    )
+# A dashboard older than this asks the background worker for a fresh snapshot.
+KOPILKA_ANALYTICS_MAX_AGE_MINUTES = env_int("KOPILKA_ANALYTICS_MAX_AGE_MINUTES", 60)
+
+# Background tasks: the database backend needs no broker (`manage.py db_worker` runs them).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("KOPILKA_TASK_BACKEND", "django_tasks_db.DatabaseBackend")
+    }
+}
