@@ -24,6 +24,11 @@ demo: install
 	@if [ -f var/demo-credentials.txt ]; then cat var/demo-credentials.txt; \
 	else $(BIN)/python manage.py load_demo | tee var/demo-credentials.txt; fi
 	@echo "Kopilka: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/v1/docs"
+	$(BIN)/python manage.py analytics_refresh
+	@echo "Analytics: http://$(HOST):$(PORT)/backoffice/analytics/"
+	@# The background worker (analytics snapshots) runs beside the web server and stops with it.
+	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 test: install

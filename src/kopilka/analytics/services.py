@@ -48,6 +48,22 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def store_names() -> pl.DataFrame:
+    return pl.DataFrame(
+        list(Store.objects.order_by("pk").values_list("pk", "name")),
+        schema={"store_id": pl.Int64, "store": pl.String},
+        orient="row",
+    )
+
+
+def staff_names() -> pl.DataFrame:
+    return pl.DataFrame(
+        list(get_user_model().objects.order_by("pk").values_list("pk", "username")),
+        schema={"user_id": pl.Int64, "employee": pl.String},
+        orient="row",
+    )
+
+
 def snapshot_request(*, actor: Actor) -> Snapshot:
     """Ask the background worker for a fresh snapshot, unless one is already on its way."""
     pending = Snapshot.objects.filter(
@@ -92,16 +108,8 @@ def snapshot_run(*, snapshot_id: int | None = None, actor: Actor) -> Snapshot:
             frames,
             as_of_day=clock.business_date(as_of),
             gross_margin=settings.KOPILKA_GROSS_MARGIN,
-            stores=pl.DataFrame(
-                list(Store.objects.values_list("pk", "name")),
-                schema={"store_id": pl.Int64, "store": pl.String},
-                orient="row",
-            ),
-            staff=pl.DataFrame(
-                list(get_user_model().objects.filter(is_active=True).values_list("pk", "username")),
-                schema={"user_id": pl.Int64, "employee": pl.String},
-                orient="row",
-            ),
+            stores=store_names(),
+            staff=staff_names(),
         )
         folder = snapshot_dir(snapshot.pk)
         folder.mkdir(parents=True, exist_ok=True)

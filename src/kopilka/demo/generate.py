@@ -755,6 +755,24 @@ def _rows_write(rows: Rows) -> None:
             cursor.execute(sql)
 
 
+CASHIERS = (("anna", "olga", "pavel"), ("maria", "ivan"))
+
+
+def _cashiers_ensure(store_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The baristas who enrol members at each café: users without staff access or a password."""
+    user_model = get_user_model()
+    by_store: dict[int, list[int]] = {}
+    for store_id, names in zip(store_ids, CASHIERS, strict=True):
+        by_store[store_id] = []
+        for name in names:
+            user, created = user_model._default_manager.get_or_create(username=f"{name}.barista")
+            if created:
+                user.set_unusable_password()
+                user.save()
+            by_store[store_id].append(user.pk)
+    return by_store
+
+
 def _tills() -> tuple[list[Till], Terminal, str]:
     """The two cafés; only the central one has a till on the API (its key is returned)."""
     terminal, key = terminal_create(
@@ -807,8 +825,11 @@ def demo_load(*, members: int, purchases: int, months: int, seed: int) -> DemoRe
     for moment, _member_id, store, buyer in visits:
         shop.sell(moment, tills[store], buyer)
     shop.close()
+    cashiers = _cashiers_ensure([till.store_id for till in tills])
+    staff_rng = random.Random(seed + 1)  # its own stream: the visits stay as they were
     for member in rows.members:
         member.points_balance = ledger.balance[member.pk]
+        member.enrolled_by_id = staff_rng.choice(cashiers[member.enrolled_store_id])
     _rows_write(rows)
 
     summary: dict[str, object] = {

@@ -1,0 +1,74 @@
+"""Read analytics snapshots: the dashboard never touches the live tables, so it answers fast."""
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django.utils.functional import Promise
+
+from kopilka.analytics import kpi
+from kopilka.analytics.frames import Frames
+from kopilka.analytics.models import Snapshot
+from kopilka.analytics.services import FACTS, snapshot_dir
+from kopilka.core import clock
+
+# Tables anyone with staff access may export, with what each row is.
+TABLES: dict[str, Promise] = {
+    "kpi_monthly": _("program KPIs per month"),
+    "stores": _("stores: enrolments and member share of sales, last 30 days"),
+    "staff": _("employees: enrolments, last 30 days"),
+    "customers": _("members: RFM scores and segment"),
+    "rfm_segments": _("RFM segments: size and revenue"),
+    "rfm_grid": _("RFM grid: members per R and F score"),
+    "rfm_movement": _("RFM movement between two dates"),
+    "cohorts": _("monthly cohorts: retention and revenue per member"),
+}
+
+
+def snapshot_latest() -> Snapshot | None:
+    return Snapshot.objects.filter(status=Snapshot.Status.READY).order_by("-pk").first()
+
+
+def snapshot_pending() -> Snapshot | None:
+    return Snapshot.objects.filter(
+        status__in=[Snapshot.Status.QUEUED, Snapshot.Status.RUNNING]
+    ).first()
+
+
+def snapshot_is_stale(snapshot: Snapshot | None, *, now: datetime | None = None) -> bool:
+    if snapshot is None or snapshot.as_of is None:
+        return True
+    age = (now or clock.now()) - snapshot.as_of
+    return age > timedelta(minutes=settings.KOPILKA_ANALYTICS_MAX_AGE_MINUTES)
+
+
+@lru_cache(maxsize=32)
+def _read(folder: Path, name: str) -> pl.DataFrame:
+    return pl.read_parquet(folder / f"{name}.parquet")
+
+
+def snapshot_table(snapshot: Snapshot, name: str) -> pl.DataFrame:
+    """One table of a ready snapshot (cached per process: snapshots never change)."""
+    if name not in TABLES and name not in FACTS:
+        raise KeyError(name)
+    return _read(snapshot_dir(snapshot.pk), name)
+
+
+def snapshot_frames(snapshot: Snapshot) -> Frames:
+    assert snapshot.as_of is not None
+    return Frames(as_of=snapshot.as_of, **{name: snapshot_table(snapshot, name) for name in FACTS})
+
+
+def segment_member_ids(snapshot: Snapshot, segment: str) -> frozenset[int]:
+    customers = snapshot_table(snapshot, "customers")
+    return frozenset(customers.filter(pl.col("segment") == segment)["member_id"].to_list())
+
+
+def scope_kpis(snapshot: Snapshot, scope: kpi.Scope) -> dict[str, float | None]:
+    """KPIs for any period, store and segment, computed from the snapshot's facts."""
+    return kpi.program_kpis(
+        snapshot_frames(snapshot), scope, gross_margin=settings.KOPILKA_GROSS_MARGIN
+    )
