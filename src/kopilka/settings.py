@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "kopilka.ledger",
     "kopilka.pos",
     "kopilka.analytics",
+    "kopilka.backoffice",
     "kopilka.demo",
 ]
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
 
 from kopilka.api.api import api
@@ -17,5 +17,6 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("backoffice/", include("kopilka.backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

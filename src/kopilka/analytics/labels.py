@@ -69,7 +69,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         "program_cost_share",
-        _("Program cost, % of revenue"),
+        _("Program cost, share of revenue"),
         "share",
         _("Program cost divided by revenue."),
     ),

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics import kpi
 from kopilka.analytics.frames import Frames
@@ -20,7 +20,8 @@ TABLES: dict[str, Promise] = {
     "kpi_monthly": _("program KPIs per month"),
     "stores": _("stores: enrolments and member share of sales, last 30 days"),
     "staff": _("employees: enrolments, last 30 days"),
-    "customers": _("members: RFM scores and segment"),
+    "customers": _("members: RFM scores, segment, P(alive) and lifetime value"),
+    "clv_holdout": _("lifetime value model check: predicted and actual repeat purchases per week"),
     "rfm_segments": _("RFM segments: size and revenue"),
     "rfm_grid": _("RFM grid: members per R and F score"),
     "rfm_movement": _("RFM movement between two dates"),

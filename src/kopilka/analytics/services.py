@@ -177,6 +177,8 @@ def campaign_create(
         raise CampaignInvalid(_("The campaign must end after it starts."))
     if not member_ids:
         raise CampaignInvalid(_("The campaign has nobody in its audience."))
+    if Campaign.objects.filter(key=key).exists():
+        raise CampaignInvalid(_("A campaign with this key exists already: choose another key."))
     campaign = Campaign.objects.create(
         key=key,
         name=name,

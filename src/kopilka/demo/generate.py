@@ -829,6 +829,7 @@ def demo_load(*, members: int, purchases: int, months: int, seed: int) -> DemoRe
     staff_rng = random.Random(seed + 1)  # its own stream: the visits stay as they were
     for member in rows.members:
         member.points_balance = ledger.balance[member.pk]
+        assert member.enrolled_store_id is not None  # every demo member joins at a café
         member.enrolled_by_id = staff_rng.choice(cashiers[member.enrolled_store_id])
     _rows_write(rows)
 

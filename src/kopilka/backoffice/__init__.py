@@ -1,0 +1,1 @@
+"""Staff pages: analytics dashboards now; the cashier screen and marketer pages later."""

@@ -1,0 +1,362 @@
+"""Analytics pages for staff: charts first, tables below, every table exportable."""
+
+import io
+import json
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any
+
+import polars as pl
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kopilka.analytics import charts
+from kopilka.analytics.labels import KPIS, SEGMENTS
+from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.selectors import (
+    TABLES,
+    scope_kpis,
+    segment_member_ids,
+    snapshot_is_stale,
+    snapshot_latest,
+    snapshot_pending,
+    snapshot_table,
+)
+from kopilka.analytics.services import (
+    CampaignInvalid,
+    campaign_create,
+    json_safe,
+    snapshot_request,
+)
+from kopilka.analytics.uplift import uplift
+from kopilka.backoffice.forms import (
+    CampaignForm,
+    ScopeForm,
+    SegmentForm,
+    default_period,
+    previous_scope,
+)
+from kopilka.core.audit import Actor
+from kopilka.pos.models import Store
+
+View = Callable[..., HttpResponse]
+EXPORT_FORMATS = ("csv", "parquet", "json")
+
+
+def with_snapshot(view: View) -> View:
+    """Staff only; hands the view the latest ready snapshot and asks for a fresh one if stale."""
+
+    @staff_member_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        snapshot = snapshot_latest()
+        if snapshot_is_stale(snapshot) and snapshot_pending() is None:
+            snapshot_request(actor=Actor.staff(request.user))
+        if snapshot is None:
+            return render(request, "backoffice/no_snapshot.html", {"pending": snapshot_pending()})
+        return view(request, snapshot, *args, **kwargs)
+
+    return wrapper
+
+
+def _svg(markup: str) -> SafeString:
+    # Our own charts: matplotlib escapes every text it writes into the SVG.
+    return mark_safe(markup)
+
+
+def _context(snapshot: Snapshot, section: str, **extra: Any) -> dict[str, Any]:
+    return {"snapshot": snapshot, "section": section, "pending": snapshot_pending(), **extra}
+
+
+@with_snapshot
+def overview(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    as_of_day = date.fromisoformat(snapshot.summary["as_of_day"])
+    stores = list(Store.objects.order_by("name").values_list("pk", "name"))
+    form = ScopeForm(request.GET or default_period(as_of_day), stores=stores)
+    if form.is_valid():
+        segment = form.cleaned_data["segment"]
+        members = segment_member_ids(snapshot, segment) if segment else None
+        scope = form.scope(members)
+        now, before = scope_kpis(snapshot, scope), scope_kpis(snapshot, previous_scope(scope))
+    else:
+        now, before = snapshot.summary["kpis"], snapshot.summary["kpis_previous"]
+    monthly = snapshot_table(snapshot, "kpi_monthly")
+    cards = [
+        {"kpi": k, "value": now.get(k.key), "previous": before.get(k.key)}
+        for k in KPIS
+        if now.get(k.key) is not None
+    ]
+    stores_table = snapshot_table(snapshot, "stores")
+    return render(
+        request,
+        "backoffice/overview.html",
+        _context(
+            snapshot,
+            "overview",
+            form=form,
+            cards=cards,
+            revenue_chart=_svg(
+                charts.kpi_trend_chart(
+                    monthly,
+                    series=[("revenue", _("Revenue")), ("member_revenue", _("Members"))],
+                    money=True,
+                )
+            ),
+            receipt_chart=_svg(
+                charts.kpi_trend_chart(
+                    monthly,
+                    series=[
+                        ("avg_receipt_member", _("Average receipt, members")),
+                        ("avg_receipt_guest", _("Average receipt, guests")),
+                    ],
+                    money=True,
+                )
+            ),
+            share_chart=_svg(
+                charts.kpi_trend_chart(
+                    monthly,
+                    series=[("member_revenue_share", _("Share of revenue from members"))],
+                    money=False,
+                    percent=True,
+                )
+            ),
+            stores=stores_table.to_dicts(),
+            staff=snapshot_table(snapshot, "staff").head(50).to_dicts(),
+        ),
+    )
+
+
+@with_snapshot
+def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    labels = {key: str(label) for key, (label, _advice) in SEGMENTS.items()}
+    segments = snapshot_table(snapshot, "rfm_segments")
+    rows = [
+        row | {"label": labels[row["segment"]], "advice": SEGMENTS[row["segment"]][1]}
+        for row in segments.to_dicts()
+    ]
+    movement = (
+        snapshot_table(snapshot, "rfm_movement")
+        .filter(pl.col("from_segment") != pl.col("to_segment"))
+        .sort("members", descending=True)
+        .head(15)
+    )
+    labels_with_none = labels | {"none": _("no purchase yet")}
+    return render(
+        request,
+        "backoffice/rfm.html",
+        _context(
+            snapshot,
+            "rfm",
+            grid_chart=_svg(
+                charts.rfm_grid_chart(snapshot_table(snapshot, "rfm_grid"), segment_labels=labels)
+            ),
+            share_chart=_svg(
+                charts.bar_chart(
+                    [r["label"] for r in rows],
+                    [r["revenue_share"] for r in rows],
+                    label=_("Share of revenue in the last 12 months"),
+                    percent=True,
+                )
+            ),
+            segments=rows,
+            movement=[
+                {
+                    "from": labels_with_none[m["from_segment"]],
+                    "to": labels_with_none[m["to_segment"]],
+                    "members": m["members"],
+                }
+                for m in movement.to_dicts()
+            ],
+        ),
+    )
+
+
+@with_snapshot
+def cohorts(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    table = snapshot_table(snapshot, "cohorts")
+    return render(
+        request,
+        "backoffice/cohorts.html",
+        _context(
+            snapshot,
+            "cohorts",
+            retention_chart=_svg(charts.cohort_heatmap(table, value="retention")),
+            revenue_chart=_svg(charts.cohort_heatmap(table, value="revenue_per_member")),
+        ),
+    )
+
+
+@with_snapshot
+def campaigns(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    purchases = snapshot_table(snapshot, "purchases")
+    results = []
+    for campaign in Campaign.objects.order_by("-starts_on")[:20]:
+        audience = pl.DataFrame(
+            list(
+                CampaignMember.objects.filter(campaign=campaign).values_list(
+                    "member_id", "in_control"
+                )
+            ),
+            schema={"member_id": pl.Int64, "in_control": pl.Boolean},
+            orient="row",
+        )
+        result = uplift(purchases, audience, start=campaign.starts_on, end=campaign.ends_on)
+        results.append(
+            {"campaign": campaign, "result": result, "chart": _svg(charts.uplift_chart(result))}
+        )
+    return render(
+        request, "backoffice/campaigns.html", _context(snapshot, "campaigns", results=results)
+    )
+
+
+@with_snapshot
+def lifetime(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
+    """CLV: the models' figures and check, distributions, and audiences for campaigns."""
+    customers = snapshot_table(snapshot, "customers")
+    segment_form = SegmentForm(request.GET or None)
+    audience = segment_form.rule().apply(customers) if segment_form.is_valid() else None
+    campaign_form = CampaignForm(request.POST or None)
+    if request.method == "POST" and audience is not None and campaign_form.is_valid():
+        try:
+            campaign = campaign_create(
+                **campaign_form.cleaned_data,
+                member_ids=audience["member_id"].to_list(),
+                actor=Actor.staff(request.user),
+            )
+        except CampaignInvalid as exc:
+            campaign_form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+            return redirect("backoffice:campaigns")
+    valued = customers.filter(pl.col("clv").is_not_null())
+    holdout = snapshot_table(snapshot, "clv_holdout")
+    return render(
+        request,
+        "backoffice/lifetime.html",
+        _context(
+            snapshot,
+            "lifetime",
+            model=snapshot.summary.get("clv", {}),
+            clv_chart=_svg(
+                charts.histogram_chart(
+                    valued["clv"], label=_("Lifetime value over 26 weeks"), money=True
+                )
+            ),
+            alive_chart=_svg(
+                charts.histogram_chart(
+                    valued["p_alive"],
+                    label=_("Probability the member is still a customer"),
+                    money=False,
+                )
+            ),
+            holdout_chart=_svg(
+                charts.predicted_vs_actual_chart(holdout.to_dicts(), period_label=_("Week"))
+            )
+            if holdout.height
+            else None,
+            segment_form=segment_form,
+            campaign_form=campaign_form,
+            audience=None
+            if audience is None
+            else {
+                "members": audience.height,
+                "clv": audience["clv"].sum(),
+                "query": request.GET.urlencode(),
+            },
+            top=[
+                row | {"segment": SEGMENTS[row["segment"]][0]}
+                for row in valued.sort("clv", descending=True).head(20).to_dicts()
+            ],
+        ),
+    )
+
+
+@staff_member_required
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    snapshot_request(actor=Actor.staff(request.user))
+    return redirect(request.POST.get("next") or "backoffice:overview")
+
+
+def _table_for_export(request: HttpRequest, snapshot: Snapshot, name: str) -> pl.DataFrame:
+    """The table; customers narrowed to an audience by the SegmentForm's query, if any."""
+    table = snapshot_table(snapshot, name)
+    if name == "customers":
+        legacy = request.GET.get("segment")  # the RFM page links one segment this way
+        query = request.GET.copy()
+        if legacy:
+            query.setlist("segments", [legacy])
+        form = SegmentForm(query)
+        if form.is_valid():
+            table = form.rule().apply(table)
+    return table
+
+
+@staff_member_required
+def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    """Any dashboard table as CSV, Parquet or JSON, from the latest ready snapshot."""
+    snapshot = snapshot_latest()
+    if name not in TABLES or fmt not in EXPORT_FORMATS:
+        return _json_error(404, "table_not_found", _("There is no table with this name."))
+    if snapshot is None:
+        return _json_error(404, "no_snapshot", _("The figures have not been computed yet."))
+    table = _table_for_export(request, snapshot, name)
+    if fmt == "json":
+        return JsonResponse(
+            {
+                "snapshot": snapshot.pk,
+                "as_of": snapshot.as_of.isoformat() if snapshot.as_of else None,
+                "rows": json_safe(table.to_dicts()),
+            },
+            json_dumps_params={"ensure_ascii": False, "default": str},
+        )
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        table.write_csv(buffer)
+        content_type = "text/csv; charset=utf-8"
+    else:
+        table.write_parquet(buffer)
+        content_type = "application/vnd.apache.parquet"
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="kopilka-{name}-{snapshot.pk}.{fmt}"'
+    return response
+
+
+@staff_member_required
+def kpis_json(request: HttpRequest) -> HttpResponse:
+    """KPIs for ?start=&end=[&store=][&segment=] as JSON; the period's last day included."""
+    snapshot = snapshot_latest()
+    if snapshot is None:
+        return _json_error(404, "no_snapshot", _("The figures have not been computed yet."))
+    stores = list(Store.objects.values_list("pk", "name"))
+    form = ScopeForm(request.GET, stores=stores)
+    if not form.is_valid():
+        fields = {name: " ".join(map(str, errors)) for name, errors in form.errors.items()}
+        return _json_error(400, "invalid_scope", _("Check the period, store and segment."), fields)
+    segment = form.cleaned_data["segment"]
+    scope = form.scope(segment_member_ids(snapshot, segment) if segment else None)
+    body = {
+        "snapshot": snapshot.pk,
+        "start": scope.start.isoformat(),
+        "end": scope.end.isoformat(),
+        "kpis": scope_kpis(snapshot, scope),
+    }
+    return HttpResponse(
+        json.dumps(json_safe(body), ensure_ascii=False), content_type="application/json"
+    )
+
+
+def _json_error(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )

@@ -1,0 +1,157 @@
+"""The analytics pages in a real Chromium, and their exports and JSON through the test client."""
+
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from kopilka.analytics.models import Snapshot
+from kopilka.analytics.services import snapshot_run
+from kopilka.core import clock
+from kopilka.core.audit import Actor
+from tests.conftest import Api, enroll, receipt
+from tests.pos.test_returns import buy
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "Секрет-123-пароль"
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def figures(api: Api) -> Snapshot:
+    """Two months of receipts from three members and a guest, computed into a snapshot."""
+    for i in range(3):
+        with clock.frozen_at(NOW - timedelta(days=28 - i)):
+            member = enroll(phone=f"+7916123450{i}")
+        for visit in range(i + 1):
+            with clock.frozen_at(NOW - timedelta(days=26 - 7 * visit)):
+                buy(api, member.pk, ("COF1", "2", "250.00"), number=f"{i}-{visit}")
+    with clock.frozen_at(NOW - timedelta(days=3)):
+        guest = receipt(("TEA", "1", "120.00"), receipt_number="guest")
+        assert api.post("/purchases", guest, idempotency_key="guest").status_code == 201
+    with clock.frozen_at(NOW):
+        snapshot = snapshot_run(actor=Actor.system("test"))
+    assert snapshot.status == Snapshot.Status.READY, snapshot.error
+    return snapshot
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    return get_user_model().objects.create_user(
+        "manager", password=PASSWORD, is_staff=True, email=""
+    )
+
+
+@pytest.fixture
+def logged_in(staff: Any) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.django_db
+def test_pages_are_for_staff_only(figures: Snapshot) -> None:
+    response = Client().get("/backoffice/analytics/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert Client().get("/backoffice/analytics/data/cohorts.csv").status_code == 302
+
+
+@pytest.mark.django_db
+def test_every_table_exports_as_csv_parquet_and_json(figures: Snapshot, logged_in: Client) -> None:
+    for name in ("kpi_monthly", "stores", "staff", "customers", "rfm_segments", "cohorts"):
+        csv = logged_in.get(f"/backoffice/analytics/data/{name}.csv")
+        parquet = logged_in.get(f"/backoffice/analytics/data/{name}.parquet")
+        data = logged_in.get(f"/backoffice/analytics/data/{name}.json").json()
+        from_csv = pl.read_csv(io.BytesIO(csv.content))
+        from_parquet = pl.read_parquet(io.BytesIO(parquet.content))
+        assert from_csv.height == from_parquet.height == len(data["rows"]) > 0, name
+        assert from_csv.columns == from_parquet.columns == list(data["rows"][0])
+    customers = logged_in.get("/backoffice/analytics/data/customers.json").json()["rows"]
+    assert sorted(row["frequency"] for row in customers) == [1, 2, 3]
+    missing = logged_in.get("/backoffice/analytics/data/secrets.csv")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "table_not_found"
+    assert logged_in.get("/backoffice/analytics/data/cohorts.xlsx").status_code == 404
+
+
+@pytest.mark.django_db
+def test_kpis_json_for_a_period_and_a_clear_error_for_a_bad_one(
+    figures: Snapshot, logged_in: Client
+) -> None:
+    ok = logged_in.get(
+        "/backoffice/analytics/kpis.json", {"start": "2026-02-01", "end": "2026-03-09"}
+    )
+    assert ok.status_code == 200
+    kpis = ok.json()["kpis"]
+    assert kpis["receipts"] == 7  # 1 + 2 + 3 member receipts and the guest
+    assert kpis["active_members"] == 3
+    assert kpis["member_revenue"] == 6 * 50000
+
+    bad = logged_in.get(
+        "/backoffice/analytics/kpis.json", {"start": "2026-03-09", "end": "2026-02-01"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_scope"
+    assert "end" in bad.json()["error"]["fields"]
+    garbage = logged_in.get("/backoffice/analytics/kpis.json", {"start": "вчера", "end": ""})
+    assert garbage.status_code == 400 and set(garbage.json()["error"]["fields"]) == {"start", "end"}
+
+
+@pytest.fixture
+def browser_page(live_server: Any) -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install Debian's chromium (.ci/run does)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are ordinary synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(locale="ru-RU")
+        yield page
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_reads_the_dashboard_in_chromium(
+    figures: Snapshot, staff: Any, browser_page: Any, live_server: Any
+) -> None:
+    page = browser_page
+    page.goto(f"{live_server.url}/backoffice/analytics/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/backoffice/analytics/")
+
+    assert page.locator("h1").inner_text() == "Как работает программа"
+    assert page.locator(".card").count() >= 10
+    assert page.locator(".chart svg").count() == 3
+    assert page.locator("[data-kpi=active_members] .value").inner_text() == "3"
+
+    # A period that ends before it starts gets a message and the page still answers.
+    page.fill("#id_start", "2026-03-09")
+    page.fill("#id_end", "2026-02-01")
+    page.click("form.scope button")
+    assert "Период должен" in page.locator(".errorlist").first.inner_text()
+
+    page.click("text=RFM-сегменты")
+    assert page.locator(".chart svg").count() == 2
+    assert page.locator("tr[data-segment]").count() == 10
+    page.click("text=Когорты")
+    assert page.locator(".chart svg").count() == 2
+    with page.expect_download() as download:
+        page.click(".downloads >> text=CSV")
+    assert download.value.suggested_filename.startswith("kopilka-cohorts-")
