@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from kopilka.analytics.models import Snapshot
+from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
 from kopilka.analytics.services import snapshot_run
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -155,3 +155,33 @@ def test_a_manager_reads_the_dashboard_in_chromium(
     with page.expect_download() as download:
         page.click(".downloads >> text=CSV")
     assert download.value.suggested_filename.startswith("kopilka-cohorts-")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_marketer_builds_an_audience_and_launches_a_measured_campaign(
+    figures: Snapshot, staff: Any, browser_page: Any, live_server: Any
+) -> None:
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/backoffice/analytics/lifetime-value/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/lifetime-value/")
+
+    page.click("#segment-form button")
+    assert page.locator("#audience").inner_text().startswith("Подходят 3 участника")
+    page.fill("#id_name", "Весенний кофе")
+    page.fill("#id_key", "spring-coffee")
+    page.fill("#id_starts_on", "2026-02-10")
+    page.fill("#id_ends_on", "2026-02-01")
+    page.click("#campaign-form button")
+    assert "заканчиваться позже" in page.locator("#campaign-form .errorlist").inner_text()
+    assert not Campaign.objects.exists()
+
+    page.fill("#id_ends_on", "2026-03-10")
+    page.click("#campaign-form button")
+    page.wait_for_url("**/campaigns/")
+    assert "Кампания «Весенний кофе» создана." in page.locator(".messages").inner_text()
+    assert page.locator(".chart svg").count() == 1
+    campaign = Campaign.objects.get()
+    assert CampaignMember.objects.filter(campaign=campaign).count() == 3

@@ -8,6 +8,7 @@ datetimes in the business time zone here, so every later step is the same code o
 """
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.db import connection
 
 Schema = dict[str, Any]
+READ_PARTS = 4  # id ranges the purchases are read in, on PostgreSQL
+READ_THREADS = 3  # connections reading at once
 
 PURCHASE_SCHEMA: Schema = {
     "purchase_id": pl.Int64,
@@ -100,39 +103,85 @@ def _business_time(epoch: str = "epoch") -> list[pl.Expr]:
     return [at.alias("at"), at.dt.date().alias("day")]
 
 
+def _queries(as_of: datetime) -> dict[str, tuple[str, list[Any], Schema]]:
+    until: list[Any] = [as_of]
+    return {
+        "purchases": (
+            f"SELECT id, member_id, store_id, {_epoch('created_at')}, amount, redeem_points, "
+            "earn_points FROM pos_purchase WHERE created_at < %s",
+            until,
+            PURCHASE_SCHEMA,
+        ),
+        "returns": (
+            f"SELECT purchase_id, {_epoch('created_at')}, amount, earn_reversed, "
+            "redeem_refunded FROM pos_purchasereturn WHERE created_at < %s",
+            until,
+            RETURN_SCHEMA,
+        ),
+        "members": (
+            f"SELECT id, {_epoch('created_at')}, enrolled_store_id, enrolled_by_id, status "
+            "FROM members_member WHERE created_at < %s",
+            until,
+            MEMBER_SCHEMA,
+        ),
+        # Earned and redeemed points are read from the purchases and returns themselves; only
+        # the movements without a receipt come from the ledger, summed per hour (business days
+        # start on the hour in every time zone Kopilka serves).
+        "transfers": (
+            f"SELECT kind, {_epoch('created_at')} / 3600 AS hour, SUM(points) "
+            "FROM ledger_transfer WHERE created_at < %s "
+            "AND kind NOT IN ('earn', 'redeem', 'return') GROUP BY 1, 2",
+            until,
+            TRANSFER_SCHEMA,
+        ),
+    }
+
+
+def _read_on_own_connection(job: tuple[str, list[Any], Schema]) -> pl.DataFrame:
+    try:
+        return _read(*job)
+    finally:
+        connection.close()  # this thread's connection; the caller's is untouched
+
+
+def _read_parallel(queries: dict[str, tuple[str, list[Any], Schema]]) -> dict[str, pl.DataFrame]:
+    """PostgreSQL: several COPY streams at once, purchases split into id ranges, so the
+    database and the parser keep every core busy."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM pos_purchase")
+        low, high = cursor.fetchone() or (None, None)
+    sql, params, schema = queries.pop("purchases")
+    jobs: list[tuple[str, tuple[str, list[Any], Schema]]] = list(queries.items())
+    if low is not None and high is not None:
+        step = (high - low) // READ_PARTS + 1
+        jobs = [
+            (
+                "purchases",
+                (f"{sql} AND id >= %s AND id < %s", [*params, start, start + step], schema),
+            )
+            for start in range(low, high + 1, step)
+        ] + jobs
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        frames = list(pool.map(_read_on_own_connection, (job for _name, job in jobs)))
+    parts: dict[str, list[pl.DataFrame]] = {"purchases": [pl.DataFrame(schema=schema)]}
+    for (name, _job), frame in zip(jobs, frames, strict=True):
+        parts.setdefault(name, []).append(frame)
+    return {name: pl.concat(frames) for name, frames in parts.items()}
+
+
 def frames_load(*, as_of: datetime) -> Frames:
-    """Read purchases, returns, members and point adjustments made before `as_of`."""
-    until = [as_of]
-    purchases = _read(
-        f"SELECT id, member_id, store_id, {_epoch('created_at')}, amount, redeem_points, "
-        "earn_points FROM pos_purchase WHERE created_at < %s",
-        until,
-        PURCHASE_SCHEMA,
-    )
-    returns = _read(
-        f"SELECT purchase_id, {_epoch('created_at')}, amount, earn_reversed, redeem_refunded "
-        "FROM pos_purchasereturn WHERE created_at < %s",
-        until,
-        RETURN_SCHEMA,
-    )
-    members = _read(
-        f"SELECT id, {_epoch('created_at')}, enrolled_store_id, enrolled_by_id, status "
-        "FROM members_member WHERE created_at < %s",
-        until,
-        MEMBER_SCHEMA,
-    )
-    # Earned and redeemed points are read from the purchases and returns themselves; only the
-    # movements without a receipt come from the ledger, summed per hour (business days start
-    # on the hour in every time zone Kopilka serves).
-    adjustments = _read(
-        f"SELECT kind, {_epoch('created_at')} / 3600 AS hour, SUM(points) FROM ledger_transfer "
-        "WHERE created_at < %s AND kind NOT IN ('earn', 'redeem', 'return') GROUP BY 1, 2",
-        until,
-        TRANSFER_SCHEMA,
-    )
-    return frames_build(
-        as_of=as_of, purchases=purchases, returns=returns, members=members, transfers=adjustments
-    )
+    """Read purchases, returns, members and point adjustments made before `as_of`.
+
+    Inside a transaction everything is read on the caller's connection, so the caller's own
+    uncommitted rows are seen; otherwise PostgreSQL is read on several connections at once.
+    """
+    queries = _queries(as_of)
+    connection.ensure_connection()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        read = _read_parallel(queries)
+    else:
+        read = {name: _read(*query) for name, query in queries.items()}
+    return frames_build(as_of=as_of, **read)
 
 
 def frames_build(

@@ -78,7 +78,9 @@ def _context(snapshot: Snapshot, section: str, **extra: Any) -> dict[str, Any]:
 def overview(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
     as_of_day = date.fromisoformat(snapshot.summary["as_of_day"])
     stores = list(Store.objects.order_by("name").values_list("pk", "name"))
-    form = ScopeForm(request.GET or default_period(as_of_day), stores=stores)
+    # Without a query the page shows the snapshot's own figures for the last 30 days: no
+    # computation at all. Any other period, store or segment is computed from its facts.
+    form = ScopeForm(request.GET or None, initial=default_period(as_of_day), stores=stores)
     if form.is_valid():
         segment = form.cleaned_data["segment"]
         members = segment_member_ids(snapshot, segment) if segment else None

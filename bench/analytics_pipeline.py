@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""The analytics snapshot at scale: read from PostgreSQL, compute, store; then the pages' answer times.
+
+    .venv/bin/python bench/analytics_data.py --recreate            # once: 1M members, 10M receipts
+    .venv/bin/python bench/analytics_pipeline.py
+
+Phases, one after another in this process (the way the background worker runs them):
+
+1. `frames_load`: purchases, returns, members and point adjustments streamed with
+   `COPY (…) TO STDOUT (FORMAT csv)` and parsed by Polars;
+2. `report_build`: KPIs (last 30 days and the 30 before), monthly KPIs, stores and staff, RFM at
+   the as-of day and 90 days earlier, cohorts, and the lifetime-value models (BG/NBD and
+   Gamma-Gamma fitted twice: on everything, and on all but the last 13 weeks for the check);
+3. writing the snapshot's Parquet files;
+4. the staff pages and exports, requested through Django's test client as a logged-in manager,
+   each twice (the first request of a worker reads the Parquet files, later ones hit its cache).
+
+Prints one JSON object: rows, seconds per phase and step, the peak resident memory of the
+process, and per page the status and milliseconds of the cold and the warm request. Every phase
+also reports the CPU seconds other processes used meanwhile (`other_s`), so a busy machine shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = (
+    "/backoffice/analytics/",
+    "/backoffice/analytics/?start=2026-01-01&end=2026-03-31&segment=at_risk",
+    "/backoffice/analytics/rfm/",
+    "/backoffice/analytics/cohorts/",
+    "/backoffice/analytics/lifetime-value/",
+    "/backoffice/analytics/lifetime-value/?segments=at_risk&p_alive_below=0.5&clv_at_least=3000",
+    "/backoffice/analytics/kpis.json?start=2026-01-01&end=2026-03-31",
+    "/backoffice/analytics/data/rfm_segments.json",
+    "/backoffice/analytics/data/cohorts.csv",
+)
+
+
+def cpu_of_others() -> float:
+    """CPU seconds of every process on the machine (from /proc/stat), minus ours, below."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # without idle, iowait
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Phase:
+    def __init__(self, results: dict[str, Any], name: str) -> None:
+        self.results, self.name = results, name
+
+    def __enter__(self) -> Phase:
+        self.wall, self.cpu, self.all = time.perf_counter(), own_cpu(), cpu_of_others()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        own = own_cpu() - self.cpu
+        self.results[self.name] = {
+            "seconds": round(time.perf_counter() - self.wall, 2),
+            "cpu_s": round(own, 2),
+            "other_s": round(max(cpu_of_others() - self.all - own, 0.0), 2),
+        }
+        print(f"{self.name}: {self.results[self.name]}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/kopilka_analytics_bench",
+    )
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
+    os.environ["KOPILKA_ANALYTICS_DIR"] = tempfile.mkdtemp(prefix="kopilka-analytics-")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db.models import Max
+    from django.test import Client
+
+    from kopilka.analytics.frames import frames_load
+    from kopilka.analytics.models import Snapshot
+    from kopilka.analytics.pipeline import report_build
+    from kopilka.analytics.services import snapshot_dir, staff_names, store_names
+    from kopilka.core import clock
+    from kopilka.pos.models import Purchase
+
+    results: dict[str, Any] = {"database": args.database_url.rsplit("/", 1)[-1]}
+    # The data's own "now": the midnight after its last receipt (generated data ends in the past).
+    last = Purchase.objects.aggregate(last=Max("created_at"))["last"] or clock.now()
+    as_of = clock.days_later_midnight(last, 1)
+    results["as_of"] = as_of.isoformat()
+    with Phase(results, "read"):
+        frames = frames_load(as_of=as_of)
+    results["rows"] = {
+        "purchases": frames.purchases.height,
+        "members": frames.members.height,
+        "returns": frames.returns.height,
+    }
+    with Phase(results, "compute"):
+        report = report_build(
+            frames,
+            as_of_day=clock.business_date(as_of),
+            gross_margin=0.3,
+            stores=store_names(),
+            staff=staff_names(),
+        )
+    results["compute_steps_s"] = report.seconds
+    results["clv"] = report.summary["clv"]
+    snapshot = Snapshot.objects.create(
+        requested_at=as_of,
+        as_of=as_of,
+        started_at=as_of,
+        status=Snapshot.Status.READY,
+        summary=json.loads(json.dumps(report.summary, default=str)),
+    )
+    with Phase(results, "write"):
+        folder = snapshot_dir(snapshot.pk)
+        folder.mkdir(parents=True)
+        for name in ("purchases", "returns", "members", "adjustments"):
+            getattr(frames, name).write_parquet(folder / f"{name}.parquet")
+        for name, table in report.tables.items():
+            table.write_parquet(folder / f"{name}.parquet")
+    results["snapshot_seconds"] = round(
+        sum(results[p]["seconds"] for p in ("read", "compute", "write")), 2
+    )
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    del frames, report
+
+    manager, _ = get_user_model().objects.get_or_create(
+        username="bench-manager", defaults={"is_staff": True}
+    )
+    client = Client()
+    client.force_login(manager)
+    pages: dict[str, Any] = {}
+    for url in PAGES:
+        times = []
+        for _attempt in range(2):
+            started = time.perf_counter()
+            with clock.frozen_at(as_of):  # the snapshot is fresh, as the worker just made it
+                response = client.get(url)
+            times.append(round((time.perf_counter() - started) * 1000))
+        pages[url] = {"status": response.status_code, "cold_ms": times[0], "warm_ms": times[1]}
+        print(f"{url}: {pages[url]}", file=sys.stderr)
+    results["pages"] = pages
+    Snapshot.objects.filter(pk=snapshot.pk).delete()
+    print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
