@@ -132,18 +132,19 @@ class _Ticks(Formatter):
     """Locale-aware tick labels with as many decimals as the tick step needs."""
 
     def __init__(self, suffix: str = "", *, log: bool = False) -> None:
-        self.suffix, self.log = suffix, log
+        self.suffix, self.log, self.decimals = suffix, log, 0
+
+    def set_locs(self, locs: list[float]) -> None:
+        steps = np.abs(np.diff(np.asarray(locs, dtype=float)))
+        step = float(steps.min()) if steps.size else 1.0
+        self.decimals = next(
+            (d for d in range(4) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 3
+        )
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        if self.log:
-            decimals = max(0, -math.floor(math.log10(x))) if x > 0 else 0
-        else:
-            steps = np.abs(np.diff(np.asarray(self.locs, dtype=float)))
-            step = float(steps.min()) if steps.size else 1.0
-            decimals = next(
-                (d for d in range(4) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 3
-            )
-        return _number(x, decimals) + self.suffix
+        if self.log:  # 0.01, 0.1, 1, 10, …
+            return _number(x, max(0, -math.floor(math.log10(x))) if x > 0 else 0) + self.suffix
+        return _number(x, self.decimals) + self.suffix
 
 
 def _unit(*, money: bool, percent: bool) -> tuple[float, str]:
@@ -281,7 +282,7 @@ def cohort_heatmap(cohorts: pl.DataFrame, *, value: str = "retention") -> str:
             texts = {
                 (i, j): _number(cells[i, j]) + suffix for i, j in np.argwhere(np.isfinite(cells))
             }
-            widest = max(len(text) for text in texts.values())
+            widest = max((len(text) for text in texts.values()), default=1)
             cell_px = (WIDTH - _width(labels) - 1.75) * 72 / n_cols
             fontsize = min(9.0, cell_px / (0.66 * widest))
             if fontsize >= 6:
@@ -311,9 +312,9 @@ def kpi_trend_chart(
     monthly: pl.DataFrame, *, series: list[tuple[str, str]], money: bool, percent: bool = False
 ) -> str:
     """Monthly lines of the `series` columns (kopecks when `money`, shares 0..1 when `percent`)."""
+    scale, suffix = _unit(money=money, percent=percent)
     if monthly.is_empty() or not series:
         return _no_data()
-    scale, suffix = _unit(money=money, percent=percent)
     monthly = monthly.sort("month")
     x = np.arange(monthly.height)
     ys = [monthly[column].cast(pl.Float64).to_numpy() * scale for column, _label in series]

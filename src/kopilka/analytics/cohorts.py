@@ -25,12 +25,17 @@ def cohort_table(frames: Frames, *, store_id: int | None = None) -> pl.DataFrame
     members = members.select("member_id", _month_number("day").alias("cohort_n"))
     sizes = members.group_by("cohort_n").len("cohort_size")
     activity = (
-        frames.purchases.filter(pl.col("member_id").is_not_null())
-        .join(members, on="member_id", how="inner")
-        .with_columns((_month_number("day") - pl.col("cohort_n")).alias("month_index"))
+        frames.purchases.lazy()
+        .filter(pl.col("member_id").is_not_null())
+        .select("member_id", "net", _month_number("day").alias("month_n"))
+        .join(members.lazy(), on="member_id", how="inner")
+        .with_columns((pl.col("month_n") - pl.col("cohort_n")).alias("month_index"))
         .filter(pl.col("month_index") >= 0)  # receipts before enrolment day count from month 0
+        .group_by("cohort_n", "month_index", "member_id")
+        .agg(pl.col("net").sum())
         .group_by("cohort_n", "month_index")
-        .agg(pl.col("member_id").n_unique().alias("active"), pl.col("net").sum().alias("revenue"))
+        .agg(pl.len().alias("active"), pl.col("net").sum().alias("revenue"))
+        .collect()
     )
     if sizes.is_empty():
         return _empty()

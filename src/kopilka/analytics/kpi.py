@@ -132,7 +132,8 @@ def kpi_monthly(frames: Frames, *, store_id: int | None = None) -> pl.DataFrame:
         bought = bought.filter(pl.col("store_id") == store_id)
     is_member = pl.col("member_id").is_not_null()
     return (
-        bought.group_by(month)
+        bought.lazy()
+        .group_by(month)
         .agg(
             pl.len().alias("receipts"),
             pl.col("net").sum().alias("revenue"),
@@ -145,6 +146,7 @@ def kpi_monthly(frames: Frames, *, store_id: int | None = None) -> pl.DataFrame:
         )
         .with_columns((pl.col("member_revenue") / pl.col("revenue")).alias("member_revenue_share"))
         .sort("month")
+        .collect()
     )
 
 
@@ -186,8 +188,14 @@ def enrolment_by_staff(frames: Frames, scope: Scope) -> pl.DataFrame:
     enrolled = frames.members.filter(business_day_bounds(scope.start, scope.end))
     if scope.store_id is not None:
         enrolled = enrolled.filter(pl.col("enrolled_store_id") == scope.store_id)
-    receipts = frames.purchases.filter(pl.col("member_id").is_not_null()).group_by("member_id")
-    buyers = receipts.len("receipts")
+    enrolled_ids = enrolled.select("member_id").lazy()
+    buyers = (
+        frames.purchases.lazy()
+        .join(enrolled_ids, on="member_id", how="semi")
+        .group_by("member_id")
+        .len("receipts")
+        .collect()
+    )
     return (
         enrolled.join(buyers, on="member_id", how="left")
         .group_by(pl.col("enrolled_by_id").alias("user_id"))

@@ -70,14 +70,17 @@ def report_build(
         lambda: staff.join(kpi.enrolment_by_staff(frames, current), on="user_id", how="right"),
     )
     scores = timed("rfm", lambda: rfm.rfm_scores(frames.purchases, as_of=as_of_day))
-    earlier = rfm.rfm_scores(frames.purchases, as_of=as_of_day - timedelta(days=RFM_MOVEMENT_DAYS))
     value, tables["clv_holdout"], summary["clv"] = timed(
         "clv", lambda: lifetime_value(frames.purchases, as_of_day=as_of_day)
     )
     tables["customers"] = scores.join(value, on="member_id", how="left")
     tables["rfm_segments"] = rfm.rfm_segments(scores)
     tables["rfm_grid"] = rfm.rfm_grid(scores)
-    tables["rfm_movement"] = timed("rfm_movement", lambda: rfm.rfm_movement(earlier, scores))
+    earlier_day = as_of_day - timedelta(days=RFM_MOVEMENT_DAYS)
+    tables["rfm_movement"] = timed(
+        "rfm_movement",
+        lambda: rfm.rfm_movement(rfm.rfm_scores(frames.purchases, as_of=earlier_day), scores),
+    )
     tables["cohorts"] = timed("cohorts", lambda: cohorts.cohort_table(frames))
     return Report(tables=tables, summary=summary, seconds=seconds)
 

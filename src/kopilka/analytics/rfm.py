@@ -47,31 +47,35 @@ GRID = pl.DataFrame(
 )
 
 
-def _quintile(value: pl.Expr, n: int) -> pl.Expr:
-    rank = pl.struct(value, pl.col("member_id")).rank("ordinal")
-    return (1 + (rank - 1) * 5 // max(n, 1)).cast(pl.Int8)
+def _with_quintile(members: pl.DataFrame, value: pl.Expr, name: str) -> pl.DataFrame:
+    """Add score `name`: members sorted worst to best by `value`, ties by member id."""
+    n = max(members.height, 1)
+    return (
+        members.sort(value, "member_id")
+        .with_row_index("rank")
+        .with_columns((1 + pl.col("rank") * 5 // n).cast(pl.Int8).alias(name))
+        .drop("rank")
+    )
 
 
 def rfm_scores(purchases: pl.DataFrame, *, as_of: date, window_days: int = 365) -> pl.DataFrame:
     """Per member: recency_days, frequency, monetary (kopecks), r, f, m and segment."""
-    since = as_of - timedelta(days=window_days)
-    before = purchases.filter(pl.col("member_id").is_not_null() & (pl.col("day") < as_of))
-    in_window = pl.col("day") >= since
-    members = before.group_by("member_id").agg(
-        (pl.lit(as_of) - pl.col("day").max()).dt.total_days().alias("recency_days"),
-        in_window.sum().cast(pl.Int64).alias("frequency"),
-        pl.col("net").filter(in_window).sum().alias("monetary"),
-    )
-    n = members.height
-    return (
-        members.with_columns(
-            _quintile(-pl.col("recency_days"), n).alias("r"),
-            _quintile(pl.col("frequency"), n).alias("f"),
-            _quintile(pl.col("monetary"), n).alias("m"),
+    in_window = pl.col("day") >= as_of - timedelta(days=window_days)
+    members = (
+        purchases.lazy()
+        .filter(pl.col("member_id").is_not_null() & (pl.col("day") < as_of))
+        .group_by("member_id")
+        .agg(
+            (pl.lit(as_of) - pl.col("day").max()).dt.total_days().alias("recency_days"),
+            in_window.sum().cast(pl.Int64).alias("frequency"),
+            pl.when(in_window).then(pl.col("net")).otherwise(0).sum().alias("monetary"),
         )
-        .join(GRID, on=["r", "f"], how="left")
-        .sort("member_id")
+        .collect()
     )
+    members = _with_quintile(members, -pl.col("recency_days"), "r")
+    members = _with_quintile(members, pl.col("frequency"), "f")
+    members = _with_quintile(members, pl.col("monetary"), "m")
+    return members.join(GRID, on=["r", "f"], how="left").sort("member_id")
 
 
 def rfm_segments(scores: pl.DataFrame) -> pl.DataFrame:

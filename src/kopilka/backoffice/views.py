@@ -2,9 +2,10 @@
 
 import io
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 import polars as pl
@@ -13,6 +14,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -65,9 +67,20 @@ def with_snapshot(view: View) -> View:
     return wrapper
 
 
-def _svg(markup: str) -> SafeString:
-    # Our own charts: matplotlib escapes every text it writes into the SVG.
-    return mark_safe(markup)
+_charts: OrderedDict[tuple[int, str, str], SafeString] = OrderedDict()
+CHARTS_CACHED = 64
+
+
+def _chart(snapshot: Snapshot, key: str, render: Callable[[], str]) -> SafeString:
+    """A chart of a snapshot, rendered once per language and process: snapshots never change."""
+    cache_key = (snapshot.pk, key, get_language() or "")
+    if cache_key not in _charts:
+        # Our own charts: matplotlib escapes every text it writes into the SVG.
+        _charts[cache_key] = mark_safe(render())
+        while len(_charts) > CHARTS_CACHED:
+            _charts.popitem(last=False)
+    _charts.move_to_end(cache_key)
+    return _charts[cache_key]
 
 
 def _context(snapshot: Snapshot, section: str, **extra: Any) -> dict[str, Any]:
@@ -103,30 +116,36 @@ def overview(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             "overview",
             form=form,
             cards=cards,
-            revenue_chart=_svg(
-                charts.kpi_trend_chart(
+            revenue_chart=_chart(
+                snapshot,
+                "overview.revenue_chart",
+                lambda: charts.kpi_trend_chart(
                     monthly,
                     series=[("revenue", _("Revenue")), ("member_revenue", _("Members"))],
                     money=True,
-                )
+                ),
             ),
-            receipt_chart=_svg(
-                charts.kpi_trend_chart(
+            receipt_chart=_chart(
+                snapshot,
+                "overview.receipt_chart",
+                lambda: charts.kpi_trend_chart(
                     monthly,
                     series=[
                         ("avg_receipt_member", _("Average receipt, members")),
                         ("avg_receipt_guest", _("Average receipt, guests")),
                     ],
                     money=True,
-                )
+                ),
             ),
-            share_chart=_svg(
-                charts.kpi_trend_chart(
+            share_chart=_chart(
+                snapshot,
+                "overview.share_chart",
+                lambda: charts.kpi_trend_chart(
                     monthly,
                     series=[("member_revenue_share", _("Share of revenue from members"))],
                     money=False,
                     percent=True,
-                )
+                ),
             ),
             stores=stores_table.to_dicts(),
             staff=snapshot_table(snapshot, "staff").head(50).to_dicts(),
@@ -155,16 +174,22 @@ def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
         _context(
             snapshot,
             "rfm",
-            grid_chart=_svg(
-                charts.rfm_grid_chart(snapshot_table(snapshot, "rfm_grid"), segment_labels=labels)
+            grid_chart=_chart(
+                snapshot,
+                "rfm.grid_chart",
+                lambda: charts.rfm_grid_chart(
+                    snapshot_table(snapshot, "rfm_grid"), segment_labels=labels
+                ),
             ),
-            share_chart=_svg(
-                charts.bar_chart(
+            share_chart=_chart(
+                snapshot,
+                "rfm.share_chart",
+                lambda: charts.bar_chart(
                     [r["label"] for r in rows],
                     [r["revenue_share"] for r in rows],
                     label=_("Share of revenue in the last 12 months"),
                     percent=True,
-                )
+                ),
             ),
             segments=rows,
             movement=[
@@ -188,8 +213,16 @@ def cohorts(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
         _context(
             snapshot,
             "cohorts",
-            retention_chart=_svg(charts.cohort_heatmap(table, value="retention")),
-            revenue_chart=_svg(charts.cohort_heatmap(table, value="revenue_per_member")),
+            retention_chart=_chart(
+                snapshot,
+                "cohorts.retention_chart",
+                lambda: charts.cohort_heatmap(table, value="retention"),
+            ),
+            revenue_chart=_chart(
+                snapshot,
+                "cohorts.revenue_chart",
+                lambda: charts.cohort_heatmap(table, value="revenue_per_member"),
+            ),
         ),
     )
 
@@ -210,7 +243,13 @@ def campaigns(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
         )
         result = uplift(purchases, audience, start=campaign.starts_on, end=campaign.ends_on)
         results.append(
-            {"campaign": campaign, "result": result, "chart": _svg(charts.uplift_chart(result))}
+            {
+                "campaign": campaign,
+                "result": result,
+                "chart": _chart(
+                    snapshot, f"campaign-{campaign.pk}", partial(charts.uplift_chart, result)
+                ),
+            }
         )
     return render(
         request, "backoffice/campaigns.html", _context(snapshot, "campaigns", results=results)
@@ -245,20 +284,28 @@ def lifetime(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             snapshot,
             "lifetime",
             model=snapshot.summary.get("clv", {}),
-            clv_chart=_svg(
-                charts.histogram_chart(
+            clv_chart=_chart(
+                snapshot,
+                "lifetime.clv_chart",
+                lambda: charts.histogram_chart(
                     valued["clv"], label=_("Lifetime value over 26 weeks"), money=True
-                )
+                ),
             ),
-            alive_chart=_svg(
-                charts.histogram_chart(
+            alive_chart=_chart(
+                snapshot,
+                "lifetime.alive_chart",
+                lambda: charts.histogram_chart(
                     valued["p_alive"],
                     label=_("Probability the member is still a customer"),
                     money=False,
-                )
+                ),
             ),
-            holdout_chart=_svg(
-                charts.predicted_vs_actual_chart(holdout.to_dicts(), period_label=_("Week"))
+            holdout_chart=_chart(
+                snapshot,
+                "lifetime.holdout_chart",
+                lambda: charts.predicted_vs_actual_chart(
+                    holdout.to_dicts(), period_label=_("Week")
+                ),
             )
             if holdout.height
             else None,
