@@ -83,25 +83,29 @@ def summary_from_transactions(
     if observation_end is not None and observation_end <= calibration_end:
         raise ValueError("observation_end must be after calibration_end")
     days = PERIOD_DAYS[period]
-    purchases = df.group_by("customer_id", "date").agg(pl.col("amount").sum())
+    purchases = df.lazy().group_by("customer_id", "date").agg(pl.col("amount").sum())
     summary = (
         purchases.filter(pl.col("date") <= calibration_end)
-        .sort("date")
         .group_by("customer_id")
         .agg(
-            first=pl.col("date").first(),
-            last=pl.col("date").last(),
+            first=pl.col("date").min(),
+            last=pl.col("date").max(),
             frequency=pl.len().cast(pl.Int64) - 1,
-            monetary_value=pl.col("amount").slice(1).mean().fill_null(0.0).cast(pl.Float64),
+            total=pl.col("amount").sum(),
+            first_amount=pl.col("amount").get(pl.col("date").arg_min()),
         )
         .select(
             "customer_id",
             "frequency",
             recency=(pl.col("last") - pl.col("first")).dt.total_days() / days,
             T=(pl.lit(calibration_end) - pl.col("first")).dt.total_days() / days,
-            monetary_value="monetary_value",
+            monetary_value=pl.when(pl.col("frequency") > 0)
+            .then((pl.col("total") - pl.col("first_amount")) / pl.col("frequency"))
+            .otherwise(0.0)
+            .cast(pl.Float64),
         )
         .sort("customer_id")
+        .collect()
     )
     if observation_end is None:
         return summary
@@ -109,6 +113,7 @@ def summary_from_transactions(
         purchases.filter(pl.col("date") > calibration_end, pl.col("date") <= observation_end)
         .group_by("customer_id")
         .agg(holdout_purchases=pl.len().cast(pl.Int64))
+        .collect()
     )
     return summary.join(holdout, on="customer_id", how="left").with_columns(
         pl.col("holdout_purchases").fill_null(0),
