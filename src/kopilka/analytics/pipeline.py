@@ -5,6 +5,7 @@ SQLite and PostgreSQL data gives identical tables, and a test can compare them.
 """
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -19,6 +20,7 @@ KPI_WINDOW_DAYS = 30
 RFM_MOVEMENT_DAYS = 90
 CLV_HORIZON_WEEKS = 26
 CLV_HOLDOUT_WEEKS = 13
+CLV_MIN_REPEAT_CUSTOMERS = 10  # fewer, and the fits describe noise
 
 
 @dataclass
@@ -112,11 +114,25 @@ def lifetime_value(
     summary = clv.summary_from_transactions(
         transactions, calibration_end=calibration_end, period="week"
     )
-    try:
-        bgnbd, log_likelihood = clv.bgnbd_fit(
-            summary["frequency"], summary["recency"], summary["T"]
+    repeaters = int((summary["frequency"] > 0).sum())
+    if repeaters < CLV_MIN_REPEAT_CUSTOMERS:
+        return (
+            empty,
+            holdout,
+            {
+                "error": "not_enough_data",
+                "customers": summary.height,
+                "repeat_customers": repeaters,
+                "minimum": CLV_MIN_REPEAT_CUSTOMERS,
+            },
         )
-        gamma_gamma, _ll = clv.gamma_gamma_fit(summary["frequency"], summary["monetary_value"])
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            bgnbd, log_likelihood = clv.bgnbd_fit(
+                summary["frequency"], summary["recency"], summary["T"]
+            )
+            gamma_gamma, _ll = clv.gamma_gamma_fit(summary["frequency"], summary["monetary_value"])
     except (ValueError, ArithmeticError) as exc:
         return empty, holdout, {"error": str(exc), "customers": summary.height}
     x, tx, t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
@@ -134,6 +150,7 @@ def lifetime_value(
         "repeat_customers": int((summary["frequency"] > 0).sum()),
         "horizon_weeks": CLV_HORIZON_WEEKS,
         "bgnbd": {**asdict(bgnbd), "log_likelihood": log_likelihood},
+        "warnings": [str(w.message) for w in caught],
         "gamma_gamma": asdict(gamma_gamma),
     }
     check_end = calibration_end - timedelta(weeks=CLV_HOLDOUT_WEEKS)
