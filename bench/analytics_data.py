@@ -68,7 +68,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -76,6 +75,8 @@ import numpy.typing as npt
 import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
+
+from benchdb import database_create, database_name, libpq_url
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "manage.py"
@@ -256,34 +257,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------------------------
 
 
-def libpq_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise SystemExit(f"--database-url must be a PostgreSQL URL, got {parts.scheme!r}")
-    return urlunsplit(parts._replace(scheme="postgresql"))
-
-
-def database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name:
-        raise SystemExit("--database-url needs a database name")
-    return name
-
-
 def prepare_database(url: str, *, recreate: bool, force: bool) -> None:
     """--recreate: drop and create; otherwise create if missing. Then migrate (a no-op if current)."""
-    name = database_name(url)
-    maintenance = urlunsplit(urlsplit(libpq_url(url))._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if recreate:
-            if "bench" not in name and not force:
-                raise SystemExit(f"refusing to drop {name!r}: its name lacks 'bench' (use --force)")
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        if recreate or not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    database_create(url, drop=recreate, force=force)
     env = dict(os.environ)
     env.update(
         DATABASE_URL=url,
@@ -294,8 +270,7 @@ def prepare_database(url: str, *, recreate: bool, force: bool) -> None:
     # Production settings want a SECRET_KEY; without one they would write var/secret_key.
     env.setdefault("SECRET_KEY", "bench-analytics-data-not-secret")
     result = subprocess.run(
-        # --skip-checks: the schema is all this needs; a half-edited view elsewhere must not stop it.
-        [sys.executable, str(MANAGE), "migrate", "--noinput", "-v0", "--skip-checks"],
+        [sys.executable, str(MANAGE), "migrate", "--noinput", "-v0"],
         env=env,
         cwd=REPO,
         capture_output=True,

@@ -58,7 +58,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from benchdb import database_create, database_name, libpq_url
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"
@@ -110,36 +111,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------------------------
 # Database and Django
 # --------------------------------------------------------------------------------------------
-
-
-def libpq_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise SystemExit(f"--database-url must be a PostgreSQL URL, got {parts.scheme!r}")
-    return urlunsplit(parts._replace(scheme="postgresql"))
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def recreate_database(url: str, *, force: bool) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_name(url)
-    if not name:
-        raise SystemExit("--database-url needs a database name")
-    if "bench" not in name and not force:
-        raise SystemExit(
-            f"refusing to drop database {name!r}: its name lacks 'bench' (use --force)"
-        )
-    maintenance = urlunsplit(urlsplit(libpq_url(url))._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def server_env(url: str) -> dict[str, str]:
@@ -1217,7 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"setup: recreating database {database_name(url)}")
     t0 = time.monotonic()
-    recreate_database(url, force=args.force)
+    database_create(url, drop=True, force=args.force)
     manage(url, "migrate", "--noinput", "-v0")
     terminal = manage(
         url,
