@@ -6,8 +6,8 @@
 
 Phases, one after another in this process (the way the background worker runs them):
 
-1. `frames_load`: purchases, returns, members and point adjustments streamed with
-   `COPY (…) TO STDOUT (FORMAT csv)` and parsed by Polars;
+1. `frames_load`: purchases, returns, members and point adjustments read over ADBC (binary COPY
+   to Arrow), the purchases in two ranges of table blocks on two connections;
 2. `report_build`: KPIs (last 30 days and the 30 before), monthly KPIs, stores and staff, RFM at
    the as-of day and 90 days earlier, cohorts, and the lifetime-value models (BG/NBD and
    Gamma-Gamma fitted twice: on everything, and on all but the last 13 weeks for the check);
@@ -97,8 +97,7 @@ def main() -> None:
 
     from kopilka.analytics.frames import frames_load
     from kopilka.analytics.models import Snapshot
-    from kopilka.analytics.pipeline import report_build
-    from kopilka.analytics.services import snapshot_dir, staff_names, store_names
+    from kopilka.analytics.services import report_compute, report_write, snapshot_dir
     from kopilka.core import clock
     from kopilka.pos.models import Purchase
 
@@ -115,13 +114,7 @@ def main() -> None:
         "returns": frames.returns.height,
     }
     with Phase(results, "compute"):
-        report = report_build(
-            frames,
-            as_of_day=clock.business_date(as_of),
-            gross_margin=0.3,
-            stores=store_names(),
-            staff=staff_names(),
-        )
+        report = report_compute(frames)
     results["compute_steps_s"] = report.seconds
     results["clv"] = report.summary["clv"]
     snapshot = Snapshot.objects.create(
@@ -132,12 +125,7 @@ def main() -> None:
         summary=json.loads(json.dumps(report.summary, default=str)),
     )
     with Phase(results, "write"):
-        folder = snapshot_dir(snapshot.pk)
-        folder.mkdir(parents=True)
-        for name in ("purchases", "returns", "members", "adjustments"):
-            getattr(frames, name).write_parquet(folder / f"{name}.parquet")
-        for name, table in report.tables.items():
-            table.write_parquet(folder / f"{name}.parquet")
+        report_write(snapshot_dir(snapshot.pk), frames, report)
     # The budget covers reading plus KPIs, RFM and cohorts; the CLV fits have their own.
     results["kpi_rfm_cohorts_seconds"] = round(
         results["read"]["seconds"] + sum(v for k, v in report.seconds.items() if k != "clv"), 2

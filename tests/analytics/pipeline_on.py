@@ -20,21 +20,14 @@ def main(out: Path) -> None:
     from django.core.management import call_command
 
     from kopilka.analytics.frames import frames_load
-    from kopilka.analytics.pipeline import report_build
-    from kopilka.analytics.services import staff_names, store_names
+    from kopilka.analytics.services import report_compute
     from kopilka.core import clock
 
     call_command("migrate", verbosity=0)
     with clock.frozen_at(NOW):
         call_command("load_demo", stdout=open(os.devnull, "w"), **DEMO)  # noqa: SIM115
     frames = frames_load(as_of=NOW)
-    report = report_build(
-        frames,
-        as_of_day=clock.business_date(NOW),
-        gross_margin=0.3,
-        stores=store_names(),
-        staff=staff_names(),
-    )
+    report = report_compute(frames)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.txt").write_text(repr(sorted(report.summary.items())))
     for name, table in report.tables.items():

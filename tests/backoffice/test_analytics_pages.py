@@ -129,16 +129,21 @@ def browser_page(live_server: Any) -> Iterator[Any]:
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+def log_in(page: Any, live_server: Any, path: str) -> None:
+    """Open a staff page: the admin's login form comes first and then sends the manager on."""
+    page.goto(f"{live_server.url}{path}")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{path}")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_manager_reads_the_dashboard_in_chromium(
     figures: Snapshot, staff: Any, browser_page: Any, live_server: Any
 ) -> None:
     page = browser_page
-    page.goto(f"{live_server.url}/backoffice/analytics/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/backoffice/analytics/")
+    log_in(page, live_server, "/backoffice/analytics/")
 
     assert page.locator("h1").inner_text() == "Как работает программа"
     assert page.locator(".card").count() >= 10
@@ -166,11 +171,7 @@ def test_a_marketer_builds_an_audience_and_launches_a_measured_campaign(
     figures: Snapshot, staff: Any, browser_page: Any, live_server: Any
 ) -> None:
     page = browser_page
-    page.goto(f"{live_server.url}/admin/login/?next=/backoffice/analytics/lifetime-value/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/lifetime-value/")
+    log_in(page, live_server, "/backoffice/analytics/lifetime-value/")
     # Three members are too few to fit the models: the page says so instead of showing noise.
     assert "моделям нужно не меньше 10" in page.locator("#model-error").inner_text()
 

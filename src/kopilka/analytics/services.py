@@ -17,9 +17,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kopilka.analytics.frames import frames_load
+from kopilka.analytics.frames import Frames, frames_load
 from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
-from kopilka.analytics.pipeline import report_build
+from kopilka.analytics.pipeline import Report, report_build
 from kopilka.analytics.uplift import control_split
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
@@ -64,6 +64,26 @@ def staff_names() -> pl.DataFrame:
     )
 
 
+def report_compute(frames: Frames) -> Report:
+    """Every analytics table of `frames`, with this business's store and staff names and margin."""
+    return report_build(
+        frames,
+        as_of_day=clock.business_date(frames.as_of),
+        gross_margin=settings.KOPILKA_GROSS_MARGIN,
+        stores=store_names(),
+        staff=staff_names(),
+    )
+
+
+def report_write(folder: Path, frames: Frames, report: Report) -> None:
+    """The facts and every table as Parquet files in `folder`, which the pages read."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FACTS:
+        getattr(frames, name).write_parquet(folder / f"{name}.parquet")
+    for name, table in report.tables.items():
+        table.write_parquet(folder / f"{name}.parquet")
+
+
 def snapshot_request(*, actor: Actor) -> Snapshot:
     """Ask the background worker for a fresh snapshot, unless one is already on its way."""
     pending = Snapshot.objects.filter(
@@ -104,19 +124,8 @@ def snapshot_run(*, snapshot_id: int | None = None, actor: Actor) -> Snapshot:
     try:
         frames = frames_load(as_of=as_of)
         loaded = time.perf_counter() - started
-        report = report_build(
-            frames,
-            as_of_day=clock.business_date(as_of),
-            gross_margin=settings.KOPILKA_GROSS_MARGIN,
-            stores=store_names(),
-            staff=staff_names(),
-        )
-        folder = snapshot_dir(snapshot.pk)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in FACTS:
-            getattr(frames, name).write_parquet(folder / f"{name}.parquet")
-        for name, table in report.tables.items():
-            table.write_parquet(folder / f"{name}.parquet")
+        report = report_compute(frames)
+        report_write(snapshot_dir(snapshot.pk), frames, report)
         seconds = {"load": round(loaded, 3)} | report.seconds
         seconds["total"] = round(time.perf_counter() - started, 3)
         snapshot.summary = json_safe(
