@@ -192,3 +192,25 @@ def test_a_marketer_builds_an_audience_and_launches_a_measured_campaign(
     assert page.locator(".chart svg").count() == 1
     campaign = Campaign.objects.get()
     assert CampaignMember.objects.filter(campaign=campaign).count() == 3
+
+
+@pytest.mark.django_db
+def test_rfm_movement_between_any_two_days(figures: Snapshot, logged_in: Client) -> None:
+    # All three members joined between 8 and 10 February: on 9 February one had bought.
+    response = logged_in.get(
+        "/backoffice/analytics/rfm/", {"since": "2026-02-12", "until": "2026-03-10"}
+    )
+    assert response.status_code == 200
+    moves = response.context["movement"]
+    assert sum(m["members"] for m in moves) <= 3 and moves
+    assert all(m["from"] != m["to"] for m in moves)
+
+    late = logged_in.get(
+        "/backoffice/analytics/rfm/", {"since": "2026-03-01", "until": "2026-04-01"}
+    )
+    assert late.status_code == 200
+    assert "until" in late.context["movement_form"].errors
+    backwards = logged_in.get(
+        "/backoffice/analytics/rfm/", {"since": "2026-03-05", "until": "2026-03-01"}
+    )
+    assert "since" in backwards.context["movement_form"].errors

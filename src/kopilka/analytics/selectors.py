@@ -1,6 +1,6 @@
 """Read analytics snapshots: the dashboard never touches the live tables, so it answers fast."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from kopilka.analytics import kpi
+from kopilka.analytics import kpi, rfm
 from kopilka.analytics.frames import Frames
 from kopilka.analytics.models import Snapshot
 from kopilka.analytics.services import FACTS, snapshot_dir
@@ -73,3 +73,18 @@ def scope_kpis(snapshot: Snapshot, scope: kpi.Scope) -> dict[str, float | None]:
     return kpi.program_kpis(
         snapshot_frames(snapshot), scope, gross_margin=settings.KOPILKA_GROSS_MARGIN
     )
+
+
+@lru_cache(maxsize=16)
+def _movement(snapshot_id: int, since: date, until: date) -> pl.DataFrame:
+    snapshot = Snapshot.objects.get(pk=snapshot_id)
+    purchases = snapshot_table(snapshot, "purchases")
+    return rfm.rfm_movement(
+        rfm.rfm_scores(purchases, as_of=since), rfm.rfm_scores(purchases, as_of=until)
+    )
+
+
+def rfm_movement_between(snapshot: Snapshot, *, since: date, until: date) -> pl.DataFrame:
+    """Members moving between RFM segments from the start of `since` to the start of `until`,
+    scored from the snapshot's facts (the default 90 days are precomputed in `rfm_movement`)."""
+    return _movement(snapshot.pk, since, until)

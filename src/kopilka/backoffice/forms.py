@@ -115,3 +115,23 @@ class CampaignForm(forms.Form):
         if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
             self.add_error("ends_on", _("The campaign must end after it starts."))
         return data
+
+
+class MovementForm(forms.Form):
+    """Two days to compare members' RFM segments between."""
+
+    since = forms.DateField(label=_("From"), widget=DATE_INPUT)
+    until = forms.DateField(label=_("To"), widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, last_day: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_day = last_day
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if until and until > self.last_day:
+            self.add_error("until", _("The figures go up to %(day)s.") % {"day": self.last_day})
+        if since and until and since >= until:
+            self.add_error("since", _("The first day must come before the second."))
+        return data

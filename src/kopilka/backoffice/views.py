@@ -4,7 +4,7 @@ import io
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import partial, wraps
 from typing import Any
 
@@ -21,8 +21,10 @@ from django.views.decorators.http import require_POST
 from kopilka.analytics import charts
 from kopilka.analytics.labels import KPIS, SEGMENTS
 from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.pipeline import RFM_MOVEMENT_DAYS
 from kopilka.analytics.selectors import (
     TABLES,
+    rfm_movement_between,
     scope_kpis,
     segment_member_ids,
     snapshot_is_stale,
@@ -39,6 +41,7 @@ from kopilka.analytics.services import (
 from kopilka.analytics.uplift import uplift
 from kopilka.backoffice.forms import (
     CampaignForm,
+    MovementForm,
     ScopeForm,
     SegmentForm,
     default_period,
@@ -161,9 +164,22 @@ def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
         row | {"label": labels[row["segment"]], "advice": SEGMENTS[row["segment"]][1]}
         for row in segments.to_dicts()
     ]
+    last_day = date.fromisoformat(snapshot.summary["as_of_day"])
+    movement_form = MovementForm(
+        request.GET or None,
+        initial={"since": last_day - timedelta(days=RFM_MOVEMENT_DAYS), "until": last_day},
+        last_day=last_day,
+    )
+    if movement_form.is_valid():
+        moves = rfm_movement_between(
+            snapshot,
+            since=movement_form.cleaned_data["since"],
+            until=movement_form.cleaned_data["until"],
+        )
+    else:
+        moves = snapshot_table(snapshot, "rfm_movement")
     movement = (
-        snapshot_table(snapshot, "rfm_movement")
-        .filter(pl.col("from_segment") != pl.col("to_segment"))
+        moves.filter(pl.col("from_segment") != pl.col("to_segment"))
         .sort("members", descending=True)
         .head(15)
     )
@@ -192,6 +208,7 @@ def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
                 ),
             ),
             segments=rows,
+            movement_form=movement_form,
             movement=[
                 {
                     "from": labels_with_none[m["from_segment"]],
