@@ -168,6 +168,44 @@ def test_program_kpis_match_a_plain_computation(
         assert got["liability_points"] is None  # expiry belongs to no store or segment
 
 
+def test_store_and_staff_results_match_a_plain_computation(world: World) -> None:
+    start, end = date(2025, 3, 1), date(2025, 9, 1)
+    returned = world.returned()
+    frames = world.frames()
+
+    stores = kpi.enrolment_by_store(frames, kpi.Scope(start, end))
+    staff = kpi.enrolment_by_staff(frames, kpi.Scope(start, end))
+
+    for row in stores.iter_rows(named=True):
+        store = row["store_id"]
+        bought = [p for p in world.purchases if p[2] == store and start <= day_of(p[3]) < end]
+        members = [p for p in bought if p[1] is not None]
+        joined = [m for m in world.members if m[2] == store and start <= day_of(m[1]) < end]
+        assert row["members_enrolled"] == len(joined)
+        assert row["receipts"] == len(bought)
+        if store is None:  # members enrolled without a store: no sales to share
+            assert not bought
+            continue
+        assert row["member_revenue"] == sum(p[4] - returned[p[0]] for p in members)
+        assert row["member_receipt_share"] == pytest.approx(len(members) / len(bought))
+        assert row["redeem_receipt_share"] == pytest.approx(
+            sum(1 for p in members if p[5] > 0) / len(members)
+        )
+    receipts: dict[int, int] = defaultdict(int)
+    for p in world.purchases:
+        if p[1] is not None:
+            receipts[p[1]] += 1
+    for row in staff.iter_rows(named=True):
+        joined = [
+            m for m in world.members if m[3] == row["user_id"] and start <= day_of(m[1]) < end
+        ]
+        assert row["members_enrolled"] == len(joined)
+        assert row["members_returned"] == sum(1 for m in joined if receipts[m[0]] >= 2)
+    assert staff["members_enrolled"].sum() == sum(
+        1 for m in world.members if start <= day_of(m[1]) < end
+    )
+
+
 def test_monthly_kpis_agree_with_the_period_kpis(world: World) -> None:
     frames = world.frames()
     monthly = kpi.kpi_monthly(frames)

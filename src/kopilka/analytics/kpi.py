@@ -151,7 +151,8 @@ def kpi_monthly(frames: Frames, *, store_id: int | None = None) -> pl.DataFrame:
 
 
 def enrolment_by_store(frames: Frames, scope: Scope) -> pl.DataFrame:
-    """Per store: members enrolled, receipts, member share of receipts and of revenue."""
+    """Per store: members enrolled, receipts, member share of receipts and of revenue, and the
+    share of member receipts where points were spent."""
     enrolled = (
         frames.members.filter(business_day_bounds(scope.start, scope.end))
         .group_by(pl.col("enrolled_store_id").alias("store_id"))
@@ -166,18 +167,19 @@ def enrolment_by_store(frames: Frames, scope: Scope) -> pl.DataFrame:
             is_member.sum().alias("member_receipts"),
             pl.col("net").sum().alias("revenue"),
             pl.col("net").filter(is_member).sum().alias("member_revenue"),
+            (is_member & (pl.col("redeem_points") > 0)).sum().alias("redeem_receipts"),
         )
     )
+    counts = ["receipts", "member_receipts", "redeem_receipts", "revenue", "member_revenue"]
     return (
         sales.join(enrolled, on="store_id", how="full", coalesce=True)
-        .with_columns(
-            pl.col("receipts", "member_receipts", "revenue", "member_revenue", "members_enrolled")
-            .fill_null(0)
-            .cast(pl.Int64)
-        )
+        .with_columns(pl.col(*counts, "members_enrolled").fill_null(0).cast(pl.Int64))
         .with_columns(
             (pl.col("member_receipts") / pl.col("receipts")).alias("member_receipt_share"),
             (pl.col("member_revenue") / pl.col("revenue")).alias("member_revenue_share"),
+            # Members spend points when the cashier tells them they can: the till's own trace
+            # of staff explaining the program.
+            (pl.col("redeem_receipts") / pl.col("member_receipts")).alias("redeem_receipt_share"),
         )
         .sort("store_id", nulls_last=True)
     )
