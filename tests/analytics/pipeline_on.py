@@ -3,6 +3,7 @@
 Usage: DATABASE_URL=... python tests/analytics/pipeline_on.py OUT_DIR
 """
 
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ def main(out: Path) -> None:
     report = report_compute(frames)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.txt").write_text(repr(sorted(report.summary.items())))
+    (out / "summary.json").write_text(json.dumps(report.summary, default=str))
     for name, table in report.tables.items():
         table.write_parquet(out / f"{name}.parquet")
     for name in ("purchases", "returns", "members", "adjustments"):
