@@ -432,7 +432,8 @@ def _difference_panel(
         capsize=8,
         linewidth=2,
     )
-    reach = max(abs(low), abs(high), 1e-9) * 1.3
+    # An interval of zero width (nobody bought in either group) still gets a readable axis.
+    reach = max(abs(low), abs(high)) * 1.3 or 1.0
     ax.set_ylim(-reach, reach)
     sign = "+" if mid > 0 else ""
     text = f"{sign}{_number(mid, 1)} {unit}\n[{_number(low, 1)}; {_number(high, 1)}]"
