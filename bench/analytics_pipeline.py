@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -153,6 +154,10 @@ def main() -> None:
         print(f"{url}: {pages[url]}", file=sys.stderr)
     results["pages"] = pages
     Snapshot.objects.filter(pk=snapshot.pk).delete()
+    results["snapshot_mb_on_disk"] = round(
+        sum(f.stat().st_size for f in snapshot_dir(snapshot.pk).iterdir()) / 2**20
+    )
+    shutil.rmtree(os.environ["KOPILKA_ANALYTICS_DIR"])
     print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
 
 
