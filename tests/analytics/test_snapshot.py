@@ -132,6 +132,16 @@ def test_a_campaign_holds_out_its_control_group(history: dict[str, int]) -> None
         )
     assert 20 <= rows.filter(in_control=True).count() <= 60
 
+    with pytest.raises(CampaignInvalid, match="key exists"):
+        campaign_create(
+            key="spring-2026",
+            name="Again",
+            control_share=Decimal("0.2"),
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 4, 1),
+            member_ids=members,
+            actor=Actor.system("test"),
+        )
     with pytest.raises(CampaignInvalid):
         campaign_create(
             key="bad",

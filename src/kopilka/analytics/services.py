@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kopilka.analytics.frames import Frames, frames_load
@@ -186,16 +186,20 @@ def campaign_create(
         raise CampaignInvalid(_("The campaign must end after it starts."))
     if not member_ids:
         raise CampaignInvalid(_("The campaign has nobody in its audience."))
-    if Campaign.objects.filter(key=key).exists():
-        raise CampaignInvalid(_("A campaign with this key exists already: choose another key."))
-    campaign = Campaign.objects.create(
-        key=key,
-        name=name,
-        control_share=control_share,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        created_at=clock.now(),
-    )
+    try:
+        with transaction.atomic():  # the unique key decides between two launches at once
+            campaign = Campaign.objects.create(
+                key=key,
+                name=name,
+                control_share=control_share,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        raise CampaignInvalid(
+            _("A campaign with this key exists already: choose another key.")
+        ) from None
     split = control_split(
         campaign_key=key, member_ids=sorted(set(member_ids)), control_share=float(control_share)
     )
