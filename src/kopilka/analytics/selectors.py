@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics import kpi, rfm
 from kopilka.analytics.frames import Frames
-from kopilka.analytics.models import Snapshot
+from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
 from kopilka.analytics.services import FACTS, snapshot_dir
+from kopilka.analytics.uplift import uplift
 from kopilka.core import clock
 
 # Tables anyone with staff access may export, with what each row is.
@@ -52,7 +53,8 @@ def _read(folder: Path, name: str) -> pl.DataFrame:
 
 
 def snapshot_table(snapshot: Snapshot, name: str) -> pl.DataFrame:
-    """One table of a ready snapshot (cached per process: snapshots never change)."""
+    """One table of a ready snapshot (cached per process: snapshots never change). Caches are
+    keyed by the snapshot's folder, which no other snapshot ever has."""
     if name not in TABLES and name not in FACTS:
         raise KeyError(name)
     return _read(snapshot_dir(snapshot.pk), name)
@@ -76,9 +78,8 @@ def scope_kpis(snapshot: Snapshot, scope: kpi.Scope) -> dict[str, float | None]:
 
 
 @lru_cache(maxsize=16)
-def _movement(snapshot_id: int, since: date, until: date) -> pl.DataFrame:
-    snapshot = Snapshot.objects.get(pk=snapshot_id)
-    purchases = snapshot_table(snapshot, "purchases")
+def _movement(folder: Path, since: date, until: date) -> pl.DataFrame:
+    purchases = _read(folder, "purchases")
     return rfm.rfm_movement(
         rfm.rfm_scores(purchases, as_of=since), rfm.rfm_scores(purchases, as_of=until)
     )
@@ -87,4 +88,25 @@ def _movement(snapshot_id: int, since: date, until: date) -> pl.DataFrame:
 def rfm_movement_between(snapshot: Snapshot, *, since: date, until: date) -> pl.DataFrame:
     """Members moving between RFM segments from the start of `since` to the start of `until`,
     scored from the snapshot's facts (the default 90 days are precomputed in `rfm_movement`)."""
-    return _movement(snapshot.pk, since, until)
+    return _movement(snapshot_dir(snapshot.pk), since, until)
+
+
+@lru_cache(maxsize=64)
+def _uplift(folder: Path, campaign_id: int) -> dict[str, object]:
+    campaign = Campaign.objects.get(pk=campaign_id)
+    audience = pl.DataFrame(
+        list(
+            CampaignMember.objects.filter(campaign=campaign).values_list("member_id", "in_control")
+        ),
+        schema={"member_id": pl.Int64, "in_control": pl.Boolean},
+        orient="row",
+    )
+    return uplift(
+        _read(folder, "purchases"), audience, start=campaign.starts_on, end=campaign.ends_on
+    )
+
+
+def campaign_uplift(snapshot: Snapshot, campaign: Campaign) -> dict[str, object]:
+    """Targeted against control over the campaign's window, from the snapshot's receipts (a
+    campaign's audience never changes, so the figure is cached per snapshot)."""
+    return _uplift(snapshot_dir(snapshot.pk), campaign.pk)

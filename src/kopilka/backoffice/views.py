@@ -20,10 +20,11 @@ from django.views.decorators.http import require_POST
 
 from kopilka.analytics import charts
 from kopilka.analytics.labels import KPIS, SEGMENTS
-from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.models import Campaign, Snapshot
 from kopilka.analytics.pipeline import RFM_MOVEMENT_DAYS
 from kopilka.analytics.selectors import (
     TABLES,
+    campaign_uplift,
     rfm_movement_between,
     scope_kpis,
     segment_member_ids,
@@ -36,9 +37,9 @@ from kopilka.analytics.services import (
     CampaignInvalid,
     campaign_create,
     json_safe,
+    snapshot_dir,
     snapshot_request,
 )
-from kopilka.analytics.uplift import uplift
 from kopilka.backoffice.forms import (
     CampaignForm,
     MovementForm,
@@ -70,13 +71,13 @@ def with_snapshot(view: View) -> View:
     return wrapper
 
 
-_charts: OrderedDict[tuple[int, str, str], SafeString] = OrderedDict()
+_charts: OrderedDict[tuple[str, str, str], SafeString] = OrderedDict()
 CHARTS_CACHED = 64
 
 
 def _chart(snapshot: Snapshot, key: str, render: Callable[[], str]) -> SafeString:
     """A chart of a snapshot, rendered once per language and process: snapshots never change."""
-    cache_key = (snapshot.pk, key, get_language() or "")
+    cache_key = (str(snapshot_dir(snapshot.pk)), key, get_language() or "")
     if cache_key not in _charts:
         # Our own charts: matplotlib escapes every text it writes into the SVG.
         _charts[cache_key] = mark_safe(render())
@@ -246,19 +247,9 @@ def cohorts(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
 
 @with_snapshot
 def campaigns(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
-    purchases = snapshot_table(snapshot, "purchases")
     results = []
     for campaign in Campaign.objects.order_by("-starts_on")[:20]:
-        audience = pl.DataFrame(
-            list(
-                CampaignMember.objects.filter(campaign=campaign).values_list(
-                    "member_id", "in_control"
-                )
-            ),
-            schema={"member_id": pl.Int64, "in_control": pl.Boolean},
-            orient="row",
-        )
-        result = uplift(purchases, audience, start=campaign.starts_on, end=campaign.ends_on)
+        result = campaign_uplift(snapshot, campaign)
         results.append(
             {
                 "campaign": campaign,
