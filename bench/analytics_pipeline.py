@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from timing import step
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = (
     "/backoffice/analytics/",
@@ -45,36 +47,6 @@ PAGES = (
     "/backoffice/analytics/data/rfm_segments.json",
     "/backoffice/analytics/data/cohorts.csv",
 )
-
-
-def cpu_of_others() -> float:
-    """CPU seconds of every process on the machine (from /proc/stat), minus ours, below."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    ticks = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # without idle, iowait
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class Phase:
-    def __init__(self, results: dict[str, Any], name: str) -> None:
-        self.results, self.name = results, name
-
-    def __enter__(self) -> Phase:
-        self.wall, self.cpu, self.all = time.perf_counter(), own_cpu(), cpu_of_others()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        own = own_cpu() - self.cpu
-        self.results[self.name] = {
-            "seconds": round(time.perf_counter() - self.wall, 2),
-            "cpu_s": round(own, 2),
-            "other_s": round(max(cpu_of_others() - self.all - own, 0.0), 2),
-        }
-        print(f"{self.name}: {self.results[self.name]}", file=sys.stderr)
 
 
 def main() -> None:
@@ -107,14 +79,14 @@ def main() -> None:
     last = Purchase.objects.aggregate(last=Max("created_at"))["last"] or clock.now()
     as_of = clock.days_later_midnight(last, 1)
     results["as_of"] = as_of.isoformat()
-    with Phase(results, "read"):
+    with step("read", results):
         frames = frames_load(as_of=as_of)
     results["rows"] = {
         "purchases": frames.purchases.height,
         "members": frames.members.height,
         "returns": frames.returns.height,
     }
-    with Phase(results, "compute"):
+    with step("compute", results):
         report = report_compute(frames)
     results["compute_steps_s"] = report.seconds
     results["clv"] = report.summary["clv"]
@@ -125,7 +97,7 @@ def main() -> None:
         status=Snapshot.Status.READY,
         summary=json.loads(json.dumps(report.summary, default=str)),
     )
-    with Phase(results, "write"):
+    with step("write", results):
         report_write(snapshot_dir(snapshot.pk), frames, report)
     # The issue's budget covers reading plus KPIs, RFM and cohorts; the CLV fits have their own.
     results["kpi_rfm_cohorts_seconds"] = round(

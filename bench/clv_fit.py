@@ -15,10 +15,6 @@ parameters and how many distinct (frequency, recency, T) rows the BG/NBD fit wor
 import argparse
 import json
 import os
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -33,34 +29,10 @@ from kopilka.analytics.clv import (
     simulate_bgnbd,
     simulate_gamma_gamma,
 )
+from timing import step
 
 TRUE_BGNBD = BgNbdParams(r=0.25, alpha=4.0, a=0.8, b=2.5)
 TRUE_GG = GammaGammaParams(p=6.0, q=4.0, v=15.0)
-
-
-def _machine_cpu_seconds() -> float:
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-@contextmanager
-def _step(name: str, report: dict[str, Any]) -> Iterator[None]:
-    print(f"{name}...", file=sys.stderr)
-    wall, own, machine = time.perf_counter(), _own_cpu_seconds(), _machine_cpu_seconds()
-    yield
-    own_s = _own_cpu_seconds() - own
-    report[name] = {
-        "seconds": round(time.perf_counter() - wall, 3),
-        "cpu_s": round(own_s, 3),
-        "other_s": round(max(0.0, _machine_cpu_seconds() - machine - own_s), 3),
-    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,15 +44,15 @@ def main(argv: list[str] | None = None) -> None:
 
     rng = np.random.default_rng(args.seed)
     steps: dict[str, Any] = {}
-    with _step("simulate", steps):
+    with step("simulate", steps):
         T = rng.integers(1, args.weeks * 7 + 1, args.customers) / 7  # whole days, in weeks
         frequency, recency, T = simulate_bgnbd(TRUE_BGNBD, args.customers, T, rng)
         monetary_value = simulate_gamma_gamma(TRUE_GG, frequency, rng)
-    with _step("bgnbd_fit", steps):
+    with step("bgnbd_fit", steps):
         bgnbd, log_likelihood = bgnbd_fit(frequency, recency, T)
-    with _step("gamma_gamma_fit", steps):
+    with step("gamma_gamma_fit", steps):
         gg, gg_log_likelihood = gamma_gamma_fit(frequency, monetary_value)
-    with _step("clv_52_weeks", steps):
+    with step("clv_52_weeks", steps):
         values = clv(bgnbd, gg, frequency, recency, T, monetary_value, horizon_periods=52)
 
     rows = np.stack([frequency, np.round(recency * 7), np.round(T * 7)])
