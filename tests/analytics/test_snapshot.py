@@ -11,6 +11,7 @@ from django.core.management import call_command
 from kopilka.analytics import kpi
 from kopilka.analytics.frames import frames_load
 from kopilka.analytics.models import CampaignMember, Snapshot
+from kopilka.analytics.selectors import snapshot_pending
 from kopilka.analytics.services import (
     CampaignInvalid,
     campaign_create,
@@ -99,6 +100,18 @@ def test_a_refresh_runs_in_the_worker_and_writes_every_table(
     assert pl.read_parquet(folder / "customers.parquet")["member_id"].to_list() == [
         history["member"]
     ]
+
+
+def test_a_request_whose_worker_died_is_replaced(history: dict[str, int]) -> None:
+    with clock.frozen_at(LATE_EVENING):
+        lost = snapshot_request(actor=Actor.system("test"))
+    with clock.frozen_at(LATE_EVENING + timedelta(hours=1)):
+        assert snapshot_pending() == lost  # still on its way an hour later
+        assert snapshot_request(actor=Actor.system("test")).pk == lost.pk
+    with clock.frozen_at(LATE_EVENING + timedelta(hours=3)):
+        assert snapshot_pending() is None  # presumed lost: pages stop saying "being computed"
+        fresh = snapshot_request(actor=Actor.system("test"))
+        assert fresh.pk != lost.pk and snapshot_pending() == fresh
 
 
 def test_a_failed_run_keeps_its_error_and_the_last_good_snapshot(

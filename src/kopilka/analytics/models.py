@@ -1,5 +1,21 @@
+from datetime import timedelta
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kopilka.core import clock
+
+# A queued or running snapshot older than this is presumed lost (its worker died).
+PENDING_AGE = timedelta(hours=2)
+
+
+class SnapshotQuerySet(models.QuerySet["Snapshot"]):
+    def pending(self) -> "SnapshotQuerySet":
+        """Queued or running, and recent enough to be still on its way."""
+        return self.filter(
+            status__in=[Snapshot.Status.QUEUED, Snapshot.Status.RUNNING],
+            requested_at__gte=clock.now() - PENDING_AGE,
+        )
 
 
 class Snapshot(models.Model):
@@ -20,6 +36,8 @@ class Snapshot(models.Model):
     )
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
+
+    objects = SnapshotQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("analytics snapshot")

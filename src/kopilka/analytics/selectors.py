@@ -35,9 +35,7 @@ def snapshot_latest() -> Snapshot | None:
 
 
 def snapshot_pending() -> Snapshot | None:
-    return Snapshot.objects.filter(
-        status__in=[Snapshot.Status.QUEUED, Snapshot.Status.RUNNING]
-    ).first()
+    return Snapshot.objects.pending().first()
 
 
 def snapshot_is_stale(snapshot: Snapshot | None, *, now: datetime | None = None) -> bool:

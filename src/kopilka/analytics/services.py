@@ -6,7 +6,7 @@ import resource
 import shutil
 import time
 import traceback
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,6 @@ from kopilka.pos.models import Store
 log = logging.getLogger(__name__)
 
 SNAPSHOTS_KEPT = 3
-PENDING_HOURS = 2  # a queued or running snapshot older than this is presumed lost
 FACTS = ("purchases", "returns", "members", "adjustments")
 
 
@@ -86,10 +85,7 @@ def report_write(folder: Path, frames: Frames, report: Report) -> None:
 
 def snapshot_request(*, actor: Actor) -> Snapshot:
     """Ask the background worker for a fresh snapshot, unless one is already on its way."""
-    pending = Snapshot.objects.filter(
-        status__in=[Snapshot.Status.QUEUED, Snapshot.Status.RUNNING],
-        requested_at__gte=clock.now() - timedelta(hours=PENDING_HOURS),
-    ).first()
+    pending = Snapshot.objects.pending().first()
     if pending is not None:
         return pending
     snapshot = Snapshot.objects.create(requested_at=clock.now())

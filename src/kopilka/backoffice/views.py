@@ -62,8 +62,8 @@ def with_snapshot(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         snapshot = snapshot_latest()
-        if snapshot_is_stale(snapshot) and snapshot_pending() is None:
-            snapshot_request(actor=Actor.staff(request.user))
+        if snapshot_is_stale(snapshot):
+            snapshot_request(actor=Actor.staff(request.user))  # nothing if one is on its way
         if snapshot is None:
             return render(request, "backoffice/no_snapshot.html", {"pending": snapshot_pending()})
         return view(request, snapshot, *args, **kwargs)
