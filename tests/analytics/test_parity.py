@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from polars.testing import assert_frame_equal
 
+from kopilka.core.sql import postgres_url
 from tests.conftest import postgres_only
 
 pytestmark = [postgres_only, pytest.mark.slow]
@@ -23,14 +24,12 @@ SCRIPT = Path(__file__).with_name("pipeline_on.py")
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """A new, empty PostgreSQL database next to the test one."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     name = f"kopilka_parity_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+    maintenance = postgres_url(connection.settings_dict, name="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+    yield postgres_url(connection.settings_dict, name=name)
+    with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 

@@ -11,18 +11,13 @@ import pytest
 from django.db import connection
 
 from kopilka.core.models import IdempotencyRecord
+from kopilka.core.sql import postgres_url
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.selectors import member_balance
 from kopilka.pos.models import Purchase
 from tests.conftest import Api, enroll, postgres_only, receipt
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_a_commit_killed_midway_leaves_nothing_and_the_retry_succeeds(api: Api) -> None:
@@ -43,7 +38,11 @@ def test_a_commit_killed_midway_leaves_nothing_and_the_retry_succeeds(api: Api) 
             "crash-key",
             json.dumps(body),
         ],
-        env={**os.environ, "DATABASE_URL": database_url(), "ALLOWED_HOSTS": "testserver"},
+        env={
+            **os.environ,
+            "DATABASE_URL": postgres_url(connection.settings_dict),
+            "ALLOWED_HOSTS": "testserver",
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -14,13 +14,15 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
 import polars as pl
 from django.conf import settings
 from django.db import connection
+
+from kopilka.core.sql import postgres_url
 
 Schema = dict[str, pl.DataType | type[pl.DataType]]
 READ_PARTS = 2  # ranges of table blocks the purchases are read in, on PostgreSQL
@@ -85,7 +87,6 @@ def _epoch(column: str, *, raw: bool = False) -> str:
 
 
 def _read(sql: str, params: list[Any], schema: Schema) -> pl.DataFrame:
-    connection.ensure_connection()
     if connection.vendor == "postgresql":
         buffer = io.BytesIO()
         with connection.cursor() as cursor:
@@ -148,18 +149,6 @@ def _queries(as_of: datetime, *, raw: bool = False) -> dict[str, tuple[str, list
     }
 
 
-def _libpq_uri() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    query = urlencode(db.get("OPTIONS") or {})
-    return f"postgresql://{auth}@{host}/{quote(db['NAME'], safe='')}" + (
-        f"?{query}" if query else ""
-    )
-
-
 def _read_arrow(uri: str, sql: str, as_of: datetime, schema: Schema) -> pl.DataFrame:
     """One query over ADBC: PostgreSQL's binary COPY decoded to Arrow in C, no Python per row."""
     moment = as_of.isoformat()
@@ -186,14 +175,13 @@ def _read_parallel(
         blocks = int(cursor.fetchone()[0]) + 1  # rows appended meanwhile land past the end
     sql, _params, schema = queries.pop("purchases")
     step = blocks // READ_PARTS + 1
-    jobs = [
-        ("purchases", f"{sql} AND ctid >= '({start},0)' AND ctid < '({start + step},0)'", schema)
-        for start in range(0, step * (READ_PARTS - 1) + 1, step)
-    ]
+    starts = [part * step for part in range(READ_PARTS)]
     # The last part has no upper bound: it takes whatever was appended after the size was read.
-    jobs[-1] = ("purchases", f"{sql} AND ctid >= '({step * (READ_PARTS - 1)},0)'", schema)
+    ranges = [f"ctid >= '({a},0)' AND ctid < '({b},0)'" for a, b in pairwise(starts)]
+    ranges.append(f"ctid >= '({starts[-1]},0)'")
+    jobs = [("purchases", f"{sql} AND {blocks_range}", schema) for blocks_range in ranges]
     jobs += [(name, query, schema) for name, (query, _params, schema) in queries.items()]
-    uri = _libpq_uri()
+    uri = postgres_url(connection.settings_dict)
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         frames = list(pool.map(lambda job: _read_arrow(uri, job[1], as_of, job[2]), jobs))
     parts: dict[str, list[pl.DataFrame]] = {}
@@ -208,12 +196,11 @@ def frames_load(*, as_of: datetime) -> Frames:
     Inside a transaction everything is read on the caller's connection, so the caller's own
     uncommitted rows are seen; otherwise PostgreSQL is read on several connections at once.
     """
-    queries = _queries(as_of)
     connection.ensure_connection()
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         read = _read_parallel(_queries(as_of, raw=True), as_of)
     else:
-        read = {name: _read(*query) for name, query in queries.items()}
+        read = {name: _read(*query) for name, query in _queries(as_of).items()}
     return frames_build(as_of=as_of, **read)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from django.db import connection, models
 
@@ -58,3 +59,15 @@ def insert_row(model: type[models.Model], **values: object) -> int:
 def db_datetime(value: datetime) -> Any:
     """A datetime as the backend stores it, for parameters of hand-written SQL."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def postgres_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -> str:
+    """A PostgreSQL connection's settings as a URL that libpq, ADBC and DATABASE_URL all accept;
+    `name` points it at another database on the same server."""
+    auth = quote(settings_dict["USER"] or "", safe="")
+    if settings_dict["PASSWORD"]:
+        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
+    host = f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
+    database = quote(name or settings_dict["NAME"], safe="")
+    query = urlencode(settings_dict.get("OPTIONS") or {})
+    return f"postgresql://{auth}@{host}/{database}" + (f"?{query}" if query else "")
