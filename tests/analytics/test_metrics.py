@@ -388,3 +388,8 @@ def test_uplift_matches_a_plain_computation_and_finds_a_real_effect() -> None:
         )
     low, high = result["purchase_rate_ci95"]  # type: ignore[misc]
     assert 0 < low < 0.1 < high < 0.2  # the true difference, 0.1, is inside and 0 is not
+
+
+def test_the_previous_period_has_the_same_length_store_and_segment() -> None:
+    scope = kpi.Scope(date(2025, 3, 1), date(2025, 6, 1), 2, frozenset({1, 2}))
+    assert scope.previous() == kpi.Scope(date(2024, 11, 29), date(2025, 3, 1), 2, frozenset({1, 2}))

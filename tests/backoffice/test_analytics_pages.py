@@ -94,6 +94,16 @@ def test_kpis_json_for_a_period_and_a_clear_error_for_a_bad_one(
     assert kpis["active_members"] == 3
     assert kpis["member_revenue"] == 6 * 50000
 
+    page = logged_in.get(
+        "/backoffice/analytics/",
+        {"start": "2026-02-01", "end": "2026-03-09", "store": "", "segment": ""},
+    )
+    cards = {card["kpi"].key: card for card in page.context["cards"]}
+    assert cards["revenue"]["value"] == 6 * 50000 + 12000
+    assert cards["active_members"]["value"] == 3
+    assert cards["revenue"]["previous"] == 0  # the 37 days before: nothing was sold yet
+    assert cards["active_members"]["previous"] == 0
+
     bad = logged_in.get(
         "/backoffice/analytics/kpis.json", {"start": "2026-03-09", "end": "2026-02-01"}
     )

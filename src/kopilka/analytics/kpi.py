@@ -17,7 +17,7 @@ days):
   it is an upper bound: the control-group uplift (uplift.py) is the honest measure.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -42,6 +42,10 @@ class Scope:
         if self.member_ids is not None:
             rows = rows.filter(pl.col("member_id").is_in(list(self.member_ids)))
         return rows
+
+    def previous(self) -> "Scope":
+        """The period of the same length just before, same store and segment: to compare with."""
+        return replace(self, start=self.start - (self.end - self.start), end=self.start)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -51,14 +51,15 @@ def report_build(
         return result
 
     current = kpi.Scope(start=as_of_day - timedelta(days=KPI_WINDOW_DAYS), end=as_of_day)
-    previous = kpi.Scope(start=current.start - timedelta(days=KPI_WINDOW_DAYS), end=current.start)
     summary: dict[str, Any] = timed(
         "kpi",
         lambda: {
             "as_of_day": as_of_day.isoformat(),
             "period": {"start": current.start.isoformat(), "end": current.end.isoformat()},
             "kpis": kpi.program_kpis(frames, current, gross_margin=gross_margin),
-            "kpis_previous": kpi.program_kpis(frames, previous, gross_margin=gross_margin),
+            "kpis_previous": kpi.program_kpis(
+                frames, current.previous(), gross_margin=gross_margin
+            ),
         },
     )
     tables: dict[str, pl.DataFrame] = {}

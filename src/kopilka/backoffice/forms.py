@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics.kpi import Scope
 from kopilka.analytics.labels import SEGMENTS
+from kopilka.analytics.pipeline import KPI_WINDOW_DAYS
 from kopilka.analytics.segments import SegmentRule
 
 MAX_PERIOD_DAYS = 5 * 366
@@ -50,20 +51,13 @@ class ScopeForm(forms.Form):
         )
 
 
-def previous_scope(scope: Scope) -> Scope:
-    """The period of the same length just before, for comparison."""
-    length = scope.end - scope.start
-    return Scope(
-        start=scope.start - length,
-        end=scope.start,
-        store_id=scope.store_id,
-        member_ids=scope.member_ids,
-    )
-
-
 def default_period(as_of_day: date) -> dict[str, date]:
-    """The last 30 whole days before the snapshot's day, as the form shows them."""
-    return {"start": as_of_day - timedelta(days=30), "end": as_of_day - timedelta(days=1)}
+    """The snapshot's own KPI period (the whole days before its day), as the form shows it:
+    the last day included."""
+    return {
+        "start": as_of_day - timedelta(days=KPI_WINDOW_DAYS),
+        "end": as_of_day - timedelta(days=1),
+    }
 
 
 class SegmentForm(forms.Form):

@@ -46,7 +46,6 @@ from kopilka.backoffice.forms import (
     ScopeForm,
     SegmentForm,
     default_period,
-    previous_scope,
 )
 from kopilka.core.audit import Actor
 from kopilka.pos.models import Store
@@ -102,7 +101,7 @@ def overview(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
         segment = form.cleaned_data["segment"]
         members = segment_member_ids(snapshot, segment) if segment else None
         scope = form.scope(members)
-        now, before = scope_kpis(snapshot, scope), scope_kpis(snapshot, previous_scope(scope))
+        now, before = scope_kpis(snapshot, scope), scope_kpis(snapshot, scope.previous())
     else:
         now, before = snapshot.summary["kpis"], snapshot.summary["kpis_previous"]
     monthly = snapshot_table(snapshot, "kpi_monthly")
