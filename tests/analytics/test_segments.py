@@ -32,3 +32,9 @@ def test_figures_without_a_value_read_as_a_dash() -> None:
         assert percent(0.4567) == "45,7 %"
     with translation.override("en"):
         assert money(123456) == "1,235 ₽"
+
+
+def test_every_rfm_segment_has_a_label_and_advice() -> None:
+    from kopilka.analytics import labels, rfm
+
+    assert list(labels.SEGMENTS) == list(rfm.SEGMENTS)
