@@ -87,7 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="sync",
         help="sync (default) closes the connection after each response; gthread keeps it alive",
     )
-    p.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    p.add_argument("--threads", type=int, default=1, help="threads per gthread or granian worker")
+    p.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="gunicorn (Python HTTP, --worker-class) or granian (Rust HTTP, keep-alive, WSGI)",
+    )
     p.add_argument("--redeem-share", type=float, default=0.2, help='share of receipts with "max"')
     p.add_argument("--profile-commits", type=int, default=300)
     p.add_argument("--no-profile", action="store_true")
@@ -437,24 +443,47 @@ class Server:
         handle, name = tempfile.mkstemp(prefix="pos_commit-gunicorn-", suffix=".log")
         os.close(handle)
         self.log_path = Path(name)
-        cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "kopilka.wsgi:application",
-            "--pythonpath",
-            str(SRC),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            args.worker_class,
-            "--log-level",
-            "warning",
-        ]
-        if args.worker_class == "gthread":
-            cmd += ["--threads", str(args.threads)]
+        if args.server == "granian":
+            cmd = [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--working-dir",
+                str(SRC),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(args.workers),
+                "--blocking-threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "kopilka.wsgi:application",
+            ]
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kopilka.wsgi:application",
+                "--pythonpath",
+                str(SRC),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                args.worker_class,
+                "--log-level",
+                "warning",
+            ]
+            if args.worker_class == "gthread":
+                cmd += ["--threads", str(args.threads)]
         self.command = cmd
         with self.log_path.open("wb") as log_file:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -1251,7 +1280,9 @@ def main(argv: list[str] | None = None) -> int:
                 database=database_name(url),
             )
             server_info = {
-                "command": " ".join(["gunicorn", *server.command[3:]]).replace(str(REPO) + "/", ""),
+                "command": " ".join([args.server, *server.command[3:]]).replace(
+                    str(REPO) + "/", ""
+                ),
                 "worker_class": args.worker_class,
                 "threads": args.threads if args.worker_class == "gthread" else 1,
                 "env": "DEBUG=false ALLOWED_HOSTS=127.0.0.1 DB_CONN_MAX_AGE=600",

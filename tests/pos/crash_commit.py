@@ -1,5 +1,8 @@
-"""Run by test_crash.py in a separate process: commit a purchase through the API and SIGKILL this
-process after the points were written but before the transaction commits."""
+"""Run by test_crash.py in a separate process: commit a purchase through the API.
+
+Mode "locked": the locked Python path, and this process SIGKILLs itself after the points were
+written but before the transaction commits. Mode "one-statement": the usual path on PostgreSQL,
+and the test kills this process while its one statement waits for the member's lock."""
 
 import json
 import os
@@ -18,6 +21,7 @@ django.setup()
 from django.test import Client  # noqa: E402
 
 from kopilka.ledger import services as ledger  # noqa: E402
+from kopilka.pos import services  # noqa: E402
 
 original = ledger.purchase_points_in_transaction
 
@@ -28,9 +32,10 @@ def write_points_then_die(**kwargs: object) -> object:
     return result
 
 
-ledger.purchase_points_in_transaction = write_points_then_die  # type: ignore[assignment]
-
-key, idempotency_key, body = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, key, idempotency_key, body = sys.argv[1:5]
+if mode == "locked":
+    services._commit_in_one_statement = lambda **kwargs: None  # type: ignore[assignment]
+    ledger.purchase_points_in_transaction = write_points_then_die  # type: ignore[assignment]
 Client().post(
     "/api/v1/purchases",
     body,

@@ -67,6 +67,55 @@ _MOVE_BALANCE_SQL = (
 _LOT_TAKE_SQL = f"UPDATE {PointLot._meta.db_table} SET remaining = remaining - %s WHERE id = %s"
 
 
+def member_change(legs: Legs) -> int:
+    """How much a transfer moves the member's balance."""
+    return sum(amount for account, amount in legs if account == Account.MEMBER)
+
+
+def _check_balanced(entries: list[tuple[str, Legs]]) -> None:
+    for _kind, legs in entries:
+        if sum(amount for _account, amount in legs) != 0:
+            raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+
+
+def purchase_entries(*, redeem: int, earn: int) -> list[tuple[str, Legs]]:
+    """A purchase's transfers: REDEEM (member to redeemed), then EARN (issued to member)."""
+    if redeem < 0 or earn < 0 or not (redeem or earn):
+        raise LedgerInvariantError("a purchase redeems or earns a positive number of points")
+    entries: list[tuple[str, Legs]] = []
+    if redeem:
+        entries.append(
+            (Transfer.Kind.REDEEM, [(Account.MEMBER, -redeem), (Account.REDEEMED, redeem)])
+        )
+    if earn:
+        entries.append((Transfer.Kind.EARN, [(Account.ISSUED, -earn), (Account.MEMBER, earn)]))
+    return entries
+
+
+def purchase_points_plan(
+    *, redeem: int, earn: int, at: datetime, rules: Rules
+) -> dict[str, object]:
+    """What a purchase writes to the ledger, as the one-statement commit on PostgreSQL takes it
+    (`kopilka_purchase_commit`, pos migration 0002): the same transfers, postings and lot dates
+    as `purchase_points_in_transaction`; the function spends lots FIFO under the member's lock."""
+    entries = purchase_entries(redeem=redeem, earn=earn) if redeem or earn else []
+    _check_balanced(entries)
+    available_at, expires_at = lot_dates(at=at, rules=rules)
+    return {
+        "transfers": [
+            {
+                "kind": kind,
+                "points": member_change(legs),
+                "legs": [[account, amount] for account, amount in legs if amount],
+            }
+            for kind, legs in entries
+        ],
+        "member_delta": sum(member_change(legs) for _kind, legs in entries),
+        "available_at": available_at.isoformat(),
+        "expires_at": expires_at.isoformat(),
+    }
+
+
 def _post(
     *,
     kind: str,
@@ -101,16 +150,14 @@ def _post_many(
     reason: str = "",
 ) -> list[Transfer]:
     """Write transfers with their postings and move the member's cached balance, in three statements."""
-    for _kind, legs in entries:
-        if sum(amount for _account, amount in legs) != 0:
-            raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+    _check_balanced(entries)
     transfers = [
         Transfer(
             kind=kind,
             member_id=member_id,
             purchase_id=purchase_id,
             purchase_return_id=return_id,
-            points=sum(amount for account, amount in legs if account == Account.MEMBER),
+            points=member_change(legs),
             created_at=at,
             reason=reason,
             actor_label=actor.label,
@@ -234,17 +281,12 @@ def purchase_points_in_transaction(
     The caller holds the member lock and has checked `redeem` against the available points.
     """
     _require_transaction()
-    if redeem < 0 or earn < 0 or not (redeem or earn):
-        raise LedgerInvariantError("a purchase redeems or earns a positive number of points")
-    entries: list[tuple[str, Legs]] = []
-    if redeem:
-        entries.append(
-            (Transfer.Kind.REDEEM, [(Account.MEMBER, -redeem), (Account.REDEEMED, redeem)])
-        )
-    if earn:
-        entries.append((Transfer.Kind.EARN, [(Account.ISSUED, -earn), (Account.MEMBER, earn)]))
     transfers = _post_many(
-        member_id=member_id, entries=entries, at=at, actor=actor, purchase_id=purchase_id
+        member_id=member_id,
+        entries=purchase_entries(redeem=redeem, earn=earn),
+        at=at,
+        actor=actor,
+        purchase_id=purchase_id,
     )
     if redeem:
         lots = _open_lots(member_id, at, include_pending=False)

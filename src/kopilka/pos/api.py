@@ -15,6 +15,7 @@ from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import request_fingerprint, run_idempotent
 from kopilka.core.money import format_rubles, parse_rubles
 from kopilka.pos import services
+from kopilka.pos.models import Purchase
 from kopilka.program import engine
 
 router = Router(tags=["receipts"])
@@ -143,6 +144,15 @@ def quote_json(result: services.QuoteResult) -> dict[str, Any]:
     }
 
 
+def purchase_json(purchase: Purchase, result: services.QuoteResult) -> dict[str, object]:
+    return {
+        "id": purchase.pk,
+        "receipt_number": purchase.receipt_number,
+        "created_at": purchase.created_at.isoformat(),
+        **quote_json(result),
+    }
+
+
 class IdempotencyKeyRequired(DomainError):
     code = "idempotency_key_required"
     status = 400
@@ -174,26 +184,13 @@ def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any
 def purchases_commit(
     request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
 ) -> Status[dict[str, object]]:
-    terminal = terminal_of(request)
-    key = _require_key(idempotency_key)
-
-    def work() -> tuple[int, dict[str, object]]:
-        purchase, result = services.purchase_commit(
-            terminal=terminal, receipt=body.to_domain(body.receipt_number)
-        )
-        return 201, {
-            "id": purchase.pk,
-            "receipt_number": purchase.receipt_number,
-            "created_at": purchase.created_at.isoformat(),
-            **quote_json(result),
-        }
-
     return Status(
-        *run_idempotent(
-            scope=f"terminal:{terminal.id}",
-            key=key,
+        *services.purchase_commit_once(
+            terminal=terminal_of(request),
+            receipt=body.to_domain(body.receipt_number),
+            key=_require_key(idempotency_key),
             request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
-            work=work,
+            render=purchase_json,
         )
     )
 
@@ -266,7 +263,7 @@ def purchases_return(
 
     return Status(
         *run_idempotent(
-            scope=f"terminal:{terminal.id}",
+            scope=services.idempotency_scope(terminal),
             key=key,
             request_hash=request_fingerprint("return", purchase_id, body.model_dump(mode="json")),
             work=work,

@@ -1,20 +1,27 @@
 """Purchases and returns: quote, commit (earn + redeem atomically) and proportional returns."""
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
 from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
+from kopilka.core.idempotency import run_idempotent
+from kopilka.core.phones import normalize_phone
 from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger import services as ledger
+from kopilka.ledger.models import PointLot
 from kopilka.ledger.selectors import member_points
-from kopilka.members.models import Member
+from kopilka.members.models import Card, Member
 from kopilka.members.selectors import member_find
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
 from kopilka.pos.terminals import TerminalPrincipal, store_check
@@ -187,6 +194,174 @@ def purchase_commit(
         data={"amount": quote.amount, "redeem": quote.redeem_points, "earn": quote.earn_points},
     )
     return purchase, QuoteResult(quote, member)
+
+
+Render = Callable[[Purchase, QuoteResult], dict[str, object]]
+
+
+def purchase_commit_once(
+    *, terminal: TerminalPrincipal, receipt: ReceiptIn, key: str, request_hash: str, render: Render
+) -> tuple[int, dict[str, object]]:
+    """Commit a purchase once per Idempotency-Key: a retry gets the first (status, body) back.
+
+    On PostgreSQL a purchase is two statements: a read of the member's points, and one call of
+    `kopilka_purchase_commit` that writes everything if nothing changed in between. A key seen
+    before, a member whose points or status changed, any refusal: those take the locked path
+    below (`run_idempotent` around `purchase_commit`), which gives the answer.
+    """
+    if connection.vendor == "postgresql":
+        body = _commit_in_one_statement(
+            terminal=terminal, receipt=receipt, key=key, request_hash=request_hash, render=render
+        )
+        if body is not None:
+            return 201, body
+
+    def work() -> tuple[int, dict[str, object]]:
+        return 201, render(*purchase_commit(terminal=terminal, receipt=receipt))
+
+    return run_idempotent(
+        scope=idempotency_scope(terminal), key=key, request_hash=request_hash, work=work
+    )
+
+
+def idempotency_scope(terminal: TerminalPrincipal) -> str:
+    return f"terminal:{terminal.id}"
+
+
+def _member_read_sql(where: str) -> str:
+    return (
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')), m.id, m.status, "
+        "COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at <= %s), 0), "
+        "COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at > %s), 0) "
+        f"FROM {Member._meta.db_table} m LEFT JOIN {PointLot._meta.db_table} l "
+        "ON l.member_id = m.id AND l.remaining > 0 AND l.expires_at > %s "
+        f"WHERE {where} GROUP BY m.id"
+    )
+
+
+_MEMBER_READ_SQL = {
+    "id": _member_read_sql("m.id = %s"),
+    "phone": _member_read_sql("m.phone = %s"),
+    "card": _member_read_sql(
+        f"m.id = (SELECT member_id FROM {Card._meta.db_table} WHERE number = %s AND status = %s)"
+    ),
+}
+# Raised by kopilka_purchase_commit (key in use, member changed) and for a used receipt number.
+_LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}
+
+
+def _read_for_commit(ref: MemberRef, at: datetime) -> tuple[int, engine.MemberSnapshot | None]:
+    """A purchase id, and the member's points now (no lock: the commit checks them again)."""
+    table = Purchase._meta.db_table
+    with connection.cursor() as cursor:
+        if not ref.given:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return cursor.fetchone()[0], None
+        values: list[object]
+        if ref.member_id is not None:
+            kind, values = "id", [ref.member_id]
+        elif ref.phone:
+            kind, values = "phone", [normalize_phone(ref.phone)]
+        else:
+            kind, values = "card", [(ref.card_number or "").strip(), Card.Status.ACTIVE]
+        params: list[Any] = [table, at, at, at, *values]
+        cursor.execute(_MEMBER_READ_SQL[kind], params)
+        row = cursor.fetchone()
+    if row is None or row[2] != Member.Status.ACTIVE:
+        raise MemberInactive("not found or not active")  # the locked path words the answer
+    purchase_id, member_id, _status, available, pending = row
+    return purchase_id, engine.MemberSnapshot(
+        member_id=member_id, available=int(available), pending=int(pending)
+    )
+
+
+def _commit_in_one_statement(
+    *, terminal: TerminalPrincipal, receipt: ReceiptIn, key: str, request_hash: str, render: Render
+) -> dict[str, object] | None:
+    """The usual purchase in two statements; None when the locked path must decide."""
+    now = clock.now()
+    rules = current_rules()
+    try:
+        store_check(terminal, receipt.store)
+        purchase_id, snapshot = _read_for_commit(receipt.member, now)
+        quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
+    except (DomainError, engine.QuoteError):
+        return None
+    member = None
+    if snapshot is not None:
+        member = Member(pk=snapshot.member_id, status=Member.Status.ACTIVE)
+        member._state.adding = False
+    purchase = Purchase(
+        pk=purchase_id,
+        store_id=terminal.store_id,
+        terminal_id=terminal.id,
+        member_id=snapshot.member_id if snapshot else None,
+        receipt_number=receipt.receipt_number,
+        created_at=now,
+        amount=quote.amount,
+        redeem_points=quote.redeem_points,
+        payable=quote.payable,
+        earn_points=quote.earn_points,
+    )
+    body = render(purchase, QuoteResult(quote, member))
+    plan = ledger.purchase_points_plan(
+        redeem=quote.redeem_points, earn=quote.earn_points, at=now, rules=rules
+    )
+    payload = {
+        **plan,
+        "scope": idempotency_scope(terminal),
+        "key": key,
+        "request_hash": request_hash,
+        "response": body,
+        "at": now.isoformat(),
+        "purchase_id": purchase_id,
+        "member_id": purchase.member_id,
+        "available": snapshot.available if snapshot else 0,
+        "pending": snapshot.pending if snapshot else 0,
+        "store_id": terminal.store_id,
+        "terminal_id": terminal.id,
+        "receipt_number": receipt.receipt_number,
+        "amount": quote.amount,
+        "payable": quote.payable,
+        "redeem": quote.redeem_points,
+        "earn": quote.earn_points,
+        "lines": [
+            {
+                "position": position,
+                "sku": line.sku,
+                "name": line.name,
+                "category": line.category,
+                "quantity": str(line.quantity),
+                "price": line.price,
+                "amount": figures.amount,
+                "redeem_points": figures.redeem_points,
+                "earn_points": figures.earn_points,
+            }
+            for position, (line, figures) in enumerate(
+                zip(receipt.lines, quote.lines, strict=True), start=1
+            )
+        ],
+        "actor_label": terminal.actor.label,
+        "audit": {
+            "amount": quote.amount,
+            "redeem": quote.redeem_points,
+            "earn": quote.earn_points,
+        },
+    }
+    # Inside a transaction (tests, a caller's atomic block) a savepoint keeps a refusal contained;
+    # otherwise the statement is its own transaction.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kopilka_purchase_commit(%s::jsonb)",
+                [json.dumps(payload, ensure_ascii=False, separators=(",", ":"))],
+            )
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) in _LOCKED_PATH_DECIDES:
+            return None
+        raise
+    return body
 
 
 @dataclass(frozen=True)

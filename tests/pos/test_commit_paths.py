@@ -1,0 +1,214 @@
+"""The one-statement commit (kopilka_purchase_commit on PostgreSQL) and the locked Python path
+write the same rows and answer the same, and the one-statement path hands every case it does not
+own to the locked path."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kopilka.core import clock
+from kopilka.core.models import AuditEntry, IdempotencyRecord
+from kopilka.ledger.checks import ledger_problems
+from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+from kopilka.members.models import Member
+from kopilka.pos import services
+from kopilka.pos.models import Purchase, PurchaseLine
+from kopilka.program.models import ProgramSettings
+from kopilka.program.selectors import rules_cache_clear
+from tests.conftest import Api, enroll, postgres_only, receipt
+
+pytestmark = [postgres_only, pytest.mark.django_db]
+START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+# (days after START, receipt fields): earning, spending across lots of different expiry,
+# "max", a receipt too small to earn, points still pending, card and phone references.
+SCRIPT: list[tuple[int, dict[str, Any]]] = [
+    (0, {"lines": [("COF", "2", "250.00"), ("CAKE", "1", "180.50")]}),
+    (1, {"lines": [("COF", "1", "4000.00")]}),
+    (3, {"lines": [("TEA", "3", "99.90")], "redeem_points": 80}),
+    (3, {"lines": [("BUN", "1", "9.00")]}),
+    (9, {"lines": [("COF", "1", "700.00"), ("TEA", "0.5", "120.00")], "redeem_points": "max"}),
+    (10, {"lines": [("COF", "1", "1200.00")], "ref": "card"}),
+    (12, {"lines": [("CAKE", "2", "300.00")], "redeem_points": "max", "ref": "phone"}),
+    (15, {"lines": [("COF", "1", "150.00")], "redeem_points": 10}),
+]
+
+
+def run_script(api: Api, member: Member, tag: str) -> list[tuple[int, dict[str, Any]]]:
+    card = member.cards.get().number
+    answers = []
+    for number, (day, fields) in enumerate(SCRIPT, start=1):
+        fields = dict(fields)
+        ref = fields.pop("ref", "id")
+        reference = {"id": {"member_id": member.pk}, "card": {"card_number": card}}.get(
+            ref, {"phone": member.phone}
+        )
+        body = receipt(
+            *fields.pop("lines"), receipt_number=f"{tag}-{number}", **reference, **fields
+        )
+        with clock.frozen_at(START + timedelta(days=day, minutes=number)):
+            response = api.post("/purchases", body, idempotency_key=f"{tag}-{number}")
+            retry = api.post("/purchases", body, idempotency_key=f"{tag}-{number}")
+        answers.append((response.status_code, response.json()))
+        assert (retry.status_code, retry.json()) == answers[-1], "a retry gets the same answer"
+    return answers
+
+
+def written(member: Member) -> dict[str, Any]:
+    """Everything the commits wrote for a member, with ids replaced by their order."""
+    purchases = list(Purchase.objects.filter(member=member).order_by("id"))
+    purchase_no = {p.pk: n for n, p in enumerate(purchases)}
+    transfers = list(Transfer.objects.filter(member=member).order_by("id"))
+    transfer_no = {t.pk: n for n, t in enumerate(transfers)}
+    lots = list(PointLot.objects.filter(member=member).order_by("id"))
+    lot_no = {lot.pk: n for n, lot in enumerate(lots)}
+    member.refresh_from_db()
+    return {
+        "balance": member.points_balance,
+        "member_id_on_lines": {
+            x.member_id == member.pk for x in PurchaseLine.objects.filter(purchase__member=member)
+        },
+        "purchases": [
+            (p.created_at, p.amount, p.redeem_points, p.payable, p.earn_points) for p in purchases
+        ],
+        "lines": [
+            (
+                purchase_no[x.purchase_id],
+                x.position,
+                x.sku,
+                x.name,
+                x.category,
+                x.quantity,
+                x.price,
+                x.amount,
+                x.redeem_points,
+                x.earn_points,
+            )
+            for x in PurchaseLine.objects.filter(purchase__member=member).order_by("id")
+        ],
+        "transfers": [
+            (t.kind, purchase_no[t.purchase_id], t.points, t.created_at, t.reason, t.actor_label)
+            for t in transfers
+        ],
+        "postings": [
+            (transfer_no[x.transfer_id], x.account, x.amount)
+            for x in Posting.objects.filter(member_id=member.pk).order_by("id")
+        ],
+        "lots": [
+            (
+                transfer_no[lot.transfer_id],
+                lot.points,
+                lot.remaining,
+                lot.earned_at,
+                lot.available_at,
+                lot.expires_at,
+            )
+            for lot in lots
+        ],
+        "spends": [
+            (lot_no[s.lot_id], transfer_no[s.transfer_id], s.points)
+            for s in LotSpend.objects.filter(member_id=member.pk).order_by("id")
+        ],
+        "audit": [
+            (a.actor_label, a.action, a.target_type, purchase_no[a.target_id], a.data)
+            for a in AuditEntry.objects.filter(
+                member_id=member.pk, action="purchase.commit"
+            ).order_by("id")
+        ],
+    }
+
+
+def same_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k not in {"id", "receipt_number", "member_id"}}
+
+
+@pytest.mark.parametrize("pending_days", [0, 2])
+def test_both_paths_write_the_same_rows_and_answers(
+    api: Api, monkeypatch: pytest.MonkeyPatch, pending_days: int
+) -> None:
+    ProgramSettings.objects.create(pending_days=pending_days, expiry_days=10)
+    rules_cache_clear()
+    one, locked = enroll("+79160000001"), enroll("+79160000002")
+    calls = {"one_statement": 0}
+    real = services._commit_in_one_statement
+
+    def counted(**kwargs: Any) -> Any:
+        body = real(**kwargs)
+        calls["one_statement"] += body is not None
+        return body
+
+    # when the same receipts are committed for one member on each path
+    monkeypatch.setattr(services, "_commit_in_one_statement", counted)
+    answers_one = run_script(api, one, "one")
+    monkeypatch.setattr(services, "_commit_in_one_statement", lambda **kwargs: None)
+    answers_locked = run_script(api, locked, "locked")
+    # then the one-statement path took every receipt and both wrote and said the same
+    assert calls["one_statement"] == len(SCRIPT)
+    assert [(s, same_answer(a)) for s, a in answers_one] == [
+        (s, same_answer(a)) for s, a in answers_locked
+    ]
+    assert [s for s, _a in answers_one] == [201] * len(SCRIPT)
+    assert written(one) == written(locked)
+    assert written(one)["spends"], "the script spends points"
+    assert IdempotencyRecord.objects.filter(key__startswith="one-").count() == len(SCRIPT)
+    assert ledger_problems() == []
+
+
+def test_a_receipt_without_a_member_takes_one_statement(api: Api) -> None:
+    body = receipt(("COF", "1", "250.00"), receipt_number="anon")
+    response = api.post("/purchases", body, idempotency_key="anon")
+    assert response.status_code == 201, response.content
+    purchase = Purchase.objects.get(receipt_number="anon")
+    assert (purchase.pk, purchase.member_id, purchase.earn_points) == (
+        response.json()["id"],
+        None,
+        0,
+    )
+    assert not Transfer.objects.filter(purchase=purchase).exists()
+    assert AuditEntry.objects.filter(action="purchase.commit", target_id=purchase.pk).exists()
+
+
+def test_a_balance_changed_after_the_read_is_left_to_the_locked_path(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a member with 100 points, who earns 12 more between the read and the commit
+    member = enroll()
+    seed = receipt(("SEED", "1", "2000.00"), member_id=member.pk, receipt_number="seed")
+    assert api.post("/purchases", seed, idempotency_key="seed").status_code == 201
+    real_read = services._read_for_commit
+
+    def read_then_someone_buys(ref: services.MemberRef, at: datetime) -> Any:
+        result = real_read(ref, at)
+        # another till's commit for the same member lands in between
+        monkeypatch.setattr(services, "_read_for_commit", real_read)
+        other = receipt(("COF", "1", "240.00"), member_id=member.pk, receipt_number="other")
+        assert api.post("/purchases", other, idempotency_key="other").status_code == 201
+        return result
+
+    monkeypatch.setattr(services, "_read_for_commit", read_then_someone_buys)
+    body = receipt(
+        ("TEA", "1", "500.00"), member_id=member.pk, receipt_number="t", redeem_points="max"
+    )
+    # when the till commits "max" on the balance it read
+    response = api.post("/purchases", body, idempotency_key="t")
+    # then the locked path decides on the balance of the moment: 112 points, 150 allowed
+    assert response.status_code == 201, response.content
+    assert response.json()["totals"]["redeem_points"] == 112
+    assert response.json()["balance_after"] == {"available": 0 + 19, "pending": 0}
+    assert ledger_problems() == []
+
+
+def test_a_replay_and_a_conflict_are_answered_by_the_locked_path(api: Api) -> None:
+    member = enroll()
+    body = receipt(("COF", "1", "250.00"), member_id=member.pk, receipt_number="r1")
+    first = api.post("/purchases", body, idempotency_key="k1")
+    again = api.post("/purchases", body, idempotency_key="k1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    other = api.post("/purchases", {**body, "receipt_number": "r2"}, idempotency_key="k1")
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
+    reused = api.post("/purchases", body, idempotency_key="k2")
+    assert (reused.status_code, reused.json()["error"]["code"]) == (409, "duplicate_receipt")
+    assert Purchase.objects.count() == 1
+    assert ledger_problems() == []
