@@ -8,9 +8,10 @@ One run, phases strictly one after another:
 1. setup: drop and create the bench database, migrate, create a terminal through
    `manage.py create_terminal`, enrol --members members in bulk (card, consents, an opening
    balance as a balanced ADJUST transfer with its point lot), VACUUM ANALYZE;
-2. commit: gunicorn (production settings, persistent DB connections) and --clients keep-alive
-   HTTP clients POSTing /api/v1/purchases for --seconds (after --warmup unmeasured seconds);
-   sync workers (the default) close the connection after each response, gthread keeps it;
+2. commit: the server (production settings, persistent DB connections; granian with --workers 2
+   and --threads 2 by default, or --server gunicorn with --worker-class sync or gthread) and
+   --clients keep-alive HTTP clients POSTing /api/v1/purchases for --seconds (after --warmup
+   unmeasured seconds); gunicorn's sync workers close the connection after each response;
 3. healthz: the same clients against /healthz, the framework floor (its `SELECT 1` and Django's
    connection health check);
 4. pgbench: `pgbench -c clients -j 2 -T seconds -n -f script` with the commit's core transaction
@@ -22,13 +23,13 @@ One run, phases strictly one after another:
    one redeeming commit (libpq trace: BEGIN, COMMIT and the connection health check included),
    where the wall time goes (SQL round trips, COMMIT, Python) and a cProfile grouped by package;
 6. pgbench_full (skip with --no-full-pgbench): the same pgbench run with the commit's own
-   twelve statements on the product tables (balanced, so the ledger stays whole): the share of
+   statements on the product tables (balanced, so the ledger stays whole): the share of
    a commit that is PostgreSQL's, as the commit is written today;
 7. `manage.py ledger_check` on the bench database.
 
 The load client is stdlib Python (raw sockets, threads). Its CPU time is measured and reported
 per phase, next to the CPU used by gunicorn and PostgreSQL, so a saturated client is visible.
-One JSON object goes to stdout; progress goes to stderr. Gunicorn is stopped on every exit.
+One JSON object goes to stdout; progress goes to stderr. The server is stopped on every exit.
 """
 
 from __future__ import annotations
@@ -80,19 +81,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each phase")
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, default=2)
     p.add_argument(
         "--worker-class",
         choices=["sync", "gthread"],
         default="sync",
         help="sync (default) closes the connection after each response; gthread keeps it alive",
     )
-    p.add_argument("--threads", type=int, default=1, help="threads per gthread or granian worker")
+    p.add_argument("--threads", type=int, default=2, help="threads per gthread or granian worker")
     p.add_argument(
         "--server",
         choices=["gunicorn", "granian"],
-        default="gunicorn",
-        help="gunicorn (Python HTTP, --worker-class) or granian (Rust HTTP, keep-alive, WSGI)",
+        default="granian",
+        help="granian (Rust HTTP, keep-alive, WSGI; the default) or gunicorn (--worker-class)",
     )
     p.add_argument("--redeem-share", type=float, default=0.2, help='share of receipts with "max"')
     p.add_argument("--profile-commits", type=int, default=300)
@@ -100,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--no-full-pgbench",
         action="store_true",
-        help="skip pgbench with the commit's own twelve statements on the product tables",
+        help="skip pgbench with the commit's own statements on the product tables",
     )
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument(
@@ -440,6 +441,7 @@ def free_port() -> int:
 class Server:
     def __init__(self, url: str, args: argparse.Namespace) -> None:
         self.port = free_port()
+        self.name = args.server
         handle, name = tempfile.mkstemp(prefix="pos_commit-gunicorn-", suffix=".log")
         os.close(handle)
         self.log_path = Path(name)
@@ -510,7 +512,7 @@ class Server:
         request = build_get("/healthz", self.port)
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
             try:
                 status, _body = conn.request(request)
                 if status == 200:
@@ -519,7 +521,7 @@ class Server:
             except OSError:
                 conn.close()
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not ready within {timeout:.0f}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} not ready within {timeout:.0f}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -812,26 +814,17 @@ END;
 """
 
 
-# The real commit's SQL, statement for statement (a plain earning receipt with two lines), on the
-# product tables with their foreign keys: what PostgreSQL alone needs for the commit as written.
-# Its postings, lot and balance update agree, so ledger_check still holds after it.
+# The real commit's SQL, statement for statement (a plain earning receipt with two lines) on the
+# product tables: Django's connection health check, the member's points read with a purchase id,
+# and the one call that writes everything. What PostgreSQL alone needs for the commit as written;
+# the write is balanced, so ledger_check still holds after it.
 PGBENCH_FULL_SCRIPT = """\
 \\set mid random({low}, {high})
 \\set amount random(3000, 750000)
 \\set earn :amount / 2000 + 1
-BEGIN;
-INSERT INTO core_idempotencyrecord (scope, key, request_hash, created_at) VALUES ('pgbench-full', gen_random_uuid()::text, md5(random()::text) || md5(random()::text), now()) ON CONFLICT (scope, key) DO NOTHING RETURNING id \\gset i_
-SELECT * FROM members_member WHERE id = :mid FOR UPDATE;
-SELECT COALESCE(SUM(remaining) FILTER (WHERE available_at <= now()), 0) AS available, COALESCE(SUM(remaining) FILTER (WHERE available_at > now()), 0) AS pending FROM ledger_pointlot WHERE member_id = :mid AND remaining > 0 AND expires_at > now();
-INSERT INTO pos_purchase (store_id, terminal_id, member_id, receipt_number, created_at, amount, redeem_points, payable, earn_points) VALUES ({store}, {terminal}, :mid, gen_random_uuid()::text, now(), :amount + 20000, 0, :amount + 20000, :earn) RETURNING id \\gset p_
-INSERT INTO pos_purchaseline (purchase_id, member_id, position, sku, name, category, quantity, price, amount, redeem_points, earn_points) VALUES (:p_id, :mid, 1, 'SKU-00001', 'Item 1', 'food', 1.000, :amount, :amount, 0, :earn), (:p_id, :mid, 2, 'SKU-00002', 'Item 2', 'drinks', 2.000, 10000, 20000, 0, 0);
-INSERT INTO ledger_transfer (kind, member_id, purchase_id, purchase_return_id, points, created_at, reason, actor_label) VALUES ('earn', :mid, :p_id, NULL, :earn, now(), '', 'pgbench-full') RETURNING id \\gset t_
-INSERT INTO ledger_posting (transfer_id, account, member_id, amount) VALUES (:t_id, 'issued', :mid, -:earn), (:t_id, 'member', :mid, :earn);
-UPDATE members_member SET points_balance = points_balance + :earn WHERE id = :mid;
-INSERT INTO ledger_pointlot (member_id, transfer_id, points, remaining, earned_at, available_at, expires_at) VALUES (:mid, :t_id, :earn, :earn, now(), now(), now() + interval '366 days');
-INSERT INTO core_auditentry (created_at, actor_user_id, actor_terminal_id, actor_label, action, target_type, target_id, member_id, data) VALUES (now(), NULL, {terminal}, 'pgbench-full', 'purchase.commit', 'purchase', :p_id, :mid, '{{"amount": 1, "redeem": 0, "earn": 1}}');
-UPDATE core_idempotencyrecord SET status_code = 201, response = '{response}' WHERE id = :i_id;
-END;
+SELECT 1;
+SELECT nextval(pg_get_serial_sequence('pos_purchase', 'id')) AS pid, COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at <= now()), 0) AS available, COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at > now()), 0) AS pending FROM members_member m LEFT JOIN ledger_pointlot l ON l.member_id = m.id AND l.remaining > 0 AND l.expires_at > now() WHERE m.id = :mid GROUP BY m.id \\gset
+SELECT kopilka_purchase_commit(jsonb_build_object('key', gen_random_uuid()::text, 'receipt_number', gen_random_uuid()::text, 'request_hash', md5(random()::text) || md5(random()::text), 'at', now(), 'available_at', now(), 'expires_at', now() + interval '366 days', 'purchase_id', :pid, 'member_id', :mid, 'available', :available, 'pending', :pending, 'amount', :amount + 20000, 'payable', :amount + 20000, 'redeem', 0, 'earn', :earn, 'member_delta', :earn, 'transfers', jsonb_build_array(jsonb_build_object('kind', 'earn', 'points', :earn, 'legs', jsonb_build_array(jsonb_build_array('issued', -:earn), jsonb_build_array('member', :earn)))), 'lines', jsonb_build_array(jsonb_build_object('position', 1, 'sku', 'SKU-00001', 'name', 'Item 1', 'category', 'food', 'quantity', '1', 'price', :amount, 'amount', :amount, 'redeem_points', 0, 'earn_points', :earn), jsonb_build_object('position', 2, 'sku', 'SKU-00002', 'name', 'Item 2', 'category', 'drinks', 'quantity', '2', 'price', 10000, 'amount', 20000, 'redeem_points', 0, 'earn_points', 0))) || '{{"scope": "pgbench-full", "store_id": {store}, "terminal_id": {terminal}, "actor_label": "pgbench-full", "audit": {{"amount": 1, "redeem": 0, "earn": 1}}, "response": {response}}}'::jsonb);
 """
 
 
@@ -931,7 +924,7 @@ def run_pgbench(url: str, clients: int, seconds: float, member_ids: list[int]) -
 def run_pgbench_full(
     url: str, clients: int, seconds: float, member_ids: list[int]
 ) -> dict[str, Any]:
-    """The commit's own twelve statements on the product tables: PostgreSQL's share of a commit."""
+    """The commit's own statements on the product tables: PostgreSQL's share of a commit."""
     import psycopg
 
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
@@ -1008,6 +1001,8 @@ def _label(sql: str) -> str:
     s = sql.upper()
     if s in {"BEGIN", "COMMIT", "ROLLBACK", "SELECT 1"}:
         return s + (" (connection health check)" if s == "SELECT 1" else "")
+    if "KOPILKA_PURCHASE_COMMIT" in s:
+        return "SELECT kopilka_purchase_commit(jsonb) (the whole write, its own transaction)"
     table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?([a-z_]+)"?', sql, re.IGNORECASE)
     name = table.group(1) if table else "?"
     verb = s.split(None, 1)[0]
@@ -1284,13 +1279,16 @@ def main(argv: list[str] | None = None) -> int:
                     str(REPO) + "/", ""
                 ),
                 "worker_class": args.worker_class,
-                "threads": args.threads if args.worker_class == "gthread" else 1,
-                "env": "DEBUG=false ALLOWED_HOSTS=127.0.0.1 DB_CONN_MAX_AGE=600",
+                "threads": args.threads
+                if args.server == "granian" or args.worker_class == "gthread"
+                else 1,
+                "env": "DEBUG=false ALLOWED_HOSTS=127.0.0.1 DB_CONN_MAX_AGE=600 "
+                f"DB_CONN_HEALTH_CHECKS={os.environ.get('DB_CONN_HEALTH_CHECKS', 'true')}",
             }
         finally:
             if server is not None:
                 server.stop()
-                log("gunicorn stopped")
+                log(f"{server.name} stopped")
 
         pgbench = run_pgbench(url, args.clients, args.seconds, member_ids)
         profile = None

@@ -4,12 +4,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 from pydantic import Field, StringConstraints, model_validator
 
 from kopilka.api.auth import terminal_of
+from kopilka.api.responses import json_response
 from kopilka.api.schemas import ERRORS, MoneyStr, QuantityStr
 from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import request_fingerprint, run_idempotent
@@ -183,8 +184,8 @@ def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any
 )
 def purchases_commit(
     request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
-) -> Status[dict[str, object]]:
-    return Status(
+) -> HttpResponse:
+    return json_response(
         *services.purchase_commit_once(
             terminal=terminal_of(request),
             receipt=body.to_domain(body.receipt_number),
