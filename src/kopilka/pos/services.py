@@ -113,6 +113,46 @@ _PURCHASE_COLUMNS = (
 )
 
 
+def _purchase(
+    terminal: TerminalPrincipal,
+    receipt: ReceiptIn,
+    quote: engine.Quote,
+    member_id: int | None,
+    at: datetime,
+) -> Purchase:
+    return Purchase(
+        store_id=terminal.store_id,
+        terminal_id=terminal.id,
+        member_id=member_id,
+        receipt_number=receipt.receipt_number,
+        created_at=at,
+        amount=quote.amount,
+        redeem_points=quote.redeem_points,
+        payable=quote.payable,
+        earn_points=quote.earn_points,
+    )
+
+
+def _line_rows(receipt: ReceiptIn, quote: engine.Quote) -> list[dict[str, object]]:
+    """The receipt's lines with the quote's figures, as both commit paths write them."""
+    return [
+        {
+            "position": position,
+            "sku": line.sku,
+            "name": line.name,
+            "category": line.category,
+            "quantity": line.quantity,
+            "price": line.price,
+            "amount": figures.amount,
+            "redeem_points": figures.redeem_points,
+            "earn_points": figures.earn_points,
+        }
+        for position, (line, figures) in enumerate(
+            zip(receipt.lines, quote.lines, strict=True), start=1
+        )
+    ]
+
+
 @transaction.atomic(savepoint=False)
 def purchase_commit(
     *, terminal: TerminalPrincipal, receipt: ReceiptIn
@@ -130,17 +170,7 @@ def purchase_commit(
         _check_active(member)
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
     quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
-    purchase = Purchase(
-        store_id=terminal.store_id,
-        terminal_id=terminal.id,
-        member_id=member.pk if member else None,
-        receipt_number=receipt.receipt_number,
-        created_at=now,
-        amount=quote.amount,
-        redeem_points=quote.redeem_points,
-        payable=quote.payable,
-        earn_points=quote.earn_points,
-    )
+    purchase = _purchase(terminal, receipt, quote, member.pk if member else None, now)
     try:
         purchase.pk = insert_row(
             Purchase, **{name: getattr(purchase, name) for name in _PURCHASE_COLUMNS}
@@ -156,22 +186,8 @@ def purchase_commit(
     insert_rows(
         PurchaseLine,
         [
-            {
-                "purchase_id": purchase.pk,
-                "member_id": purchase.member_id,
-                "position": position,
-                "sku": line.sku,
-                "name": line.name,
-                "category": line.category,
-                "quantity": line.quantity,
-                "price": line.price,
-                "amount": figures.amount,
-                "redeem_points": figures.redeem_points,
-                "earn_points": figures.earn_points,
-            }
-            for position, (line, figures) in enumerate(
-                zip(receipt.lines, quote.lines, strict=True), start=1
-            )
+            {"purchase_id": purchase.pk, "member_id": purchase.member_id, **row}
+            for row in _line_rows(receipt, quote)
         ],
     )
     actor = terminal.actor
@@ -291,18 +307,8 @@ def _commit_in_one_statement(
     if snapshot is not None:
         member = Member(pk=snapshot.member_id, status=Member.Status.ACTIVE)
         member._state.adding = False
-    purchase = Purchase(
-        pk=purchase_id,
-        store_id=terminal.store_id,
-        terminal_id=terminal.id,
-        member_id=snapshot.member_id if snapshot else None,
-        receipt_number=receipt.receipt_number,
-        created_at=now,
-        amount=quote.amount,
-        redeem_points=quote.redeem_points,
-        payable=quote.payable,
-        earn_points=quote.earn_points,
-    )
+    purchase = _purchase(terminal, receipt, quote, snapshot.member_id if snapshot else None, now)
+    purchase.pk = purchase_id
     body = render(purchase, QuoteResult(quote, member))
     plan = ledger.purchase_points_plan(
         redeem=quote.redeem_points, earn=quote.earn_points, at=now, rules=rules
@@ -325,22 +331,7 @@ def _commit_in_one_statement(
         "payable": quote.payable,
         "redeem": quote.redeem_points,
         "earn": quote.earn_points,
-        "lines": [
-            {
-                "position": position,
-                "sku": line.sku,
-                "name": line.name,
-                "category": line.category,
-                "quantity": str(line.quantity),
-                "price": line.price,
-                "amount": figures.amount,
-                "redeem_points": figures.redeem_points,
-                "earn_points": figures.earn_points,
-            }
-            for position, (line, figures) in enumerate(
-                zip(receipt.lines, quote.lines, strict=True), start=1
-            )
-        ],
+        "lines": _line_rows(receipt, quote),
         "actor_label": terminal.actor.label,
         "audit": {
             "amount": quote.amount,
@@ -355,7 +346,7 @@ def _commit_in_one_statement(
         with guard, connection.cursor() as cursor:
             cursor.execute(
                 "SELECT kopilka_purchase_commit(%s::jsonb)",
-                [json.dumps(payload, ensure_ascii=False, separators=(",", ":"))],
+                [json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)],
             )
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) in _LOCKED_PATH_DECIDES:
