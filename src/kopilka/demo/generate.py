@@ -33,7 +33,7 @@ from kopilka.core.audit import Actor, audit_record
 from kopilka.core.ids import new_card_number
 from kopilka.core.phones import InvalidPhone, normalize_phone
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
-from kopilka.ledger.services import lot_dates
+from kopilka.ledger.services import check_balanced, lot_dates, member_change, purchase_entries
 from kopilka.members.models import Card, Consent, Member
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
 from kopilka.pos.terminals import terminal_create
@@ -224,8 +224,8 @@ class LedgerReplay:
         purchase_id: int | None = None,
         return_id: int | None = None,
     ) -> int:
-        assert sum(amount for _account, amount in legs) == 0, legs
-        delta = sum(amount for account, amount in legs if account == Account.MEMBER)
+        check_balanced(legs)
+        delta = member_change(legs)
         transfer_id = self.ids.take(Transfer)
         self.rows.transfers.append(
             Transfer(
@@ -321,8 +321,8 @@ class LedgerReplay:
     def redeem(
         self, member_id: int, points: int, at: datetime, actor_label: str, purchase_id: int
     ) -> None:
-        legs = [(Account.MEMBER, -points), (Account.REDEEMED, points)]
-        transfer_id = self._post(Kind.REDEEM, member_id, legs, at, actor_label, purchase_id)
+        ((kind, legs),) = purchase_entries(redeem=points, earn=0)
+        transfer_id = self._post(kind, member_id, legs, at, actor_label, purchase_id)
         lots = [lot for lot in self._live(member_id, at) if lot.available_at <= at]
         self.paid_until[purchase_id] = max(
             lot.expires_at for lot in self._spend(member_id, transfer_id, points, lots)
@@ -331,8 +331,8 @@ class LedgerReplay:
     def earn(
         self, member_id: int, points: int, at: datetime, actor_label: str, purchase_id: int
     ) -> None:
-        legs = [(Account.ISSUED, -points), (Account.MEMBER, points)]
-        transfer_id = self._post(Kind.EARN, member_id, legs, at, actor_label, purchase_id)
+        ((kind, legs),) = purchase_entries(redeem=0, earn=points)
+        transfer_id = self._post(kind, member_id, legs, at, actor_label, purchase_id)
         available_at, expires_at = lot_dates(at=at, rules=self.rules)
         self.earned[purchase_id] = self._lot(
             member_id, transfer_id, points, at, available_at, expires_at

@@ -6,7 +6,7 @@ earns and redeems in one transaction): the caller must hold the member's row loc
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,15 +67,14 @@ _MOVE_BALANCE_SQL = (
 _LOT_TAKE_SQL = f"UPDATE {PointLot._meta.db_table} SET remaining = remaining - %s WHERE id = %s"
 
 
-def member_change(legs: Legs) -> int:
+def member_change(legs: Sequence[tuple[str, int]]) -> int:
     """How much a transfer moves the member's balance."""
     return sum(amount for account, amount in legs if account == Account.MEMBER)
 
 
-def _check_balanced(entries: list[tuple[str, Legs]]) -> None:
-    for _kind, legs in entries:
-        if sum(amount for _account, amount in legs) != 0:
-            raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+def check_balanced(legs: Sequence[tuple[str, int]]) -> None:
+    if sum(amount for _account, amount in legs) != 0:
+        raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
 
 
 def purchase_entries(*, redeem: int, earn: int) -> list[tuple[str, Legs]]:
@@ -99,7 +98,8 @@ def purchase_points_plan(
     (`kopilka_purchase_commit`, pos migration 0002): the same transfers, postings and lot dates
     as `purchase_points_in_transaction`; the function spends lots FIFO under the member's lock."""
     entries = purchase_entries(redeem=redeem, earn=earn) if redeem or earn else []
-    _check_balanced(entries)
+    for _kind, legs in entries:
+        check_balanced(legs)
     available_at, expires_at = lot_dates(at=at, rules=rules)
     return {
         "transfers": [
@@ -150,7 +150,8 @@ def _post_many(
     reason: str = "",
 ) -> list[Transfer]:
     """Write transfers with their postings and move the member's cached balance, in three statements."""
-    _check_balanced(entries)
+    for _kind, legs in entries:
+        check_balanced(legs)
     transfers = [
         Transfer(
             kind=kind,
