@@ -1283,7 +1283,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": " ".join([args.server, *server.command[3:]]).replace(
                     str(REPO) + "/", ""
                 ),
-                "worker_class": args.worker_class,
+                "worker_class": args.worker_class if args.server == "gunicorn" else None,
                 "threads": args.threads
                 if args.server == "granian" or args.worker_class == "gthread"
                 else 1,
