@@ -46,7 +46,13 @@ def database_from_url(url: str) -> dict[str, object]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # libpq parameters from the URL (sslmode, ...); psycopg prepares a statement run
+            # through core.sql.prepared_cursor after 5 runs on a connection (Django's own cursors
+            # never prepare). DB_PREPARED_STATEMENTS=false for a pooler that can't keep them.
+            "OPTIONS": {
+                **dict(parse_qsl(parts.query)),
+                "prepare_threshold": 5 if env_bool("DB_PREPARED_STATEMENTS", True) else None,
+            },
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 600),
             "CONN_HEALTH_CHECKS": env_bool("DB_CONN_HEALTH_CHECKS", True),
         }

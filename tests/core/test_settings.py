@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kopilka.core.money import MoneyFormatError, format_rubles, parse_rubles
+from kopilka.core.sql import postgres_url
 from kopilka.settings import database_from_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,8 +58,17 @@ def test_database_urls() -> None:
         "db.local",
         "6432",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 5}
+    # what psycopg takes and libpq doesn't stays out of the URL that ADBC and subprocesses get
+    assert postgres_url(pg) == "postgresql://kop:s%40cret@db.local:6432/loyalty?sslmode=require"
     assert database_from_url("sqlite:///var/x.sqlite3")["NAME"] == "var/x.sqlite3"
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "false")
+    assert database_from_url("postgres://h/db")["OPTIONS"] == {"prepare_threshold": None}
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from kopilka.core import clock
 from kopilka.core.models import AuditEntry, IdempotencyRecord
@@ -212,3 +213,17 @@ def test_a_replay_and_a_conflict_are_answered_by_the_locked_path(api: Api) -> No
     assert (reused.status_code, reused.json()["error"]["code"]) == (409, "duplicate_receipt")
     assert Purchase.objects.count() == 1
     assert ledger_problems() == []
+
+
+def test_the_commit_statements_are_prepared_once_per_connection(api: Api) -> None:
+    # given a till committing more receipts than psycopg's prepare threshold (5)
+    member = enroll()
+    for number in range(7):
+        body = receipt(("COF", "1", "250.00"), member_id=member.pk, receipt_number=f"p{number}")
+        assert api.post("/purchases", body, idempotency_key=f"p{number}").status_code == 201
+    # then PostgreSQL holds both statements of the commit as prepared, and parses them no more
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE '_pg3_%%'")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("nextval(pg_get_serial_sequence" in sql for sql in prepared), prepared
+    assert any("kopilka_purchase_commit($1::jsonb)" in sql for sql in prepared), prepared

@@ -1,19 +1,23 @@
-"""Plain SQL for the hot path: INSERT built once from the model's metadata.
+"""Plain SQL for the hot path: INSERT built once from the model's metadata, prepared statements.
 
 The ORM spends most of a purchase commit's CPU building objects and compiling SQL; these helpers
 keep the model as the single source of column names and value conversion (each field's
 `get_db_prep_save`, so SQLite and PostgreSQL get what the ORM would send) and skip the rest.
+`prepared_cursor` lets PostgreSQL plan a fixed statement once per connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import psycopg
 from django.db import connection, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
 @cache
@@ -56,9 +60,30 @@ def insert_row(model: type[models.Model], **values: object) -> int:
     return row_id
 
 
+@contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """A PostgreSQL cursor that binds parameters on the server: psycopg prepares a statement after
+    `prepare_threshold` runs on the connection, so PostgreSQL stops parsing and planning it.
+
+    Django's own cursors bind on the client and never prepare. This one is for the few fixed
+    statements of the hot path; it keeps Django's health check, error wrapping and query log.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    with wrapper(raw, connection) as cursor:
+        yield cursor
+
+
 def db_datetime(value: datetime) -> Any:
     """A datetime as the backend stores it, for parameters of hand-written SQL."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+# Connection options psycopg or Django take that are not libpq parameters.
+_PSYCOPG_ONLY_OPTIONS = {"prepare_threshold", "server_side_binding", "pool", "isolation_level"}
 
 
 def postgres_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -> str:
@@ -69,5 +94,6 @@ def postgres_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -
         auth += ":" + quote(settings_dict["PASSWORD"], safe="")
     host = f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
     database = quote(name or settings_dict["NAME"], safe="")
-    query = urlencode(settings_dict.get("OPTIONS") or {})
+    options = settings_dict.get("OPTIONS") or {}
+    query = urlencode({k: v for k, v in options.items() if k not in _PSYCOPG_ONLY_OPTIONS})
     return f"postgresql://{auth}@{host}/{database}" + (f"?{query}" if query else "")

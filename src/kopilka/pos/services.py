@@ -17,7 +17,7 @@ from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
 from kopilka.core.phones import normalize_phone
-from kopilka.core.sql import insert_row, insert_rows
+from kopilka.core.sql import insert_row, insert_rows, prepared_cursor
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import PointLot
 from kopilka.ledger.selectors import member_points
@@ -269,7 +269,7 @@ _LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}
 def _read_for_commit(ref: MemberRef, at: datetime) -> tuple[int, engine.MemberSnapshot | None]:
     """A purchase id, and the member's points now (no lock: the commit checks them again)."""
     table = Purchase._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if not ref.given:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
             return cursor.fetchone()[0], None
@@ -343,7 +343,7 @@ def _commit_in_one_statement(
     # otherwise the statement is its own transaction.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with guard, connection.cursor() as cursor:
+        with guard, prepared_cursor() as cursor:
             cursor.execute(
                 "SELECT kopilka_purchase_commit(%s::jsonb)",
                 [json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)],
