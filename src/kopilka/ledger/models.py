@@ -20,11 +20,12 @@ class Transfer(models.Model):
         ADJUST = "adjust", _("adjustment")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    member = models.ForeignKey(
+    member = models.ForeignKey(  # indexed by (member, -created_at, -id) below
         "members.Member",
         verbose_name=_("member"),
         on_delete=models.PROTECT,
         related_name="transfers",
+        db_index=False,
     )
     purchase = models.ForeignKey(
         "pos.Purchase",

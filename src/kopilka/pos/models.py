@@ -39,8 +39,14 @@ class Terminal(models.Model):
 
 
 class Purchase(models.Model):
+    # store and member need no index of their own: the unique (store, receipt_number) and
+    # purchase_member_time start with them, and every commit writes each index.
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="purchases",
+        db_index=False,
     )
     terminal = models.ForeignKey(
         Terminal,
@@ -57,6 +63,7 @@ class Purchase(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="purchases",
+        db_index=False,
     )
     receipt_number = models.CharField(_("receipt number"), max_length=64)
     created_at = models.DateTimeField(_("time"), db_index=True)
@@ -80,7 +87,10 @@ class Purchase(models.Model):
 
 
 class PurchaseLine(models.Model):
-    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="lines")
+    # indexed by the unique (purchase, position)
+    purchase = models.ForeignKey(
+        Purchase, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     member_id = models.BigIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField()
     sku = models.CharField(_("SKU"), max_length=64)
