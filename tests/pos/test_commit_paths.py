@@ -5,11 +5,13 @@ own to the locked path."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection, connections
 
 from kopilka.core import clock
 from kopilka.core.models import AuditEntry, IdempotencyRecord
+from kopilka.core.sql import postgres_url
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
 from kopilka.members.models import Member
@@ -227,3 +229,34 @@ def test_the_commit_statements_are_prepared_once_per_connection(api: Api) -> Non
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("nextval(pg_get_serial_sequence" in sql for sql in prepared), prepared
     assert any("kopilka_purchase_commit($1::jsonb)" in sql for sql in prepared), prepared
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_is_the_health_check_and_a_dropped_connection_is_reopened(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = connections["default"]
+    member = enroll()
+
+    def commit(number: int) -> int:
+        close_old_connections()  # what request_started does: the next statement checks the line
+        body = receipt(("COF", "1", "250.00"), member_id=member.pk, receipt_number=f"h{number}")
+        return api.post("/purchases", body, idempotency_key=f"h{number}").status_code
+
+    assert commit(1) == 201
+    checks: list[bool] = []
+    real_check = db.is_usable
+    monkeypatch.setattr(db, "is_usable", lambda: checks.append(real_check()) or checks[-1])
+    # a healthy connection: the read itself is the check, no SELECT 1 before it
+    assert commit(2) == 201
+    assert checks == []
+    # PostgreSQL drops the connection between two requests (a restart, a network cut)
+    backend = db.connection.info.backend_pid
+    with psycopg.connect(postgres_url(db.settings_dict), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    # the failed read finds the connection broken, reconnects and the purchase goes through
+    assert commit(3) == 201
+    assert checks == [False]
+    assert db.connection.info.backend_pid != backend
+    assert Purchase.objects.filter(receipt_number__startswith="h").count() == 3
+    assert ledger_problems() == []

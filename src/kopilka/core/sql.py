@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
@@ -70,11 +70,41 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         raw = psycopg.Cursor(connection.connection)
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     with wrapper(raw, connection) as cursor:
         yield cursor
+
+
+def read_first(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """One row from a prepared statement that only reads, sent as the request's first statement.
+
+    With CONN_HEALTH_CHECKS Django sends `SELECT 1` before a request's first statement: a round
+    trip on every request. A read can be that check itself: when it fails and the connection
+    proves broken (PostgreSQL restarted, the network dropped it), reconnect and read again.
+    """
+    db: Any = connection  # the stubs lack the health-check attributes
+    check_due = (
+        db.connection is not None
+        and db.health_check_enabled
+        and not db.health_check_done
+        and not db.in_atomic_block
+    )
+    if check_due:
+        db.health_check_done = True
+    try:
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except DatabaseError:
+        if not check_due or connection.is_usable():
+            raise
+        connection.close()
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def db_datetime(value: datetime) -> Any:

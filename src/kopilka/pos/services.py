@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
 from kopilka.core.phones import normalize_phone
-from kopilka.core.sql import insert_row, insert_rows, prepared_cursor
+from kopilka.core.sql import insert_row, insert_rows, prepared_cursor, read_first
 from kopilka.ledger import services as ledger
 from kopilka.ledger.models import PointLot
 from kopilka.ledger.selectors import member_points
@@ -267,22 +267,23 @@ _LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}
 
 
 def _read_for_commit(ref: MemberRef, at: datetime) -> tuple[int, engine.MemberSnapshot | None]:
-    """A purchase id, and the member's points now (no lock: the commit checks them again)."""
+    """A purchase id, and the member's points now (no lock: the commit checks them again).
+
+    The request's first statement, so it is also the connection's health check (`read_first`).
+    """
     table = Purchase._meta.db_table
-    with prepared_cursor() as cursor:
-        if not ref.given:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
-            return cursor.fetchone()[0], None
-        values: list[object]
-        if ref.member_id is not None:
-            kind, values = "id", [ref.member_id]
-        elif ref.phone:
-            kind, values = "phone", [normalize_phone(ref.phone)]
-        else:
-            kind, values = "card", [(ref.card_number or "").strip(), Card.Status.ACTIVE]
-        params: list[Any] = [table, at, at, at, *values]
-        cursor.execute(_MEMBER_READ_SQL[kind], params)
-        row = cursor.fetchone()
+    if not ref.given:
+        row = read_first("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+        assert row is not None
+        return row[0], None
+    values: list[object]
+    if ref.member_id is not None:
+        kind, values = "id", [ref.member_id]
+    elif ref.phone:
+        kind, values = "phone", [normalize_phone(ref.phone)]
+    else:
+        kind, values = "card", [(ref.card_number or "").strip(), Card.Status.ACTIVE]
+    row = read_first(_MEMBER_READ_SQL[kind], [table, at, at, at, *values])
     if row is None or row[2] != Member.Status.ACTIVE:
         raise MemberInactive("not found or not active")  # the locked path words the answer
     purchase_id, member_id, _status, available, pending = row
