@@ -68,7 +68,7 @@ class ReceiptIn:
 @dataclass(frozen=True)
 class QuoteResult:
     quote: engine.Quote
-    member: Member | None
+    member_id: int | None
 
 
 def _member_id_for(ref: MemberRef) -> int:
@@ -87,7 +87,6 @@ def _check_active(member: Member) -> None:
 def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteResult:
     """The dry run behind /receipts/calculate: the same engine as the commit, nothing written."""
     store_check(terminal, receipt.store)
-    member = None
     snapshot = None
     if receipt.member.given:
         ref = receipt.member
@@ -95,9 +94,8 @@ def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteRe
         _check_active(member)
         available, pending = member_points(member.pk, clock.now())
         snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
-    return QuoteResult(
-        engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem), member
-    )
+    quote = engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem)
+    return QuoteResult(quote, snapshot.member_id if snapshot else None)
 
 
 _PURCHASE_COLUMNS = (
@@ -209,7 +207,7 @@ def purchase_commit(
         member_id=purchase.member_id,
         data={"amount": quote.amount, "redeem": quote.redeem_points, "earn": quote.earn_points},
     )
-    return purchase, QuoteResult(quote, member)
+    return purchase, QuoteResult(quote, member.pk if member else None)
 
 
 Render = Callable[[Purchase, QuoteResult], dict[str, object]]
@@ -304,13 +302,10 @@ def _commit_in_one_statement(
         quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
     except (DomainError, engine.QuoteError):
         return None
-    member = None
-    if snapshot is not None:
-        member = Member(pk=snapshot.member_id, status=Member.Status.ACTIVE)
-        member._state.adding = False
-    purchase = _purchase(terminal, receipt, quote, snapshot.member_id if snapshot else None, now)
+    member_id = snapshot.member_id if snapshot else None
+    purchase = _purchase(terminal, receipt, quote, member_id, now)
     purchase.pk = purchase_id
-    body = render(purchase, QuoteResult(quote, member))
+    body = render(purchase, QuoteResult(quote, member_id))
     plan = ledger.purchase_points_plan(
         redeem=quote.redeem_points, earn=quote.earn_points, at=now, rules=rules
     )
