@@ -20,11 +20,12 @@ One run, phases strictly one after another:
    and indexes), so the product tables and the ledger stay untouched;
 5. profile (skip with --no-profile): --profile-commits commits in this process through the same
    WSGI application gunicorn runs, one at a time: the wire-level statement list of one plain and
-   one redeeming commit (libpq trace: BEGIN, COMMIT and the connection health check included),
+   one redeeming commit (libpq trace: BEGIN, COMMIT, health checks and prepared statements shown),
    where the wall time goes (SQL round trips, COMMIT, Python) and a cProfile grouped by package;
 6. pgbench_full (skip with --no-full-pgbench): the same pgbench run with the commit's own
-   statements on the product tables (balanced, so the ledger stays whole): the share of
-   a commit that is PostgreSQL's, as the commit is written today;
+   statements on the product tables, prepared (-M prepared) as the server prepares them
+   (balanced, so the ledger stays whole): the share of a commit that is PostgreSQL's, as the
+   commit is written today;
 7. `manage.py ledger_check` on the bench database.
 
 The load client is stdlib Python (raw sockets, threads). Its CPU time is measured and reported
@@ -815,16 +816,16 @@ END;
 
 
 # The real commit's SQL, statement for statement (a plain earning receipt with two lines) on the
-# product tables: Django's connection health check, the member's points read with a purchase id,
-# and the one call that writes everything. What PostgreSQL alone needs for the commit as written;
-# the write is balanced, so ledger_check still holds after it.
+# product tables, prepared as the server prepares them: the member's points read with a purchase
+# id (also the connection's health check), and the one call that writes everything. What
+# PostgreSQL alone needs for the commit as written; the write is balanced, so ledger_check still
+# holds after it.
 PGBENCH_FULL_SCRIPT = """\
 \\set mid {low} + :client_id + {clients} * random(0, {span})
 \\set amount random(3000, 750000)
 \\set earn :amount / 2000 + 1
-SELECT 1;
 SELECT nextval(pg_get_serial_sequence('pos_purchase', 'id')) AS pid, COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at <= now()), 0) AS available, COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at > now()), 0) AS pending FROM members_member m LEFT JOIN ledger_pointlot l ON l.member_id = m.id AND l.remaining > 0 AND l.expires_at > now() WHERE m.id = :mid GROUP BY m.id \\gset
-SELECT kopilka_purchase_commit(jsonb_build_object('key', gen_random_uuid()::text, 'receipt_number', gen_random_uuid()::text, 'request_hash', md5(random()::text) || md5(random()::text), 'at', now(), 'available_at', now(), 'expires_at', now() + interval '366 days', 'purchase_id', :pid, 'member_id', :mid, 'available', :available, 'pending', :pending, 'amount', :amount + 20000, 'payable', :amount + 20000, 'redeem', 0, 'earn', :earn, 'member_delta', :earn, 'transfers', jsonb_build_array(jsonb_build_object('kind', 'earn', 'points', :earn, 'legs', jsonb_build_array(jsonb_build_array('issued', -:earn), jsonb_build_array('member', :earn)))), 'lines', jsonb_build_array(jsonb_build_object('position', 1, 'sku', 'SKU-00001', 'name', 'Item 1', 'category', 'food', 'quantity', '1', 'price', :amount, 'amount', :amount, 'redeem_points', 0, 'earn_points', :earn), jsonb_build_object('position', 2, 'sku', 'SKU-00002', 'name', 'Item 2', 'category', 'drinks', 'quantity', '2', 'price', 10000, 'amount', 20000, 'redeem_points', 0, 'earn_points', 0))) || '{{"scope": "pgbench-full", "store_id": {store}, "terminal_id": {terminal}, "actor_label": "pgbench-full", "audit": {{"amount": 1, "redeem": 0, "earn": 1}}, "response": {response}}}'::jsonb);
+SELECT kopilka_purchase_commit(jsonb_build_object('key', gen_random_uuid()::text, 'receipt_number', gen_random_uuid()::text, 'request_hash', md5(random()::text) || md5(random()::text), 'at', now(), 'available_at', now(), 'expires_at', now() + interval '366 days', 'purchase_id', :pid::bigint, 'member_id', :mid::bigint, 'available', :available::bigint, 'pending', :pending::bigint, 'amount', :amount::bigint + 20000, 'payable', :amount::bigint + 20000, 'redeem', 0, 'earn', :earn::bigint, 'member_delta', :earn::bigint, 'transfers', jsonb_build_array(jsonb_build_object('kind', 'earn', 'points', :earn::bigint, 'legs', jsonb_build_array(jsonb_build_array('issued', -:earn::bigint), jsonb_build_array('member', :earn::bigint)))), 'lines', jsonb_build_array(jsonb_build_object('position', 1, 'sku', 'SKU-00001', 'name', 'Item 1', 'category', 'food', 'quantity', '1', 'price', :amount::bigint, 'amount', :amount::bigint, 'redeem_points', 0, 'earn_points', :earn::bigint), jsonb_build_object('position', 2, 'sku', 'SKU-00002', 'name', 'Item 2', 'category', 'drinks', 'quantity', '2', 'price', 10000, 'amount', 20000, 'redeem_points', 0, 'earn_points', 0))) || '{{"scope": "pgbench-full", "store_id": {store}, "terminal_id": {terminal}, "actor_label": "pgbench-full", "audit": {{"amount": 1, "redeem": 0, "earn": 1}}, "response": {response}}}'::jsonb);
 """
 
 
@@ -851,7 +852,9 @@ def _sample_response() -> str:
     return json.dumps(body, ensure_ascii=False).replace("'", "''")
 
 
-def _pgbench(name: str, url: str, clients: int, seconds: float, script_text: str) -> dict[str, Any]:
+def _pgbench(
+    name: str, url: str, clients: int, seconds: float, script_text: str, protocol: str = "simple"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pos_commit-pgbench-") as tmp:
         script = Path(tmp) / f"{name}.sql"
         script.write_text(script_text)
@@ -864,6 +867,8 @@ def _pgbench(name: str, url: str, clients: int, seconds: float, script_text: str
             "-T",
             str(max(1, round(seconds))),
             "-n",
+            "-M",
+            protocol,
             "-f",
             str(script),
             libpq_url(url),
@@ -945,7 +950,7 @@ def run_pgbench_full(
         terminal=terminal,
         response=_sample_response(),
     )
-    return _pgbench("pgbench_full", url, clients, seconds, script)
+    return _pgbench("pgbench_full", url, clients, seconds, script, protocol="prepared")
 
 
 # --------------------------------------------------------------------------------------------
@@ -982,15 +987,20 @@ def _wsgi_call(app: Callable[..., Any], key: str, body: bytes, idem: str) -> tup
 _WIRE_MESSAGES = re.compile(r"^F\t\d+\t(Query|Parse|Bind|Execute|Sync)\t?(.*)$")
 
 
-def _wire_statements(trace: str) -> tuple[list[str], int]:
-    """Statements the client sent, and round trips (ReadyForQuery), from a libpq trace."""
+def _wire_statements(trace: str, prepared: dict[str, str]) -> tuple[list[str], int]:
+    """Statements the client sent, and round trips (ReadyForQuery), from a libpq trace;
+    `prepared` names the statements prepared earlier on the connection (Bind "" "name")."""
     statements = []
     round_trips = 0
     for line in trace.splitlines():
         if "\tReadyForQuery\t" in line and line.startswith("B\t"):
             round_trips += 1
         match = _WIRE_MESSAGES.match(line)
-        if match and match.group(1) in {"Query", "Parse"}:
+        if match and match.group(1) == "Bind":
+            names = re.findall(r'"((?:[^"]|"")*)"', match.group(2))
+            if len(names) > 1 and names[1] in prepared:
+                statements.append(" ".join(prepared[names[1]].split()) + " [prepared]")
+        elif match and match.group(1) in {"Query", "Parse"}:
             text = match.group(2).strip()
             if match.group(1) == "Parse":  # Parse "name" "sql" ...
                 parts = re.findall(r'"((?:[^"]|"")*)"', text)
@@ -1006,8 +1016,12 @@ def _label(sql: str) -> str:
     s = sql.upper()
     if s in {"BEGIN", "COMMIT", "ROLLBACK", "SELECT 1"}:
         return s + (" (connection health check)" if s == "SELECT 1" else "")
+    prepared = " [prepared]" if s.endswith("[PREPARED]") else ""
     if "KOPILKA_PURCHASE_COMMIT" in s:
-        return "SELECT kopilka_purchase_commit(jsonb) (the whole write, its own transaction)"
+        return (
+            "SELECT kopilka_purchase_commit(jsonb) (the whole write, its own transaction)"
+            + prepared
+        )
     table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?([a-z_]+)"?', sql, re.IGNORECASE)
     name = table.group(1) if table else "?"
     verb = s.split(None, 1)[0]
@@ -1022,7 +1036,7 @@ def _label(sql: str) -> str:
         rows = s.count("), (") + 1 if "VALUES" in s else 1
         if rows > 1:
             extra.append(f"{rows} rows")
-    return f"{verb} {name}" + (f" ({', '.join(extra)})" if extra else "")
+    return f"{verb} {name}" + (f" ({', '.join(extra)})" if extra else "") + prepared
 
 
 def _package(filename: str, function: str) -> str:
@@ -1084,7 +1098,12 @@ def run_profile(
             status, content = one(redeem, member)
             pgconn.untrace()
             trace.seek(0)
-            statements, round_trips = _wire_statements(trace.read())
+            prepared = dict(
+                connection.connection.execute(
+                    "SELECT name, statement FROM pg_prepared_statements"
+                ).fetchall()
+            )
+            statements, round_trips = _wire_statements(trace.read(), prepared)
         assert status == 201, (status, content)
         totals = json.loads(content)["totals"]
         wire[case] = {
