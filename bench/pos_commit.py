@@ -518,11 +518,33 @@ class Server:
                 status, _body = conn.request(request)
                 if status == 200:
                     conn.close()
+                    self._wait_workers_idle(deadline)
                     return
             except OSError:
                 conn.close()
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def _wait_workers_idle(self, deadline: float) -> None:
+        """Every worker done starting (each loads all views first, ~2.5 s of CPU): the clients'
+        keep-alive connections would otherwise all land on the worker that was ready first."""
+
+        def workers_cpu() -> dict[int, float]:
+            found: dict[int, float] = {}
+            for entry in Path("/proc").iterdir():
+                stat = _proc_stat(int(entry.name)) if entry.name.isdigit() else None
+                if stat is not None and self.pid in (int(entry.name), stat[1]):
+                    found[int(entry.name)] = stat[2]
+            return found
+
+        before = workers_cpu()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            after = workers_cpu()
+            if all(after[pid] - before.get(pid, 0.0) < 0.05 for pid in after):
+                return
+            before = after
+        raise RuntimeError(f"{self.name} workers still starting:\n{self.log_tail()}")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
