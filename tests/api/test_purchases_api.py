@@ -277,3 +277,31 @@ def test_a_commit_costs_a_fixed_number_of_statements(
     # then one commit stays within its statement budget (savepoints of the test transaction included)
     with django_assert_max_num_queries(most):
         assert api.post("/purchases", body, idempotency_key="hot").status_code == 201
+
+
+def test_field_errors_are_worded_in_the_request_language(api: Api) -> None:
+    # given a receipt with six mistakes
+    body = receipt(("A", "0", "1.5x"), redeem_points=-5, member_id=1, phone="+79161234567")
+    body["lines"].append({"price": "1.00"})
+    ru = api.post("/purchases", body, idempotency_key="ru", language="ru").json()["error"]
+    en = api.post("/purchases", body, idempotency_key="en", language="en").json()["error"]
+    # then each field says what is wrong, in Russian or English
+    assert ru["fields"] == {
+        "lines.0.quantity": "Количество должно быть больше нуля.",
+        "lines.0.price": "Неверный формат.",
+        "lines.1.sku": "Обязательное поле.",
+        "redeem_points.constrained-int": "Не меньше 0.",
+        "redeem_points.literal['max']": "Допустимые значения: 'max'.",
+        "receipt_number": "Обязательное поле.",
+    }, ru["fields"]
+    assert en["fields"]["lines.0.quantity"] == "The quantity must be greater than zero."
+    assert en["fields"]["lines.0.price"] == "Wrong format."
+    assert en["fields"]["redeem_points.constrained-int"] == "Must be at least 0."
+    one_reference = api.post(
+        "/purchases",
+        receipt(("A", "1", "1.00"), receipt_number="r", member_id=1, phone="+79161234567"),
+        idempotency_key="ref",
+        language="ru",
+    ).json()["error"]["fields"]
+    assert one_reference == {"body": "Укажите что-то одно: member_id, card_number или phone."}
+    assert Purchase.objects.count() == 0

@@ -4,7 +4,9 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -41,6 +43,48 @@ def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in parts) or "body"
 
 
+def _field_message(error: dict[str, Any]) -> str:
+    """What is wrong with a field, in the request's language (pydantic words it in English)."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])  # our validators raise ValueError with a translated text
+    params = {key: value for key, value in ctx.items() if isinstance(value, str | int | float)}
+    text = _FIELD_MESSAGES.get(kind)
+    try:
+        return str(text) % params if text else _("Invalid value.")
+    except (KeyError, TypeError, ValueError):
+        return _("Invalid value.")
+
+
+# pydantic's error types a request body can produce, worded for a person.
+_FIELD_MESSAGES: dict[str, Promise] = {
+    "missing": gettext_lazy("Required."),
+    "too_short": gettext_lazy("At least %(min_length)s items."),
+    "too_long": gettext_lazy("At most %(max_length)s items."),
+    "string_too_short": gettext_lazy("At least %(min_length)s characters."),
+    "string_too_long": gettext_lazy("At most %(max_length)s characters."),
+    "string_pattern_mismatch": gettext_lazy("Wrong format."),
+    "string_type": gettext_lazy("Must be a string."),
+    "int_type": gettext_lazy("Must be a whole number."),
+    "int_parsing": gettext_lazy("Must be a whole number."),
+    "int_from_float": gettext_lazy("Must be a whole number."),
+    "greater_than_equal": gettext_lazy("Must be at least %(ge)s."),
+    "greater_than": gettext_lazy("Must be greater than %(gt)s."),
+    "less_than_equal": gettext_lazy("Must be at most %(le)s."),
+    "literal_error": gettext_lazy("Must be one of: %(expected)s."),
+    "bool_type": gettext_lazy("Must be true or false."),
+    "bool_parsing": gettext_lazy("Must be true or false."),
+    "date_type": gettext_lazy("Must be a date, YYYY-MM-DD."),
+    "date_parsing": gettext_lazy("Must be a date, YYYY-MM-DD."),
+    "date_from_datetime_parsing": gettext_lazy("Must be a date, YYYY-MM-DD."),
+    "list_type": gettext_lazy("Must be a list."),
+    "model_type": gettext_lazy("Must be an object."),
+    "dict_type": gettext_lazy("Must be an object."),
+    "model_attributes_type": gettext_lazy("Must be an object."),
+    "json_invalid": gettext_lazy("Not valid JSON."),
+}
+
+
 def quote_error_message(exc: QuoteError) -> str:
     """The engine stays free of translations; its errors are worded here, in the request's language."""
     params = {"available": 0, "requested": 0, "max_redeemable": 0, **exc.params}
@@ -61,7 +105,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         fields: dict[str, str] = {}
         for error in exc.errors:
-            fields.setdefault(_field_path(error.get("loc", ())), str(error.get("msg", "")))
+            fields.setdefault(_field_path(error.get("loc", ())), _field_message(error))
         return error_response(
             api, request, 422, "validation_error", _("The request has invalid fields."), fields
         )

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
@@ -12,7 +13,7 @@ MoneyStr = Annotated[str, StringConstraints(pattern=r"^\d{1,10}(\.\d{1,2})?$")]
 
 def _positive(quantity: str) -> str:
     if Decimal(quantity) <= 0:
-        raise ValueError("quantity must be greater than zero")
+        raise ValueError(_("The quantity must be greater than zero."))
     return quantity
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, StringConstraints, field_validator
 
@@ -42,14 +43,14 @@ class MemberIn(Schema):
             try:
                 validate_email(value)
             except DjangoValidationError as exc:
-                raise ValueError("not a valid email address") from exc
+                raise ValueError(_("Not a valid email address.")) from exc
         return value or None
 
     @field_validator("birth_date")
     @classmethod
     def birth_date_sane(cls, value: date | None) -> date | None:
         if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birth date must be between 1900-01-01 and today")
+            raise ValueError(_("A birth date between 1900-01-01 and today."))
         return value
 
 

@@ -64,7 +64,7 @@ class ReceiptBody(BaseModel):
             if getattr(self, name) not in (None, "")
         ]
         if len(given) > 1:
-            raise ValueError("give at most one of member_id, card_number, phone")
+            raise ValueError(_("Give at most one of member_id, card_number, phone."))
         return self
 
     def to_domain(self, receipt_number: str = "") -> services.ReceiptIn:
