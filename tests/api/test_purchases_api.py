@@ -290,13 +290,12 @@ def test_field_errors_are_worded_in_the_request_language(api: Api) -> None:
         "lines.0.quantity": "Количество должно быть больше нуля.",
         "lines.0.price": "Неверный формат.",
         "lines.1.sku": "Обязательное поле.",
-        "redeem_points.constrained-int": "Не меньше 0.",
-        "redeem_points.literal['max']": "Допустимые значения: 'max'.",
+        "redeem_points": "Целое число баллов от 0 или «max».",
         "receipt_number": "Обязательное поле.",
     }, ru["fields"]
     assert en["fields"]["lines.0.quantity"] == "The quantity must be greater than zero."
     assert en["fields"]["lines.0.price"] == "Wrong format."
-    assert en["fields"]["redeem_points.constrained-int"] == "Must be at least 0."
+    assert en["fields"]["redeem_points"] == 'A whole number of points from 0, or "max".'
     one_reference = api.post(
         "/purchases",
         receipt(("A", "1", "1.00"), receipt_number="r", member_id=1, phone="+79161234567"),

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from kopilka.api.auth import terminal_of
 from kopilka.api.responses import json_response
@@ -55,6 +63,16 @@ class ReceiptBody(BaseModel):
     store: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     redeem_points: Annotated[int, Field(ge=0, le=10**12)] | Literal["max"] = 0
+
+    @field_validator("redeem_points", mode="wrap")
+    @classmethod
+    def points_or_max(cls, value: object, handler: ValidatorFunctionWrapHandler) -> int | str:
+        """One message for the field, not one per member of the union (int, "max")."""
+        try:
+            result: int | str = handler(value)
+        except ValidationError as exc:
+            raise ValueError(_('A whole number of points from 0, or "max".')) from exc
+        return result
 
     @model_validator(mode="after")
     def one_member_reference(self) -> "ReceiptBody":
