@@ -95,13 +95,15 @@ def read_first(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     if check_due:
         db.health_check_done = True
     try:
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
+        return _fetch_one(sql, params)
     except DatabaseError:
         if not check_due or connection.is_usable():
             raise
         connection.close()
+    return _fetch_one(sql, params)
+
+
+def _fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()

@@ -151,6 +151,11 @@ def _line_rows(receipt: ReceiptIn, quote: engine.Quote) -> list[dict[str, object
     ]
 
 
+def _audit_data(quote: engine.Quote) -> dict[str, object]:
+    """The purchase.commit audit row's data, as both commit paths write it."""
+    return {"amount": quote.amount, "redeem": quote.redeem_points, "earn": quote.earn_points}
+
+
 @transaction.atomic(savepoint=False)
 def purchase_commit(
     *, terminal: TerminalPrincipal, receipt: ReceiptIn
@@ -205,7 +210,7 @@ def purchase_commit(
         target_type="purchase",
         target_id=purchase.pk,
         member_id=purchase.member_id,
-        data={"amount": quote.amount, "redeem": quote.redeem_points, "earn": quote.earn_points},
+        data=_audit_data(quote),
     )
     return purchase, QuoteResult(quote, member.pk if member else None)
 
@@ -329,11 +334,7 @@ def _commit_in_one_statement(
         "earn": quote.earn_points,
         "lines": _line_rows(receipt, quote),
         "actor_label": terminal.actor.label,
-        "audit": {
-            "amount": quote.amount,
-            "redeem": quote.redeem_points,
-            "earn": quote.earn_points,
-        },
+        "audit": _audit_data(quote),
     }
     # Inside a transaction (tests, a caller's atomic block) a savepoint keeps a refusal contained;
     # otherwise the statement is its own transaction.
