@@ -528,19 +528,10 @@ class Server:
     def _wait_workers_idle(self, deadline: float) -> None:
         """Every worker done starting (each loads all views first, ~2.5 s of CPU): the clients'
         keep-alive connections would otherwise all land on the worker that was ready first."""
-
-        def workers_cpu() -> dict[int, float]:
-            found: dict[int, float] = {}
-            for entry in Path("/proc").iterdir():
-                stat = _proc_stat(int(entry.name)) if entry.name.isdigit() else None
-                if stat is not None and self.pid in (int(entry.name), stat[1]):
-                    found[int(entry.name)] = stat[2]
-            return found
-
-        before = workers_cpu()
+        before = cpu_snapshot(self.pid, "").server  # CPU seconds of the server and its workers
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            after = workers_cpu()
+            after = cpu_snapshot(self.pid, "").server
             if all(after[pid] - before.get(pid, 0.0) < 0.05 for pid in after):
                 return
             before = after
