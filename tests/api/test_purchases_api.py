@@ -119,7 +119,12 @@ def test_a_receipt_number_is_used_once_per_store(api: Api) -> None:
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "duplicate_receipt"
-    assert IdempotencyRecord.objects.filter(key="b").count() == 0
+    # the refusal is the key's one outcome: stored, and replayed to a retry
+    assert IdempotencyRecord.objects.get(key="b").status_code == 409
+    retry = api.post(
+        "/purchases", receipt(("B", "1", "50.00"), receipt_number="77"), idempotency_key="b"
+    )
+    assert (retry.status_code, retry.json()) == (409, response.json())
 
 
 def test_redeeming_more_than_available_is_refused_and_writes_nothing(api: Api) -> None:
@@ -133,7 +138,12 @@ def test_redeeming_more_than_available_is_refused_and_writes_nothing(api: Api) -
     assert error["code"] == "insufficient_points"
     assert "10" in error["message"]
     assert (Purchase.objects.count(), Transfer.objects.count()) == before
-    assert not IdempotencyRecord.objects.filter(key="x").exists()
+    # the refusal alone is stored: the same request answers the same, even once points arrive
+    assert IdempotencyRecord.objects.get(key="x").response == response.json()
+    give_points(api, member.pk, 10, number="more")
+    retry = api.post("/purchases", body, idempotency_key="x")
+    assert (retry.status_code, retry.json()) == (422, response.json())
+    assert Purchase.objects.count() == before[0] + 1  # only give_points' purchase
 
 
 def test_redeeming_over_the_receipt_share_is_refused(api: Api) -> None:

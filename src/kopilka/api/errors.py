@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -10,8 +12,7 @@ from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kopilka.core.errors import DomainError
-from kopilka.program.engine import QuoteError
+from kopilka.core.errors import DomainError, error_body
 
 log = logging.getLogger("kopilka.api")
 
@@ -27,11 +28,13 @@ def error_response(
     message: str,
     fields: dict[str, str] | None = None,
 ) -> HttpResponse:
-    return api.create_response(
-        request,
-        {"error": {"code": code, "message": message, "fields": fields or {}}},
-        status=status,
-    )
+    return api.create_response(request, error_body(code, message, fields), status=status)
+
+
+def payload_too_large_message() -> str:
+    return _("The request body is larger than %(limit)d KB.") % {
+        "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+    }
 
 
 def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:
@@ -85,21 +88,6 @@ _FIELD_MESSAGES: dict[str, Promise] = {
 }
 
 
-def quote_error_message(exc: QuoteError) -> str:
-    """The engine stays free of translations; its errors are worded here, in the request's language."""
-    params = {"available": 0, "requested": 0, "max_redeemable": 0, **exc.params}
-    if exc.code == "insufficient_points":
-        return _("Not enough points: %(available)d available, %(requested)d asked.") % params
-    if exc.code == "redeem_limit_exceeded":
-        return (
-            _("At most %(max_redeemable)d points can pay for this receipt, %(requested)d asked.")
-            % params
-        )
-    if exc.code == "member_required":
-        return _("Points can only be redeemed by a member: give member_id, card_number or phone.")
-    return str(exc)
-
-
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -122,8 +110,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        code = "bad_request" if exc.status_code == 400 else f"http_{exc.status_code}"
-        return error_response(api, request, exc.status_code, code, str(exc))
+        # Ninja raises HttpError(400) for a body it cannot parse; its text is English.
+        if exc.status_code == 400:
+            return error_response(
+                api, request, 400, "bad_request", _("The request body is not valid JSON.")
+            )
+        return error_response(api, request, exc.status_code, f"http_{exc.status_code}", str(exc))
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
@@ -131,12 +123,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        return error_response(api, request, exc.status, exc.code, exc.message, exc.fields)
+        return api.create_response(request, exc.body(), status=exc.status)
 
-    @api.exception_handler(QuoteError)
-    def quote_error(request: HttpRequest, exc: QuoteError) -> HttpResponse:
-        message = quote_error_message(exc)
-        return error_response(api, request, 422, exc.code, message, {"redeem_points": message})
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return error_response(api, request, 413, "payload_too_large", payload_too_large_message())
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -1,4 +1,15 @@
-"""Domain errors: services raise them, the API maps `code` and `status` to the JSON error body."""
+"""Domain errors: services raise them, the API answers `status` with `body()`.
+
+A refusal's body is built here, not in the API layer, because an idempotent request stores the
+refusal it got and replays it to every retry (`core.idempotency`).
+"""
+
+from typing import Any
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The API's one error shape: {"error": {"code", "message", "fields"}}."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 class DomainError(Exception):
@@ -10,6 +21,14 @@ class DomainError(Exception):
         self.message = message
         self.fields = fields or {}
         self.params = params
+
+    def describe(self) -> tuple[str, dict[str, str]]:
+        """The message and field messages in the current language (subclasses word them late)."""
+        return self.message, self.fields
+
+    def body(self) -> dict[str, Any]:
+        message, fields = self.describe()
+        return error_body(self.code, message, fields)
 
 
 class NotFound(DomainError):

@@ -1,8 +1,15 @@
-"""Idempotency keys: a retried request returns the first response and writes nothing.
+"""Idempotency keys: one outcome per key, replayed to every retry.
+
+The first outcome of a key is stored and replayed for every later copy of the request: a
+success, or a business refusal (a `DomainError` from the work: insufficient points, member not
+found, duplicate receipt ...), so a till that retries after a timeout is never told "refused"
+about a purchase that went through, nor the reverse. A request that could not be read at all
+(malformed body, invalid fields) never reaches the work and is not stored.
 
 The key is claimed with an INSERT inside the caller's transaction. A concurrent request with
 the same key blocks on the unique index until the first one commits (then it replays the
-stored response) or rolls back (then it does the work itself). A process killed mid-request
+stored outcome) or rolls back (then it does the work itself). The work runs in a savepoint, so
+a refusal leaves nothing of its own behind but the stored answer. A process killed mid-request
 rolls back its claim with everything else, so a retry starts clean.
 """
 
@@ -11,9 +18,10 @@ import json
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from kopilka.core import clock
-from kopilka.core.errors import Conflict
+from kopilka.core.errors import Conflict, DomainError
 from kopilka.core.models import IdempotencyRecord
 
 
@@ -55,18 +63,26 @@ def _store_response(record_id: int, status: int, body: dict[str, object]) -> Non
 def run_idempotent(
     *, scope: str, key: str, request_hash: str, work: Callable[[], tuple[int, dict[str, object]]]
 ) -> tuple[int, dict[str, object]]:
-    """Run `work` once per (scope, key); replay its (status, body) for the same request."""
+    """Run `work` once per (scope, key) and return its (status, body), or the refusal it raised
+    as (status, error body); every later call with the same request replays that outcome."""
     with transaction.atomic():
         record_id = _claim(scope=scope, key=key, request_hash=request_hash)
         if record_id is None:
             record = IdempotencyRecord.objects.get(scope=scope, key=key)
             if record.request_hash != request_hash:
                 raise IdempotencyConflict(
-                    "This Idempotency-Key was already used with a different request."
+                    _("This Idempotency-Key was already used with a different request."),
+                    fields={"Idempotency-Key": _("Use a new key for a new request.")},
                 )
             if record.status_code is None or record.response is None:
-                raise RequestInProgress("A request with this Idempotency-Key is still running.")
+                raise RequestInProgress(
+                    _("A request with this Idempotency-Key is still running; retry shortly.")
+                )
             return record.status_code, record.response
-        status, body = work()
+        try:
+            with transaction.atomic():
+                status, body = work()
+        except DomainError as refusal:
+            status, body = refusal.status, refusal.body()
         _store_response(record_id, status, body)
         return status, body

@@ -305,7 +305,7 @@ def _commit_in_one_statement(
         store_check(terminal, receipt.store)
         purchase_id, snapshot = _read_for_commit(receipt.member, now)
         quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
-    except (DomainError, engine.QuoteError):
+    except DomainError:
         return None
     member_id = snapshot.member_id if snapshot else None
     purchase = _purchase(terminal, receipt, quote, member_id, now)
@@ -372,12 +372,14 @@ def purchase_return(
     Shares are computed on cumulative returned quantities, so several partial returns of a line
     never take back or refund more than the line earned or redeemed, and a full return gives all.
     """
-    head = Purchase.objects.filter(pk=purchase_id).values("member_id").first()
+    # Another store's purchase is "not found", so a terminal can't even confirm that its id exists.
+    mine = Purchase.objects.filter(pk=purchase_id, store_id=terminal.store_id)
+    head = mine.values("member_id").first()
     if head is None:
-        raise PurchaseNotFound(_("No purchase with this id."))
+        raise PurchaseNotFound(_("No purchase with this id in this store."))
     if head["member_id"] is not None:
         ledger.member_lock(head["member_id"])  # members before purchases: the commit's lock order
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    purchase = mine.select_for_update().get()
     bought = list(purchase.lines.order_by("position"))
     returned_before: dict[int, Decimal] = defaultdict(Decimal)
     for line_id, quantity in ReturnLine.objects.filter(

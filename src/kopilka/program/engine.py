@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
+from kopilka.core.errors import DomainError
 from kopilka.core.money import format_rubles
 
 POINT_VALUE = 100  # kopecks per point when redeeming: 1 point = 1 rouble
@@ -173,27 +174,52 @@ class Quote:
         return [r.render() for r in self.reasons]
 
 
-class QuoteError(Exception):
-    """A request the rules forbid; the API maps `code` to a 422 and `params` to its body."""
+class QuoteError(DomainError):
+    """A request the rules forbid: a 422 whose message is worded late, in the request's language."""
 
     code: str = "quote_error"
 
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
+    def describe(self) -> tuple[str, dict[str, str]]:
+        message = self.explain()
+        return message, {"redeem_points": message}
+
+    def explain(self) -> str:
+        return self.message
 
 
 class InsufficientPoints(QuoteError):
     code = "insufficient_points"  # params: available, requested
 
+    def explain(self) -> str:
+        from django.utils.translation import gettext as _
+
+        return _("Not enough points: %(available)d available, %(requested)d asked.") % {
+            "available": 0,
+            "requested": 0,
+            **self.params,
+        }
+
 
 class RedeemLimitExceeded(QuoteError):
     code = "redeem_limit_exceeded"  # params: max_redeemable, requested
 
+    def explain(self) -> str:
+        from django.utils.translation import gettext as _
+
+        return _(
+            "At most %(max_redeemable)d points can pay for this receipt, %(requested)d asked."
+        ) % {"max_redeemable": 0, "requested": 0, **self.params}
+
 
 class NoMemberToRedeem(QuoteError):
     code = "member_required"  # params: requested
+
+    def explain(self) -> str:
+        from django.utils.translation import gettext as _
+
+        return _(
+            "Points can only be redeemed by a member: give member_id, card_number or phone."
+        )
 
 
 def line_amount(line: Line) -> int:
