@@ -15,7 +15,6 @@ from kopilka.members.models import Member
 from kopilka.members.services import ConsentChoices, member_enroll
 from kopilka.pos.terminals import (
     TerminalPrincipal,
-    terminal_auth_cache_clear,
     terminal_authenticate,
     terminal_create,
 )
@@ -28,10 +27,8 @@ postgres_only = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
-    terminal_auth_cache_clear()
     rules_cache_clear()
     yield
-    terminal_auth_cache_clear()
     rules_cache_clear()
 
 

@@ -103,6 +103,16 @@ def read_first(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return _fetch_one(sql, params)
 
 
+def read_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """One row of a read: prepared and doubling as the health check on PostgreSQL (`read_first`),
+    a plain cursor elsewhere. `sql` uses %s placeholders and no vendor-specific syntax."""
+    if connection.vendor == "postgresql":
+        return read_first(sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,23 +1,21 @@
 """Terminal API keys: shown once, stored as a SHA-256 hash, looked up by a public prefix.
 
-The keys are 190 bits of randomness, so a fast hash is enough (no password stretching needed);
-a worker caches a verified key for a few seconds so the hot path costs no query.
+The keys are 190 bits of randomness, so a fast hash is enough (no password stretching needed).
 """
 
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import DomainError, NotFound
+from kopilka.core.sql import read_one
 from kopilka.pos.models import Store, Terminal
 
 KEY_PREFIX = "kp_"
@@ -72,46 +70,54 @@ def terminal_revoke(*, terminal_id: int, actor: Actor) -> None:
     )
     if not updated:
         raise NotFound(_("No active terminal with this id."))
-    terminal_auth_cache_clear()
     audit_record(
         actor=actor, action="terminal.revoke", target_type="terminal", target_id=terminal_id
     )
 
 
-_auth_cache: dict[str, tuple[float, TerminalPrincipal]] = {}
-
-
-def terminal_auth_cache_clear() -> None:
-    _auth_cache.clear()
+_AUTH_SQL = (
+    f"SELECT t.id, t.name, t.store_id, s.code, t.key_hash, t.last_used_at "
+    f"FROM {Terminal._meta.db_table} t JOIN {Store._meta.db_table} s ON s.id = t.store_id "
+    "WHERE t.key_prefix = %s AND t.revoked_at IS NULL"
+)
 
 
 def terminal_authenticate(key: str) -> TerminalPrincipal | None:
-    """The terminal this key belongs to, or None for a wrong, malformed or revoked key."""
-    digest = _hash(key)
-    cached = _auth_cache.get(digest)
-    if cached and time.monotonic() - cached[0] < settings.KOPILKA_TERMINAL_AUTH_CACHE_SECONDS:
-        return cached[1]
-    if not key.startswith(KEY_PREFIX) or key.count("_") < 2:
+    """The terminal this key belongs to, or None for a wrong, malformed or revoked key.
+
+    Read from the database on every request (one indexed row, a prepared statement on
+    PostgreSQL, and the request's connection health check): a revoke, from any process or the
+    shell, holds in every worker at once. There is deliberately no per-process cache.
+    """
+    if not key.startswith(KEY_PREFIX) or key.count("_") < 2 or not key.isascii():
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
-    terminal = (
-        Terminal.objects.filter(key_prefix=prefix, revoked_at__isnull=True)
-        .select_related("store")
-        .first()
-    )
-    if terminal is None or not hmac.compare_digest(terminal.key_hash, digest):
+    row = read_one(_AUTH_SQL, [prefix])
+    if row is None:
+        return None
+    terminal_id, name, store_id, store_code, key_hash, last_used_at = row
+    if not hmac.compare_digest(key_hash, _hash(key)):
         return None
     now = clock.now()
-    if terminal.last_used_at is None or now - terminal.last_used_at > LAST_USED_RESOLUTION:
-        Terminal.objects.filter(pk=terminal.pk).update(last_used_at=now)
-    principal = TerminalPrincipal(
-        id=terminal.pk,
-        name=terminal.name,
-        store_id=terminal.store_id,
-        store_code=terminal.store.code,
-    )
-    _auth_cache[digest] = (time.monotonic(), principal)
-    return principal
+    if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+        Terminal.objects.filter(pk=terminal_id).update(last_used_at=now)
+    return TerminalPrincipal(id=terminal_id, name=name, store_id=store_id, store_code=store_code)
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp read with raw SQL: SQLite hands back text, naive in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def terminal_for_key(key: str) -> Terminal:
+    """The terminal (revoked or not) a full API key belongs to, for the owner holding the key."""
+    prefix = key[len(KEY_PREFIX) :].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
+    terminal = Terminal.objects.filter(key_prefix=prefix).first() if prefix else None
+    if terminal is None or not hmac.compare_digest(terminal.key_hash, _hash(key)):
+        raise NotFound(_("No terminal has this key."))
+    return terminal
 
 
 class StoreMismatch(DomainError):
