@@ -32,9 +32,8 @@ def error_response(
 
 
 def payload_too_large_message() -> str:
-    return _("The request body is larger than %(limit)d KB.") % {
-        "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
-    }
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return _("The request body is larger than %(limit)d KB.") % {"limit": limit // 1024}
 
 
 def _field_path(loc: list[Any] | tuple[Any, ...]) -> str:

@@ -1,25 +1,96 @@
 """Shared API shapes: money as decimal strings, balances, error bodies."""
 
+import re
+import unicodedata
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+)
+from pydantic import ValidationError as PydanticValidationError
 
-MoneyStr = Annotated[str, StringConstraints(pattern=r"^\d{1,10}(\.\d{1,2})?$")]
+# ASCII digits only: pydantic's \d would also match "９" or "٣", which Decimal reads as 9 and 3.
+MoneyStr = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,10}(\.[0-9]{1,2})?$"),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "250.00"}
+    ),
+]
+# Greater than zero, at most 9 digits before the point and 3 after; the pattern itself excludes
+# zero, so the OpenAPI schema says what the API accepts.
+_QUANTITY = (
+    r"^(0{0,8}[1-9][0-9]{0,8}(\.[0-9]{1,3})?|0{1,9}\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$"
+)
+_ZERO = re.compile(r"^0+(\.0+)?$")
 
 
-def _positive(quantity: str) -> str:
-    if Decimal(quantity) <= 0:
-        raise ValueError(_("The quantity must be greater than zero."))
-    return quantity
+def _quantity_message(value: object, handler: ValidatorFunctionWrapHandler) -> str:
+    """A zero quantity is told so, rather than "wrong format" (the pattern excludes zero)."""
+    try:
+        result: str = handler(value)
+    except PydanticValidationError as exc:
+        if isinstance(value, str) and _ZERO.match(value):
+            raise ValueError(_("The quantity must be greater than zero.")) from exc
+        raise
+    return result
 
 
 QuantityStr = Annotated[
-    str, StringConstraints(pattern=r"^\d{1,9}(\.\d{1,3})?$"), AfterValidator(_positive)
+    str, StringConstraints(max_length=13, pattern=_QUANTITY), WrapValidator(_quantity_message)
 ]
+
+# PostgreSQL's bigint: a larger id can name nothing, and must not reach the database.
+MAX_ID = 2**63 - 1
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+# Characters no name, SKU or category has: C0/C1 controls (NUL breaks PostgreSQL), lone
+# surrogates (not encodable as UTF-8) and the bidirectional overrides that make a receipt line
+# read differently from what it is (CVE-2021-42574, "Trojan Source").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _clean(value: str) -> str:
+    for char in value:
+        if char in _BIDI or unicodedata.category(char) in {"Cc", "Cs"}:
+            raise ValueError(_("Control and text-direction characters are not allowed."))
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError(_("Must not be blank."))
+    return value
+
+
+def text(max_length: int, *, required: bool = False) -> Any:
+    """A string field of plain text: no control or bidi characters; `required`: not blank."""
+    checks = (
+        (AfterValidator(_clean), AfterValidator(_not_blank))
+        if required
+        else (AfterValidator(_clean),)
+    )
+    return Annotated[
+        str, StringConstraints(min_length=1 if required else 0, max_length=max_length), *checks
+    ]
+
+
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{1,30}[0-9]$"
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=PHONE_PATTERN),
+    WithJsonSchema({"type": "string", "pattern": PHONE_PATTERN, "example": "+79161234567"}),
+]
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")]
 
 
 class ErrorBody(Schema):
@@ -43,4 +114,14 @@ class BalanceOut(Schema):
     expiring: list[ExpiringOut]
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# Every error an operation can answer: 413 and 415 come from the request guard
+# (api/middleware.py) before the body is read.
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    415: ErrorOut,
+    422: ErrorOut,
+}

@@ -1,17 +1,26 @@
 """/api/v1/members: enrol, look up, balance and history (terminal-authenticated)."""
 
 from datetime import date, datetime
-from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from ninja import Path as PathParam
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, StringConstraints, field_validator
+from ninja.params import P
+from pydantic import Field, field_validator, model_validator
 
 from kopilka.api.auth import terminal_of
-from kopilka.api.schemas import ERRORS, BalanceOut, ExpiringOut
+from kopilka.api.schemas import (
+    ERRORS,
+    MAX_ID,
+    BalanceOut,
+    CardNumber,
+    ExpiringOut,
+    Phone,
+    text,
+)
 from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number, member_find, member_get
@@ -19,7 +28,7 @@ from kopilka.members.services import ConsentChoices, member_enroll
 
 router = Router(tags=["members"])
 
-CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")]
+MemberId = PathParam[int, P(ge=1, le=MAX_ID)]
 
 
 class ConsentsIn(Schema):
@@ -29,9 +38,9 @@ class ConsentsIn(Schema):
 
 
 class MemberIn(Schema):
-    phone: Annotated[str, StringConstraints(min_length=3, max_length=32)]
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    email: str | None = None
+    phone: Phone
+    name: text(200) = ""  # type: ignore[valid-type]
+    email: text(254) | None = None  # type: ignore[valid-type]
     birth_date: date | None = None
     card_number: CardNumber | None = None
     consents: ConsentsIn = Field(default_factory=ConsentsIn)
@@ -113,8 +122,16 @@ def members_create(request: HttpRequest, body: MemberIn) -> Status[MemberOut]:
 
 
 class LookupQuery(Schema):
-    phone: str | None = None
-    card: str | None = None
+    """Exactly one of `phone` and `card`."""
+
+    phone: Phone | None = None
+    card: CardNumber | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> "LookupQuery":
+        if (self.phone is None) == (self.card is None):
+            raise ValueError(_("Give exactly one of phone and card."))
+        return self
 
 
 @router.get(
@@ -127,7 +144,7 @@ def members_lookup(request: HttpRequest, query: Query[LookupQuery]) -> MemberOut
 @router.get(
     "/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="A member with the balance"
 )
-def members_get(request: HttpRequest, member_id: int) -> MemberOut:
+def members_get(request: HttpRequest, member_id: MemberId) -> MemberOut:
     return member_out(member_get(member_id))
 
 
@@ -142,7 +159,7 @@ class HistoryQuery(Schema):
     summary="Point history, newest first, each line with a plain-language reason",
 )
 def members_transactions(
-    request: HttpRequest, member_id: int, query: Query[HistoryQuery]
+    request: HttpRequest, member_id: MemberId, query: Query[HistoryQuery]
 ) -> list[TransactionOut]:
     member_get(member_id)
     return [

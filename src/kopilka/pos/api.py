@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
+from ninja import Path as PathParam
+from ninja.params import P
 from pydantic import (
     BaseModel,
     Field,
-    StringConstraints,
+    StrictInt,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -19,7 +21,16 @@ from pydantic import (
 
 from kopilka.api.auth import terminal_of
 from kopilka.api.responses import json_response
-from kopilka.api.schemas import ERRORS, MoneyStr, QuantityStr
+from kopilka.api.schemas import (
+    ERRORS,
+    MAX_ID,
+    CardNumber,
+    Id,
+    MoneyStr,
+    Phone,
+    QuantityStr,
+    text,
+)
 from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import request_fingerprint, run_idempotent
 from kopilka.core.money import format_rubles, parse_rubles
@@ -29,7 +40,6 @@ from kopilka.program import engine
 
 router = Router(tags=["receipts"])
 
-Text = Annotated[str, StringConstraints(max_length=200)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="A unique key per purchase; retries reuse it"),
@@ -37,9 +47,9 @@ IdempotencyKey = Annotated[
 
 
 class LineIn(BaseModel):
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    name: Text = ""
-    category: Annotated[str, StringConstraints(max_length=100)] = ""
+    sku: text(64, required=True)  # type: ignore[valid-type]
+    name: text(200) = ""  # type: ignore[valid-type]
+    category: text(100) = ""  # type: ignore[valid-type]
     quantity: QuantityStr = "1"
     price: MoneyStr
 
@@ -54,15 +64,20 @@ class LineIn(BaseModel):
 
 
 class ReceiptBody(BaseModel):
+    """A receipt. The member is named by at most one of `member_id`, `card_number`, `phone`
+    (none: a guest, who earns nothing and cannot redeem)."""
+
     # Request bodies are plain pydantic models: ninja.Schema's hook for reading Django objects
     # costs 40 µs a purchase and a body is never one.
 
-    member_id: int | None = Field(None, ge=1)
-    card_number: Annotated[str, StringConstraints(max_length=32)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    store: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    member_id: Id | None = None
+    card_number: CardNumber | None = None
+    phone: Phone | None = None
+    store: text(32, required=True)  # type: ignore[valid-type]
     lines: list[LineIn] = Field(min_length=1, max_length=500)
-    redeem_points: Annotated[int, Field(ge=0, le=10**12)] | Literal["max"] = 0
+    redeem_points: Annotated[StrictInt, Field(ge=0, le=10**12)] | Literal["max"] = Field(
+        0, description='Points to pay with: a whole number, or "max" for as many as allowed.'
+    )
 
     @field_validator("redeem_points", mode="wrap")
     @classmethod
@@ -98,7 +113,7 @@ class ReceiptBody(BaseModel):
 
 
 class PurchaseBody(ReceiptBody):
-    receipt_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    receipt_number: text(64, required=True)  # type: ignore[valid-type]
 
 
 class LineOut(Schema):
@@ -181,9 +196,12 @@ class IdempotencyKeyRequired(DomainError):
 
 
 def _require_key(key: str | None) -> str:
-    if not key or len(key) > 255:
+    if not key or len(key) > 255 or not all("!" <= char <= "~" for char in key):
         raise IdempotencyKeyRequired(
-            _("Send an Idempotency-Key header (1 to 255 characters), the same on every retry."),
+            _(
+                "Send an Idempotency-Key header (1 to 255 visible ASCII characters), "
+                "the same on every retry."
+            ),
             fields={"Idempotency-Key": _("Required.")},
         )
     return key
@@ -218,7 +236,7 @@ def purchases_commit(
 
 
 class ReturnLineIn(Schema):
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    sku: text(64, required=True)  # type: ignore[valid-type]
     quantity: QuantityStr = "1"
 
 
@@ -250,7 +268,10 @@ class ReturnOut(Schema):
     summary="Return goods: points taken back and refunded in proportion (idempotent)",
 )
 def purchases_return(
-    request: HttpRequest, purchase_id: int, body: ReturnBody, idempotency_key: IdempotencyKey = None
+    request: HttpRequest,
+    purchase_id: PathParam[int, P(ge=1, le=MAX_ID)],
+    body: ReturnBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, object]]:
     terminal = terminal_of(request)
     key = _require_key(idempotency_key)

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from kopilka.core import clock
 from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
+from kopilka.core.money import format_rubles
 from kopilka.core.phones import normalize_phone
 from kopilka.core.sql import insert_row, insert_rows, prepared_cursor, read_first
 from kopilka.ledger import services as ledger
@@ -43,6 +45,10 @@ class ReturnTooLarge(DomainError):
 
 class PurchaseNotFound(NotFound):
     code = "purchase_not_found"
+
+
+class ReceiptTooLarge(DomainError):
+    code = "receipt_amount_too_large"
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,23 @@ def _check_active(member: Member) -> None:
         )
 
 
+def receipt_check(terminal: TerminalPrincipal, receipt: ReceiptIn) -> None:
+    """What every receipt must pass before the rules: the terminal's own store, and an amount
+    within KOPILKA_MAX_RECEIPT_AMOUNT."""
+    store_check(terminal, receipt.store)
+    amount = sum(engine.line_amount(line) for line in receipt.lines)
+    if amount > settings.KOPILKA_MAX_RECEIPT_AMOUNT:
+        limit = format_rubles(settings.KOPILKA_MAX_RECEIPT_AMOUNT)
+        raise ReceiptTooLarge(
+            _("A receipt may be at most %(limit)s ₽; this one is %(amount)s ₽.")
+            % {"limit": limit, "amount": format_rubles(amount)},
+            fields={"lines": _("At most %(limit)s ₽ in all.") % {"limit": limit}},
+        )
+
+
 def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteResult:
     """The dry run behind /receipts/calculate: the same engine as the commit, nothing written."""
-    store_check(terminal, receipt.store)
+    receipt_check(terminal, receipt)
     snapshot = None
     if receipt.member.given:
         ref = receipt.member
@@ -161,7 +181,7 @@ def purchase_commit(
     *, terminal: TerminalPrincipal, receipt: ReceiptIn
 ) -> tuple[Purchase, QuoteResult]:
     """Record a purchase; redeem and earn its points in the same transaction, under the member's lock."""
-    store_check(terminal, receipt.store)
+    receipt_check(terminal, receipt)
     now = clock.now()
     rules = current_rules()
     member = None
@@ -302,7 +322,7 @@ def _commit_in_one_statement(
     now = clock.now()
     rules = current_rules()
     try:
-        store_check(terminal, receipt.store)
+        receipt_check(terminal, receipt)
         purchase_id, snapshot = _read_for_commit(receipt.member, now)
         quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
     except DomainError:
