@@ -1,10 +1,13 @@
 """Kopilka settings: one file, everything read from the environment, fail fast on bad values."""
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +33,26 @@ def env_int(name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_positive_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be 1 or more, got {value}")
+    return value
+
+
+def env_header(name: str, default: str = "") -> str:
+    """An HTTP header name (X-Forwarded-Proto) as its request.META key (HTTP_X_FORWARDED_PROTO);
+    "" when unset or "off"."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() in {"", "off", "none", "false"}:
+        return ""
+    if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a header name such as X-Forwarded-For, got {raw!r}"
+        )
+    return "HTTP_" + raw.upper().replace("-", "_")
 
 
 def database_from_url(url: str) -> dict[str, object]:
@@ -126,6 +149,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # Swagger UI and ReDoc from its own static files, not a CDN
+    "axes",
+    "csp",
     "kopilka.core",
     "kopilka.members",
     "kopilka.program",
@@ -138,6 +164,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -147,6 +174,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a login refused by axes into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kopilka.urls"
@@ -175,6 +204,69 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# Login throttling (django-axes) for every staff login (the admin's, which the back office uses):
+# an account is locked after N wrong passwords, an IP after more (an office shares one), until
+# the lockout time has passed since the last failure. Failures during a lockout start it again.
+# Attempts are kept: AccessAttempt (counters), AccessFailureLog (each failure), AccessLog
+# (each sign-in). Any login view must pass `request` to authenticate().
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+KOPILKA_LOGIN_FAILURES_PER_ACCOUNT = env_positive_int("KOPILKA_LOGIN_FAILURES_PER_ACCOUNT", 10)
+KOPILKA_LOGIN_FAILURES_PER_IP = env_positive_int("KOPILKA_LOGIN_FAILURES_PER_IP", 50)
+KOPILKA_LOGIN_LOCKOUT_MINUTES = env_positive_int("KOPILKA_LOGIN_LOCKOUT_MINUTES", 15)
+# Behind a proxy every request comes from the proxy's address: name the header that carries the
+# client's (X-Forwarded-For, X-Real-IP). Only when set: a client could send it itself otherwise.
+KOPILKA_CLIENT_IP_META_KEY = env_header("KOPILKA_CLIENT_IP_HEADER")
+AXES_HANDLER = "kopilka.core.login_throttle.AccountAndIpLimits"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = KOPILKA_LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=KOPILKA_LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "kopilka.core.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "kopilka.core.login_throttle.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # no start-up line in every command's output
+# A successful sign-in would also clear its IP's failures: one owned account would reset the IP limit.
+AXES_RESET_ON_SUCCESS = False
+
+# Production behind HTTPS (KOPILKA_HTTPS=true): cookies only over HTTPS, HSTS, http -> https.
+# TLS usually ends at a proxy (nginx, Caddy) that tells the scheme in X-Forwarded-Proto; the
+# proxy must set that header itself, never pass on the client's.
+KOPILKA_HTTPS = env_bool("KOPILKA_HTTPS", False)
+SESSION_COOKIE_SECURE = KOPILKA_HTTPS
+CSRF_COOKIE_SECURE = KOPILKA_HTTPS
+SECURE_SSL_REDIRECT = env_bool("KOPILKA_SSL_REDIRECT", KOPILKA_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's probe may speak plain HTTP
+_proxy_ssl_header = env_header(
+    "KOPILKA_PROXY_SSL_HEADER", "X-Forwarded-Proto" if KOPILKA_HTTPS else ""
+)
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+SECURE_HSTS_SECONDS = env_int("KOPILKA_HSTS_SECONDS", 365 * 24 * 3600 if KOPILKA_HTTPS else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"KOPILKA_HSTS_SECONDS must be 0 or more, got {SECURE_HSTS_SECONDS}")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KOPILKA_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("KOPILKA_HSTS_PRELOAD", False)
+# Preloading (a promise to browsers' built-in HTTPS list, hard to take back) is the domain
+# owner's decision, not a default: check --deploy is told so instead of warning about it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy on every response: scripts and everything else only from our own
+# origin, no inline scripts; inline styles are allowed (the pages' <style> blocks, the SVG
+# charts, Swagger UI and ReDoc set styles from their scripts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))

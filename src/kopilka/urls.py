@@ -4,7 +4,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from kopilka.api.api import api
+from kopilka.api.api import api, redoc_page
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -16,6 +16,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/redoc", redoc_page, name="api-redoc"),
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
     path("admin/", admin.site.urls),

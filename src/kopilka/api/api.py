@@ -1,8 +1,11 @@
-"""The REST API object: /api/v1/, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The REST API object: /api/v1/, OpenAPI at /api/v1/openapi.json, Swagger UI at /api/v1/docs,
+ReDoc at /api/v1/redoc; both from django-ninja's own static files (no CDN: they work offline)."""
 
 from typing import Any
 
-from ninja import NinjaAPI
+from csp.decorators import csp_update
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Redoc, Swagger
 from ninja.renderers import JSONRenderer
 
 from kopilka.api.auth import TerminalAuth
@@ -24,9 +27,24 @@ api = NinjaAPI(
     description="Loyalty points for tills and POS systems. Money is a decimal string in roubles, points are integers.",
     urls_namespace="api-v1",
     auth=TerminalAuth(),
+    docs=Swagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
 install_error_handlers(api)
 api.add_router("/", members_router)
 api.add_router("/", pos_router)
+
+
+class _Redoc(Redoc):
+    template = "core/redoc.html"  # starts ReDoc without an inline script (CSP)
+
+
+_redoc = _Redoc()
+
+
+# ReDoc's search runs in a worker it builds from a blob: URL.
+@csp_update({"worker-src": ["'self'", "blob:"]})
+def redoc_page(request: HttpRequest) -> HttpResponse:
+    """ReDoc beside Swagger UI: ninja serves one docs page per API, so this one is mounted in urls."""
+    return _redoc.render_page(request, api)
