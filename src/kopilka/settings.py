@@ -3,6 +3,7 @@
 import os
 import re
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -281,8 +282,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# How long a terminal's API key stays cached in a worker: a revoked key stops working within it.
-KOPILKA_TERMINAL_AUTH_CACHE_SECONDS = env_int("KOPILKA_TERMINAL_AUTH_CACHE_SECONDS", 30)
 
 # The version of the consent text a member agrees to (152-FZ: which text, when, through what).
 KOPILKA_CONSENT_TEXT_VERSION = os.environ.get("KOPILKA_CONSENT_TEXT_VERSION", "2026-11")
@@ -307,3 +306,18 @@ TASKS = {
         "BACKEND": os.environ.get("KOPILKA_TASK_BACKEND", "django_tasks_db.DatabaseBackend")
     }
 }
+
+# The largest receipt a till may send, in roubles: a broken or hostile till cannot mint
+# billions of points, and no amount reaches the database's 64-bit columns.
+try:
+    KOPILKA_MAX_RECEIPT_AMOUNT = int(
+        Decimal(os.environ.get("KOPILKA_MAX_RECEIPT_AMOUNT", "1000000")) * 100
+    )
+except (InvalidOperation, ValueError, OverflowError) as exc:
+    raise ImproperlyConfigured(
+        "KOPILKA_MAX_RECEIPT_AMOUNT must be roubles, such as 1000000"
+    ) from exc
+if not 0 < KOPILKA_MAX_RECEIPT_AMOUNT <= 10**15:
+    raise ImproperlyConfigured(
+        "KOPILKA_MAX_RECEIPT_AMOUNT must be more than 0 and at most 10 000 000 000 000 roubles"
+    )
