@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class AnalyticsConfig(AppConfig):
     name = "kopilka.analytics"
-    verbose_name = _("analytics")
+    verbose_name = _("Analytics")

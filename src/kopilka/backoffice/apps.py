@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class BackofficeConfig(AppConfig):
     name = "kopilka.backoffice"
-    verbose_name = _("back office")
+    verbose_name = _("Back office")

@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy
 
-from kopilka.core.admin_utils import ReadOnlyAdmin
+from kopilka.core.admin_utils import ReadOnlyAdmin, TitledAdmin
 from kopilka.core.models import AuditEntry, IdempotencyRecord
 
 
@@ -16,3 +20,22 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "scope", "key", "status_code"]
     search_fields = ["key"]
+
+
+# Django's own user and group pages, with titles Russian can decline ("Добавить пользователя").
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffUserAdmin(TitledAdmin, UserAdmin):
+    add_title = gettext_lazy("Add user")
+    change_title = gettext_lazy("Change user")
+    add_form_template = "admin/kopilka/user_add_form.html"
+
+
+@admin.register(Group)
+class StaffGroupAdmin(TitledAdmin, GroupAdmin):
+    add_title = gettext_lazy("Add group")
+    change_title = gettext_lazy("Change group")
