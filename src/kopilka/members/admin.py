@@ -1,21 +1,28 @@
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kopilka.core.admin_utils import ReadOnlyInline
+from kopilka.core import clock
+from kopilka.core.admin_utils import ReadOnlyInline, TitledAdmin
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
-from kopilka.ledger.selectors import member_balance
+from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
 from kopilka.ledger.services import points_adjust
 from kopilka.members.forms import PointsAdjustForm
 from kopilka.members.models import Card, Consent, Member
 from kopilka.members.services import card_replace
+
+LATEST_OPERATIONS = 10
+# Lots expire at a business-day boundary: the moment before it is the lot's last valid day.
+LAST_MOMENT = timedelta(microseconds=1)
 
 
 class CardInline(ReadOnlyInline):
@@ -37,27 +44,62 @@ class ConsentInline(ReadOnlyInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(TitledAdmin):
+    change_title = gettext_lazy("Change member")
     list_display = ["phone", "name", "status", "points_balance", "enrolled_store", "created_at"]
     list_filter = ["status", "enrolled_store"]
     search_fields = ["phone", "name", "email", "cards__number"]
-    readonly_fields = (
-        "points_balance",
-        "adjust_link",
-        "created_at",
-        "enrolled_store",
-        "enrolled_by",
-    )
-    fields = ("phone", "name", "email", "birth_date", "status", *readonly_fields)
+    readonly_fields = ("points", "operations", "created_at", "enrolled_store", "enrolled_by")
+    fieldsets = [
+        (None, {"fields": ("phone", "name", "email", "birth_date", "status")}),
+        (gettext_lazy("Points"), {"fields": ("points", "operations")}),
+        (gettext_lazy("Enrolment"), {"fields": ("created_at", "enrolled_store", "enrolled_by")}),
+    ]
     inlines = [CardInline, ConsentInline]
+
+    class Media:
+        css = {"all": ["core/admin.css"]}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # members join through member_enroll (consent is required), not a bare form
 
-    @admin.display(description=gettext_lazy("Points"))
-    def adjust_link(self, member: Member) -> str:
-        url = reverse("admin:members_member_adjust", args=[member.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Adjust points…"))
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # the ledger and consents refer to a member; leaving is anonymisation
+
+    @admin.display(description=gettext_lazy("Balance"))
+    def points(self, member: Member) -> str:
+        """Available and pending points, and what expires when (the last day each lot is valid)."""
+        balance = member_balance(member.pk)
+        expiring = [
+            {"points": e.points, "valid_through": clock.business_date(e.expires_at - LAST_MOMENT)}
+            for e in balance.expiring
+        ]
+        return render_to_string(
+            "admin/members/member/points.html",
+            {
+                "balance": balance,
+                "expiring": expiring,
+                "adjust_url": reverse("admin:members_member_adjust", args=[member.pk]),
+            },
+        )
+
+    @admin.display(description=gettext_lazy("Latest operations"))
+    def operations(self, member: Member) -> str:
+        transfers = member_transfers(member.pk, limit=LATEST_OPERATIONS)
+        rows = [
+            {
+                "created_at": t.created_at,
+                "kind": t.get_kind_display(),
+                "points": t.points,
+                "description": transfer_description(t),
+                "actor": t.actor_label,
+            }
+            for t in transfers
+        ]
+        all_url = reverse("admin:ledger_transfer_changelist") + f"?member={member.pk}"
+        return render_to_string(
+            "admin/members/member/operations.html", {"rows": rows, "all_url": all_url}
+        )
 
     def get_urls(self) -> list[URLPattern]:
         adjust = path(
@@ -109,7 +151,7 @@ def replace_cards(
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(TitledAdmin):
     list_display = ["number", "member", "status", "issued_at"]
     actions = [replace_cards]
     search_fields = ["number", "member__phone"]
@@ -118,9 +160,12 @@ class CardAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a lost card is blocked and replaced (the action), its number kept
+
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(TitledAdmin):
     list_display = [
         "member",
         "purpose",
