@@ -16,6 +16,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),  # the start page's language switch
     path("api/v1/redoc", redoc_page, name="api-redoc"),
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
