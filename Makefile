@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint install messages clean
+.PHONY: demo test fuzz lint install messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,16 @@ demo: install
 	@# The background worker (analytics snapshots) runs beside the web server and stops with it.
 	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --limit-request-line 0 --access-logfile -
 
 test: install
 	@url=$$($(BIN)/python scripts/test_database_url.py) || exit 1; \
 	echo "Testing against $$url"; \
 	DATABASE_URL="$$url" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Schemathesis against our OpenAPI on a real server: every check, every phase (scripts/api_fuzz.py).
+fuzz: install
+	$(BIN)/python scripts/api_fuzz.py --max-examples $(or $(FUZZ_EXAMPLES),50)
 
 lint: install
 	$(BIN)/ruff check .

@@ -269,7 +269,10 @@ def test_home_page_links_to_admin_and_api(client) -> None:
     assert "Копилка — программа лояльности" in page
 
 
-@pytest.mark.parametrize(("redeem", "most"), [(0, 13), (30, 16)])
+# On SQLite (the locked path) the budget includes the terminal's read (every request, so a revoke
+# holds at once) and the savepoint that keeps a refusal's writes out while the refusal is stored;
+# PostgreSQL's one-statement commit stays far below it.
+@pytest.mark.parametrize(("redeem", "most"), [(0, 16), (30, 19)])
 def test_a_commit_costs_a_fixed_number_of_statements(
     api: Api, django_assert_max_num_queries, redeem: int, most: int
 ) -> None:

@@ -10,6 +10,7 @@ from ninja.renderers import JSONRenderer
 
 from kopilka.api.auth import TerminalAuth
 from kopilka.api.errors import install_error_handlers
+from kopilka.api.openapi import document
 from kopilka.members.api import router as members_router
 from kopilka.pos.api import router as pos_router
 
@@ -20,7 +21,12 @@ class ReadableJSONRenderer(JSONRenderer):
     json_dumps_params: dict[str, Any] = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class KopilkaAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        return document(super().get_openapi_schema(*args, **kwargs))
+
+
+api = KopilkaAPI(
     renderer=ReadableJSONRenderer(),
     title="Kopilka API",
     version="1",

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
-    StrictInt,
     StringConstraints,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
@@ -22,9 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 MoneyStr = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{1,10}(\.[0-9]{1,2})?$"),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$", "example": "250.00"}
-    ),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}),
 ]
 # Greater than zero, at most 9 digits before the point and 3 after; the pattern itself excludes
 # zero, so the OpenAPI schema says what the API accepts.
@@ -51,11 +49,26 @@ QuantityStr = Annotated[
 
 # PostgreSQL's bigint: a larger id can name nothing, and must not reach the database.
 MAX_ID = 2**63 - 1
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+def _number_not_text(value: object) -> object:
+    """A JSON number, not a string of digits and not true/false (pydantic's lax mode takes
+    "10" and true as integers); 40.0 is still 40, as JSON Schema's "integer" says."""
+    if isinstance(value, str | bool):
+        raise ValueError(_("Must be a whole number."))
+    return value
+
+
+# The bounds come before the check, so the schema says minimum/maximum.
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_number_not_text)]
+Points = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_number_not_text)]
 
 # Characters no name, SKU or category has: C0/C1 controls (NUL breaks PostgreSQL), lone
 # surrogates (not encodable as UTF-8) and the bidirectional overrides that make a receipt line
 # read differently from what it is (CVE-2021-42574, "Trojan Source").
+# The same characters as a regular-expression class, for the OpenAPI schema (Cc is exactly
+# U+0000-U+001F and U+007F-U+009F).
+_FORBIDDEN = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -73,14 +86,30 @@ def _not_blank(value: str) -> str:
 
 
 def text(max_length: int, *, required: bool = False) -> Any:
-    """A string field of plain text: no control or bidi characters; `required`: not blank."""
+    """A string field of plain text: no control or bidi characters; `required`: not blank.
+
+    The validators word each problem; the schema states the same rule as a pattern."""
+    pattern = (
+        f"^[^{_FORBIDDEN}]*[^\\s{_FORBIDDEN}][^{_FORBIDDEN}]*$"
+        if required
+        else f"^[^{_FORBIDDEN}]*$"
+    )
     checks = (
         (AfterValidator(_clean), AfterValidator(_not_blank))
         if required
         else (AfterValidator(_clean),)
     )
+    schema = {
+        "type": "string",
+        "minLength": 1 if required else 0,
+        "maxLength": max_length,
+        "pattern": pattern,
+    }
     return Annotated[
-        str, StringConstraints(min_length=1 if required else 0, max_length=max_length), *checks
+        str,
+        StringConstraints(min_length=1 if required else 0, max_length=max_length),
+        *checks,
+        WithJsonSchema(schema),
     ]
 
 
@@ -88,7 +117,7 @@ PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{1,30}[0-9]$"
 Phone = Annotated[
     str,
     StringConstraints(pattern=PHONE_PATTERN),
-    WithJsonSchema({"type": "string", "pattern": PHONE_PATTERN, "example": "+79161234567"}),
+    WithJsonSchema({"type": "string", "pattern": PHONE_PATTERN}),
 ]
 CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,32}$")]
 

@@ -1,6 +1,7 @@
 """/api/v1/members: enrol, look up, balance and history (terminal-authenticated)."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -8,8 +9,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Path as PathParam
 from ninja import Query, Router, Schema, Status
-from ninja.params import P
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from kopilka.api.auth import terminal_of
 from kopilka.api.schemas import (
@@ -28,7 +35,15 @@ from kopilka.members.services import ConsentChoices, member_enroll
 
 router = Router(tags=["members"])
 
-MemberId = PathParam[int, P(ge=1, le=MAX_ID)]
+# Validated by Django's validate_email below ("" is no email); the schema says so.
+Email = Annotated[
+    str,
+    StringConstraints(max_length=254),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 254, "anyOf": [{"format": "email"}, {"maxLength": 0}]}
+    ),
+]
+MemberId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 class ConsentsIn(Schema):
@@ -38,9 +53,26 @@ class ConsentsIn(Schema):
 
 
 class MemberIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": "+79161234568",
+                    "name": "Анна",
+                    "email": "anna@example.ru",
+                    "consents": {
+                        "personal_data": True,
+                        "sms_marketing": False,
+                        "email_marketing": False,
+                    },
+                }
+            ]
+        }
+    )
+
     phone: Phone
     name: text(200) = ""  # type: ignore[valid-type]
-    email: text(254) | None = None  # type: ignore[valid-type]
+    email: Email | None = None
     birth_date: date | None = None
     card_number: CardNumber | None = None
     consents: ConsentsIn = Field(default_factory=ConsentsIn)

@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 from ninja import Path as PathParam
-from ninja.params import P
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
-    StrictInt,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -28,6 +27,7 @@ from kopilka.api.schemas import (
     Id,
     MoneyStr,
     Phone,
+    Points,
     QuantityStr,
     text,
 )
@@ -63,19 +63,51 @@ class LineIn(BaseModel):
         )
 
 
+# "At most one of member_id, card_number, phone" in JSON Schema: no two of them both given
+# (present and not null), as one_member_reference checks.
+_TWO_MEMBER_REFERENCES = [
+    {"required": [a, b], "properties": {a: {"not": {"type": "null"}}, b: {"not": {"type": "null"}}}}
+    for a, b in (("member_id", "card_number"), ("member_id", "phone"), ("card_number", "phone"))
+]
+
+
+def _receipt_schema(**example: object) -> dict[str, Any]:
+    """The member reference rule and a whole example (the docs show it, Schemathesis sends it)."""
+    return {
+        "not": {"anyOf": _TWO_MEMBER_REFERENCES},
+        "examples": [
+            {
+                "phone": "+79161234567",
+                "store": "central",
+                "lines": [
+                    {
+                        "sku": "CAP",
+                        "name": "Капучино",
+                        "category": "coffee",
+                        "quantity": "2",
+                        "price": "250.00",
+                    }
+                ],
+                **example,
+            }
+        ],
+    }
+
+
 class ReceiptBody(BaseModel):
     """A receipt. The member is named by at most one of `member_id`, `card_number`, `phone`
     (none: a guest, who earns nothing and cannot redeem)."""
 
     # Request bodies are plain pydantic models: ninja.Schema's hook for reading Django objects
     # costs 40 µs a purchase and a body is never one.
+    model_config = ConfigDict(json_schema_extra=_receipt_schema(redeem_points="max"))
 
     member_id: Id | None = None
     card_number: CardNumber | None = None
     phone: Phone | None = None
     store: text(32, required=True)  # type: ignore[valid-type]
     lines: list[LineIn] = Field(min_length=1, max_length=500)
-    redeem_points: Annotated[StrictInt, Field(ge=0, le=10**12)] | Literal["max"] = Field(
+    redeem_points: Points | Literal["max"] = Field(
         0, description='Points to pay with: a whole number, or "max" for as many as allowed.'
     )
 
@@ -113,6 +145,13 @@ class ReceiptBody(BaseModel):
 
 
 class PurchaseBody(ReceiptBody):
+    """A receipt to record, with its number in the store. The member is named by at most one of
+    `member_id`, `card_number`, `phone` (none: a guest, who earns nothing and cannot redeem)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_receipt_schema(receipt_number="A-1001", redeem_points=0)
+    )
+
     receipt_number: text(64, required=True)  # type: ignore[valid-type]
 
 
@@ -241,6 +280,10 @@ class ReturnLineIn(Schema):
 
 
 class ReturnBody(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lines": [{"sku": "CAP", "quantity": "1"}]}]}
+    )
+
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -269,7 +312,7 @@ class ReturnOut(Schema):
 )
 def purchases_return(
     request: HttpRequest,
-    purchase_id: PathParam[int, P(ge=1, le=MAX_ID)],
+    purchase_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     body: ReturnBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, object]]:
