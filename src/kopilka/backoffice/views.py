@@ -4,9 +4,10 @@ import io
 import json
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial, wraps
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from django.contrib import messages
@@ -52,6 +53,7 @@ from kopilka.pos.models import Store
 
 View = Callable[..., HttpResponse]
 EXPORT_FORMATS = ("csv", "parquet", "json")
+CHART_WIDTHS = (charts.WIDE, charts.NARROW)
 
 
 def with_snapshot(view: View) -> View:
@@ -70,16 +72,42 @@ def with_snapshot(view: View) -> View:
     return wrapper
 
 
-_charts: OrderedDict[tuple[str, str, str], SafeString] = OrderedDict()
-CHARTS_CACHED = 64
+@dataclass(frozen=True)
+class Chart:
+    """One chart in its two layouts: the page shows the wide one on a desktop and the narrow
+    one on a phone (backoffice.css), so its text stays readable at either size."""
+
+    wide: SafeString
+    narrow: SafeString
+
+    def __html__(self) -> SafeString:
+        return mark_safe(  # two SVGs of our own (see _chart_svg) in fixed markup
+            f'<div class="chart-wide">{self.wide}</div>'
+            f'<div class="chart-narrow">{self.narrow}</div>'
+        )
+
+    __str__ = __html__  # the template engine calls str() before escaping
 
 
-def _chart(snapshot: Snapshot, key: str, render: Callable[[], str]) -> SafeString:
-    """A chart of a snapshot, rendered once per language and process: snapshots never change."""
-    cache_key = (str(snapshot_dir(snapshot.pk)), key, get_language() or "")
+_charts: OrderedDict[tuple[str, str, str, int], SafeString] = OrderedDict()
+CHARTS_CACHED = 128
+
+
+class ChartRender(Protocol):
+    def __call__(self, *, width: int) -> str: ...
+
+
+def _chart(snapshot: Snapshot, key: str, render: ChartRender) -> Chart:
+    """A chart of a snapshot in both widths, each rendered once per language and process:
+    snapshots never change. `render` takes the chart's natural width."""
+    return Chart(*(_chart_svg(snapshot, key, render, width) for width in CHART_WIDTHS))
+
+
+def _chart_svg(snapshot: Snapshot, key: str, render: ChartRender, width: int) -> SafeString:
+    cache_key = (str(snapshot_dir(snapshot.pk)), key, get_language() or "", width)
     if cache_key not in _charts:
         # Our own charts: matplotlib escapes every text it writes into the SVG.
-        _charts[cache_key] = mark_safe(render())
+        _charts[cache_key] = mark_safe(render(width=width))
         while len(_charts) > CHARTS_CACHED:
             _charts.popitem(last=False)
     _charts.move_to_end(cache_key)
@@ -122,32 +150,41 @@ def overview(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             revenue_chart=_chart(
                 snapshot,
                 "overview.revenue_chart",
-                lambda: charts.kpi_trend_chart(
+                lambda width: charts.kpi_trend_chart(
                     monthly,
+                    title=_("Revenue: all receipts and members' receipts, ₽"),
                     series=[("revenue", _("Revenue")), ("member_revenue", _("Members"))],
                     money=True,
+                    in_progress=as_of_day,
+                    width=width,
                 ),
             ),
             receipt_chart=_chart(
                 snapshot,
                 "overview.receipt_chart",
-                lambda: charts.kpi_trend_chart(
+                lambda width: charts.kpi_trend_chart(
                     monthly,
+                    title=_("Average receipt: members and guests, ₽"),
                     series=[
                         ("avg_receipt_member", _("Average receipt, members")),
                         ("avg_receipt_guest", _("Average receipt, guests")),
                     ],
                     money=True,
+                    in_progress=as_of_day,
+                    width=width,
                 ),
             ),
             share_chart=_chart(
                 snapshot,
                 "overview.share_chart",
-                lambda: charts.kpi_trend_chart(
+                lambda width: charts.kpi_trend_chart(
                     monthly,
+                    title=_("Share of revenue from members"),
                     series=[("member_revenue_share", _("Share of revenue from members"))],
                     money=False,
                     percent=True,
+                    in_progress=as_of_day,
+                    width=width,
                 ),
             ),
             stores=stores_table.to_dicts(),
@@ -193,18 +230,23 @@ def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             grid_chart=_chart(
                 snapshot,
                 "rfm.grid_chart",
-                lambda: charts.rfm_grid_chart(
-                    snapshot_table(snapshot, "rfm_grid"), segment_labels=labels
+                lambda width: charts.rfm_grid_chart(
+                    snapshot_table(snapshot, "rfm_grid"),
+                    title=_("Members by recency and frequency"),
+                    segment_labels=labels,
+                    width=width,
                 ),
             ),
             share_chart=_chart(
                 snapshot,
                 "rfm.share_chart",
-                lambda: charts.bar_chart(
+                lambda width: charts.bar_chart(
                     [r["label"] for r in rows],
                     [r["revenue_share"] for r in rows],
+                    title=_("Which segments bring the revenue"),
                     label=_("Share of revenue in the last 12 months"),
                     percent=True,
+                    width=width,
                 ),
             ),
             segments=rows,
@@ -224,6 +266,7 @@ def rfm(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
 @with_snapshot
 def cohorts(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
     table = snapshot_table(snapshot, "cohorts")
+    as_of_day = date.fromisoformat(snapshot.summary["as_of_day"])
     return render(
         request,
         "backoffice/cohorts.html",
@@ -233,12 +276,24 @@ def cohorts(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             retention_chart=_chart(
                 snapshot,
                 "cohorts.retention_chart",
-                lambda: charts.cohort_heatmap(table, value="retention"),
+                lambda width: charts.cohort_heatmap(
+                    table,
+                    title=_("Retention: share of each cohort who bought, by month since joining"),
+                    value="retention",
+                    in_progress=as_of_day,
+                    width=width,
+                ),
             ),
             revenue_chart=_chart(
                 snapshot,
                 "cohorts.revenue_chart",
-                lambda: charts.cohort_heatmap(table, value="revenue_per_member"),
+                lambda width: charts.cohort_heatmap(
+                    table,
+                    title=_("Revenue per member of each cohort, by month since joining, ₽"),
+                    value="revenue_per_member",
+                    in_progress=as_of_day,
+                    width=width,
+                ),
             ),
         ),
     )
@@ -254,7 +309,11 @@ def campaigns(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
                 "campaign": campaign,
                 "result": result,
                 "chart": _chart(
-                    snapshot, f"campaign-{campaign.pk}", partial(charts.uplift_chart, result)
+                    snapshot,
+                    f"campaign-{campaign.pk}",
+                    partial(
+                        charts.uplift_chart, result, title=_("Targeted members against control")
+                    ),
                 ),
             }
         )
@@ -294,24 +353,33 @@ def lifetime(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
             clv_chart=_chart(
                 snapshot,
                 "lifetime.clv_chart",
-                lambda: charts.histogram_chart(
-                    valued["clv"], label=_("Lifetime value over 26 weeks"), money=True
+                lambda width: charts.histogram_chart(
+                    valued["clv"],
+                    title=_("How lifetime value is spread over members"),
+                    label=_("Lifetime value over 26 weeks"),
+                    money=True,
+                    width=width,
                 ),
             ),
             alive_chart=_chart(
                 snapshot,
                 "lifetime.alive_chart",
-                lambda: charts.histogram_chart(
+                lambda width: charts.histogram_chart(
                     valued["p_alive"],
+                    title=_("How likely members are to still be customers"),
                     label=_("Probability the member is still a customer"),
                     money=False,
+                    width=width,
                 ),
             ),
             holdout_chart=_chart(
                 snapshot,
                 "lifetime.holdout_chart",
-                lambda: charts.predicted_vs_actual_chart(
-                    holdout.to_dicts(), period_label=_("Week")
+                lambda width: charts.predicted_vs_actual_chart(
+                    holdout.to_dicts(),
+                    title=_("Model check: repeat purchases, predicted and actual"),
+                    period_label=_("Week"),
+                    width=width,
                 ),
             )
             if holdout.height
