@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kopilka.analytics import charts
+from kopilka.analytics.exports import table_csv
 from kopilka.analytics.labels import KPIS, SEGMENTS
 from kopilka.analytics.models import Campaign, Snapshot
 from kopilka.analytics.pipeline import RFM_MOVEMENT_DAYS
@@ -424,7 +425,8 @@ def _table_for_export(request: HttpRequest, snapshot: Snapshot, name: str) -> pl
 
 @staff_member_required
 def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
-    """Any dashboard table as CSV, Parquet or JSON, from the latest ready snapshot."""
+    """Any dashboard table as CSV, Parquet or JSON, from the latest ready snapshot: CSV for a
+    person in the request's language, Parquet and JSON with the snapshot's names and values."""
     snapshot = snapshot_latest()
     if name not in TABLES or fmt not in EXPORT_FORMATS:
         return _json_error(404, "table_not_found", _("There is no table with this name."))
@@ -440,14 +442,13 @@ def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
             },
             json_dumps_params={"ensure_ascii": False, "default": str},
         )
-    buffer = io.BytesIO()
     if fmt == "csv":
-        table.write_csv(buffer)
-        content_type = "text/csv; charset=utf-8"
+        # For people: named columns, roubles, the language's decimal separator (see exports).
+        response = HttpResponse(table_csv(table, name), content_type="text/csv; charset=utf-8")
     else:
+        buffer = io.BytesIO()
         table.write_parquet(buffer)
-        content_type = "application/vnd.apache.parquet"
-    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+        response = HttpResponse(buffer.getvalue(), content_type="application/vnd.apache.parquet")
     response["Content-Disposition"] = f'attachment; filename="kopilka-{name}-{snapshot.pk}.{fmt}"'
     return response
 
