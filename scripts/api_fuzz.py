@@ -152,7 +152,7 @@ def main() -> int:
                     "--no-color",
                 ],
                 env={**env, "SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks", "PYTHONPATH": str(ROOT)},
-                cwd=ROOT,
+                cwd=folder,  # its example database (.schemathesis/) stays out of the checkout
                 capture_output=True,
                 text=True,
             )
