@@ -23,6 +23,7 @@ from kopilka.program.engine import (
     QuoteError,
     RedeemLimitExceeded,
     Rules,
+    _apportion,
     earn_for_payable,
     format_money,
     line_amount,
@@ -73,6 +74,15 @@ def test_redeem_max_is_capped_at_thirty_percent():
         "300 points pay 300.00 ₽ of this receipt.",
         "At most 30% of a receipt can be paid with points: up to 300 points here.",
     ]
+
+
+def test_redeem_exactly_the_limit_or_the_balance_is_allowed():
+    lines = [item(60000), item(40000)]
+    # 300 points: exactly 30 % of 1,000 ₽
+    assert quote(lines, MEMBER, Rules(), redeem=300).redeem_points == 300
+    # 120 points: exactly what the member has, under the limit
+    member = MemberSnapshot(member_id=1, available=120, pending=0)
+    assert quote(lines, member, Rules(), redeem=120).redeem_points == 120
 
 
 def test_redeem_one_point_over_the_limit_is_refused():
@@ -164,6 +174,15 @@ def test_earn_ties_go_to_the_earlier_line():
     assert earn_for_payable([4000, 1800], Rules()) == [2, 0]
 
 
+def test_the_spare_point_goes_to_the_largest_remainder_wherever_it_stands():
+    # 39.70 ₽ and 39.90 ₽ earn 1.985 and 1.995 points ideally; 3.98 floors to 3, and the
+    # spare point goes to the second line, whose remainder (0.995) is the larger
+    assert earn_for_payable([3970, 3990], Rules()) == [1, 2]
+    assert earn_for_payable([3990, 3970], Rules()) == [2, 1]
+    # shares 1.1, 1.9, 1.5, 1.5 of 6: two spare units, to 0.9 and the first 0.5, never to 0.1
+    assert _apportion([11, 19, 15, 15], 10, 6) == [1, 2, 2, 1]
+
+
 @pytest.mark.parametrize(
     ("kopecks", "text"), [(123450, "1234.50"), (-5, "-0.05"), (0, "0.00"), (100, "1.00")]
 )
@@ -219,7 +238,7 @@ def receipts(draw):
     """A receipt, a member or none, rules, and a redeem the rules allow (or "max")."""
     lines, member, rules = draw(lines_st), draw(members), draw(rules_st)
     ceiling = quote(lines, member, rules, "max").max_redeemable
-    redeem = draw(st.one_of(st.just("max"), st.integers(0, ceiling)))
+    redeem = draw(st.one_of(st.just("max"), st.just(ceiling), st.integers(0, ceiling)))
     return lines, member, rules, redeem
 
 
@@ -262,6 +281,72 @@ def test_earn_is_the_floored_rate_and_each_line_gets_floor_or_floor_plus_one(cas
     for line in q.lines:
         floor = line.payable * rules.earn_rate_bp // 1_000_000
         assert line.earn_points in ((floor, floor + 1) if member else (0,))
+
+
+def assert_largest_remainders_first(
+    parts: list[int], numerators: list[int], denominator: int, caps: list[int] | None
+) -> None:
+    """A part got more above its floor than another only if its remainder is at least the
+    other's (and, on equal remainders, it comes first), unless the other had no room left."""
+    shares = [divmod(x, denominator) for x in numerators]
+    extra = [part - whole for part, (whole, _rest) in zip(parts, shares, strict=True)]
+    for i, (_whole_i, rest_i) in enumerate(shares):
+        assert extra[i] >= 0
+        for j, (_whole_j, rest_j) in enumerate(shares):
+            if extra[i] <= extra[j] or (caps is not None and parts[j] >= caps[j]):
+                continue
+            assert (-rest_i, i) < (-rest_j, j), (
+                f"part {i} (remainder {rest_i}) got a unit that part {j} "
+                f"(remainder {rest_j}, with room) did not: {parts}"
+            )
+
+
+@st.composite
+def apportion_cases(draw):
+    """Numerators over a denominator, the floored total of their shares plus what caps allow."""
+    denominator = draw(st.integers(1, 1000))
+    numerators = draw(st.lists(st.integers(0, 50_000), min_size=1, max_size=12))
+    floors = [x // denominator for x in numerators]
+    caps = None
+    if draw(st.booleans()):
+        caps = [f + draw(st.integers(0, 3)) for f in floors]
+    ceiling = sum(caps) if caps is not None else sum(floors) + len(floors)
+    natural = min(sum(numerators) // denominator, ceiling)
+    total = draw(st.integers(natural, ceiling)) if draw(st.booleans()) else natural
+    return numerators, denominator, max(total, sum(floors)), caps
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(apportion_cases())
+def test_apportion_gives_spare_units_to_the_largest_remainders(case):
+    numerators, denominator, total, caps = case
+    parts = _apportion(numerators, denominator, total, caps)
+    assert sum(parts) == total
+    if caps is not None:
+        assert all(p <= c for p, c in zip(parts, caps, strict=True))
+    assert_largest_remainders_first(parts, numerators, denominator, caps)
+
+
+@PROPERTY
+@given(receipts())
+def test_per_line_redeem_and_earn_favour_the_largest_remainders(case):
+    _lines, member, rules, _redeem = case
+    q = quote(*case)
+    amounts = [line.amount for line in q.lines]
+    if q.redeem_points:
+        assert_largest_remainders_first(
+            [line.redeem_points for line in q.lines],
+            [q.redeem_points * a for a in amounts],
+            q.amount,
+            [a // POINT_VALUE for a in amounts],
+        )
+    if member is not None:
+        assert_largest_remainders_first(
+            [line.earn_points for line in q.lines],
+            [line.payable * rules.earn_rate_bp for line in q.lines],
+            BP * POINT_VALUE,
+            None,
+        )
 
 
 @PROPERTY
