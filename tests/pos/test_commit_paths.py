@@ -2,23 +2,28 @@
 write the same rows and answer the same, and the one-statement path hands every case it does not
 own to the locked path."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import close_old_connections, connection, connections
+from django.db import DatabaseError, close_old_connections, connection, connections
 
 from kopilka.core import clock
+from kopilka.core.audit import Actor
 from kopilka.core.models import AuditEntry, IdempotencyRecord
 from kopilka.core.sql import postgres_url
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Member
 from kopilka.pos import services
 from kopilka.pos.models import Purchase, PurchaseLine
 from kopilka.program.models import ProgramSettings
 from kopilka.program.selectors import rules_cache_clear
+from kopilka.program.services import program_settings_update
 from tests.conftest import Api, enroll, postgres_only, receipt
 
 pytestmark = [postgres_only, pytest.mark.django_db]
@@ -36,6 +41,40 @@ SCRIPT: list[tuple[int, dict[str, Any]]] = [
     (12, {"lines": [("CAKE", "2", "300.00")], "redeem_points": "max", "ref": "phone"}),
     (15, {"lines": [("COF", "1", "150.00")], "redeem_points": 10}),
 ]
+
+
+@pytest.fixture
+def function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """How each call of kopilka_purchase_commit ended: "ok" or the SQLSTATE it raised."""
+    calls: list[str] = []
+    real = services.prepared_cursor
+
+    @contextmanager
+    def watched() -> Iterator[Any]:
+        try:
+            with real() as cursor:
+                yield cursor
+        except DatabaseError as exc:
+            calls.append(str(getattr(exc.__cause__, "sqlstate", None)))
+            raise
+        calls.append("ok")
+
+    monkeypatch.setattr(services, "prepared_cursor", watched)
+    return calls
+
+
+@pytest.fixture
+def locked_commits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Receipt numbers committed by the locked Python path."""
+    numbers: list[str] = []
+    real = services.purchase_commit
+
+    def counted(**kwargs: Any) -> Any:
+        numbers.append(kwargs["receipt"].receipt_number)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "purchase_commit", counted)
+    return numbers
 
 
 def run_script(api: Api, member: Member, tag: str) -> list[tuple[int, dict[str, Any]]]:
@@ -155,6 +194,183 @@ def test_both_paths_write_the_same_rows_and_answers(
     assert written(one) == written(locked)
     assert written(one)["spends"], "the script spends points"
     assert IdempotencyRecord.objects.filter(key__startswith="one-").count() == len(SCRIPT)
+    assert ledger_problems() == []
+
+
+# Rules that change mid-script and a refund lot, so that spending by expiry, by id and with or
+# without pending lots give different rows: (step, day, details).
+CHANGING_SCRIPT: list[tuple[str, int, Any]] = [
+    ("rules", 0, {"pending_days": 0, "expiry_days": 60}),
+    ("buy", 0, {"lines": [("A", "1", "2000.00")]}),  # lot A: 100, expires day 61
+    ("buy", 1, {"lines": [("B", "1", "1000.00")]}),  # lot B: 50, expires day 62
+    ("buy", 2, {"lines": [("C", "1", "400.00")], "redeem_points": 100}),  # all of A; lot C: 15
+    ("rules", 3, {"expiry_days": 10}),
+    # the refund lot keeps A's expiry (day 61) but is newer than B (day 62)
+    ("return", 3, {"sku": "C"}),
+    ("buy", 4, {"lines": [("D", "1", "1000.00")]}),  # lot D: 50, the newest, expires first (15)
+    # by expiry: D, the refund, B; by id it would be B, the refund, D
+    ("buy", 5, {"lines": [("E", "1", "300.00")], "redeem_points": 60}),
+    ("rules", 6, {"pending_days": 3}),
+    ("buy", 6, {"lines": [("F", "1", "2000.00")]}),  # lot F: 100 pending until day 9, expires 17
+    # F expires before the refund and B (after E's 12), but is pending: not spent
+    ("buy", 7, {"lines": [("G", "1", "1000.00")], "redeem_points": 60}),
+    ("buy", 8, {"lines": [("H", "1", "500.00")], "redeem_points": "max", "ref": "card"}),
+    ("buy", 10, {"lines": [("I", "1", "500.00")], "redeem_points": "max", "ref": "phone"}),
+]
+
+
+def run_changing_script(api: Api, member: Member, tag: str) -> list[tuple[int, dict[str, Any]]]:
+    card = member.cards.get().number
+    purchases: dict[str, int] = {}
+    answers = []
+    for number, (step, day, details) in enumerate(CHANGING_SCRIPT, start=1):
+        with clock.frozen_at(START + timedelta(days=day, minutes=number)):
+            if step == "rules":
+                program_settings_update(actor=Actor.system("test"), **details)
+                rules_cache_clear()  # the update clears it on commit; the test never commits
+                continue
+            if step == "return":
+                body: dict[str, Any] = {"lines": [{"sku": details["sku"], "quantity": "1"}]}
+                path = f"/purchases/{purchases[details['sku']]}/returns"
+            else:
+                fields = dict(details)
+                ref = fields.pop("ref", "id")
+                reference = {"id": {"member_id": member.pk}, "card": {"card_number": card}}.get(
+                    ref, {"phone": member.phone}
+                )
+                lines = fields.pop("lines")
+                body = receipt(*lines, receipt_number=f"{tag}-{number}", **reference, **fields)
+                path = "/purchases"
+            response = api.post(path, body, idempotency_key=f"{tag}-{number}")
+            assert response.status_code == 201, (step, day, response.content)
+            if step == "buy":
+                purchases[lines[0][0]] = response.json()["id"]
+            answer = {k: v for k, v in response.json().items() if k != "purchase_id"}
+            answers.append((response.status_code, answer))
+    return answers
+
+
+def spends_of(member: Member, sku: str) -> dict[tuple[str, str], int]:
+    """Points the purchase of `sku` redeemed, by the lot they came from: (how it was made, sku)."""
+    spends = LotSpend.objects.filter(
+        member_id=member.pk,
+        transfer__kind=Transfer.Kind.REDEEM,
+        transfer__purchase__lines__sku=sku,
+    ).select_related("lot__transfer")
+    origin = {
+        lot.pk: (lot.transfer.kind, lot.transfer.purchase.lines.get().sku)
+        for lot in PointLot.objects.filter(member=member).select_related("transfer__purchase")
+    }
+    return {origin[s.lot_id]: s.points for s in spends}
+
+
+def test_both_paths_agree_when_rules_change_and_refunds_come_back(
+    api: Api, function_calls: list[str], locked_commits: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, locked = enroll("+79160000001"), enroll("+79160000002")
+    buys = sum(step == "buy" for step, _day, _details in CHANGING_SCRIPT)
+    # when the script runs for one member with the one-statement commit
+    answers_one = run_changing_script(api, one, "one")
+    # then the function wrote every purchase, and the locked path wrote none
+    assert function_calls == ["ok"] * buys
+    assert not [n for n in locked_commits if n.startswith("one-")]
+    # and it spent by expiry, never a pending lot: the refund lot before an older lot
+    assert spends_of(one, "C") == {("earn", "A"): 100}
+    assert spends_of(one, "E") == {("earn", "D"): 50, ("return", "C"): 10}
+    assert spends_of(one, "G") == {("earn", "E"): 12, ("return", "C"): 48}
+    assert spends_of(one, "I") == {("earn", "F"): 100, ("earn", "G"): 47}
+    # when the same script runs for another member on the locked path
+    monkeypatch.setattr(services, "_commit_in_one_statement", lambda **kwargs: None)
+    answers_locked = run_changing_script(api, locked, "locked")
+    assert len([n for n in locked_commits if n.startswith("locked-")]) == buys
+    # then both wrote the same rows and gave the same answers
+    assert [(s, same_answer(a)) for s, a in answers_one] == [
+        (s, same_answer(a)) for s, a in answers_locked
+    ]
+    assert written(one) == written(locked)
+    assert ledger_problems() == []
+
+
+@pytest.fixture
+def one_instant() -> Iterator[None]:
+    """Every request at START: another till's new points are then not "pending" at the time of
+    this commit, so a changed balance is seen by the check of available points, not by the
+    pending check (which alone catches it when the clock moves)."""
+    with clock.frozen_at(START):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("pending_days", "other_redeem", "redeem", "status"),
+    [
+        (0, 30, 50, 201),  # the other till spent 30 of 100: 50 are still there
+        (0, 100, 50, 422),  # the other till spent all 100: 50 are not there
+        (3, 0, 50, 201),  # the other till earned pending points: only "pending" changed
+    ],
+)
+@pytest.mark.usefixtures("one_instant")
+def test_a_redemption_elsewhere_after_the_read_is_left_to_the_locked_path(
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    function_calls: list[str],
+    locked_commits: list[str],
+    pending_days: int,
+    other_redeem: int,
+    redeem: int,
+    status: int,
+) -> None:
+    # given a member with 100 available points
+    member = enroll()
+    seed = receipt(("SEED", "1", "2000.00"), member_id=member.pk, receipt_number="seed")
+    assert api.post("/purchases", seed, idempotency_key="seed").status_code == 201
+    ProgramSettings.objects.create(pending_days=pending_days)
+    rules_cache_clear()
+    real_read = services._read_for_commit
+    changed: dict[str, int] = {}
+
+    def read_then_another_till_redeems(ref: services.MemberRef, at: datetime) -> Any:
+        result = real_read(ref, at)
+        assert result[1] is not None and (result[1].available, result[1].pending) == (100, 0)
+        monkeypatch.setattr(services, "_read_for_commit", real_read)
+        other = receipt(
+            ("COF", "1", "400.00"),
+            member_id=member.pk,
+            receipt_number="other",
+            redeem_points=other_redeem,
+        )
+        assert api.post("/purchases", other, idempotency_key="other").status_code == 201
+        balance = member_balance(member.pk)
+        changed.update(available=balance.available, pending=balance.pending)
+        return result
+
+    monkeypatch.setattr(services, "_read_for_commit", read_then_another_till_redeems)
+    body = receipt(
+        ("TEA", "1", "500.00"), member_id=member.pk, receipt_number="t", redeem_points=redeem
+    )
+    # when the till commits on the 100 points it read
+    response = api.post("/purchases", body, idempotency_key="t")
+    # then (after a change of exactly one of the two figures) ...
+    earned = (400 - other_redeem) // 20  # 5 % of what the other till's customer paid
+    if pending_days:
+        assert changed == {"available": 100, "pending": earned}
+    else:
+        assert changed == {"available": 100 - other_redeem + earned, "pending": 0}
+    # ... the function saw it and wrote nothing, and the locked path answered on the points
+    # of the moment
+    assert function_calls == ["ok", "ok", "KP002"]
+    assert locked_commits == ["t"]
+    assert response.status_code == status, response.content
+    balance = member_balance(member.pk)
+    if status == 201:
+        assert response.json()["totals"]["redeem_points"] == redeem
+        assert response.json()["balance_after"] == {
+            "available": balance.available,
+            "pending": balance.pending,
+        }
+    else:
+        assert response.json()["error"]["code"] == "insufficient_points"
+        assert not Purchase.objects.filter(receipt_number="t").exists()
+        assert (balance.available, balance.pending) == (changed["available"], 0)
     assert ledger_problems() == []
 
 
