@@ -78,6 +78,76 @@ def test_pending_points_cannot_be_spent_until_available() -> None:
     assert_ledger_clean()
 
 
+def test_pending_points_become_available_at_midnight_after_the_pending_days() -> None:
+    # given 100 points earned at noon on 10 January (Moscow) that wait 14 days
+    member = enroll()
+    earn(member, 100, JAN_10, Rules(pending_days=14))
+    lot = PointLot.objects.get()
+    # then they are available from the start of 24 January, Moscow time, not a moment earlier
+    assert lot.available_at == datetime(2026, 1, 23, 21, 0, tzinfo=UTC)
+    before = member_balance(member.pk, lot.available_at - timedelta(seconds=1))
+    assert (before.available, before.pending) == (0, 100)
+    assert member_balance(member.pk, lot.available_at).available == 100
+    redeem(member, 100, lot.available_at)
+    assert_ledger_clean()
+
+
+def test_points_earned_without_a_pending_period_are_spendable_at_once() -> None:
+    member = enroll()
+    earn(member, 40, JAN_10)
+    balance = member_balance(member.pk, JAN_10)
+    assert (balance.available, balance.pending) == (40, 0)
+    redeem(member, 40, JAN_10)
+    assert_ledger_clean()
+
+
+def test_at_the_moment_of_expiry_points_are_gone_everywhere() -> None:
+    # given 10 points whose last valid day ends at `expires`
+    member = enroll()
+    earn(member, 10, JAN_10, Rules(expiry_days=30))
+    expires = PointLot.objects.get().expires_at
+    # a second before, they count and can be spent
+    assert member_balance(member.pk, expires - timedelta(seconds=1)).available == 10
+    # at that very moment they neither count nor pay, and the expiry run takes them
+    assert member_balance(member.pk, expires).available == 0
+    assert member_balance(member.pk, expires).expiring == []
+    with pytest.raises(ledger.InsufficientPoints):
+        redeem(member, 1, expires)
+    assert ledger.points_expire_due(actor=SYSTEM, at=expires) == {"members": 1, "points": 10}
+    assert_ledger_clean()
+
+
+def test_a_transfer_whose_postings_do_not_balance_is_refused() -> None:
+    member = enroll()
+    with transaction.atomic(), pytest.raises(ledger.LedgerInvariantError):
+        ledger.member_lock(member.pk)
+        ledger._post(
+            kind=Transfer.Kind.ADJUST,
+            member_id=member.pk,
+            legs=[("member", 5), ("adjustment", -4)],
+            at=JAN_10,
+            actor=SYSTEM,
+        )
+    assert not Transfer.objects.exists()
+
+
+def test_a_debit_cannot_take_pending_points(staff: Actor) -> None:
+    # given 30 available points and 50 still pending
+    member = enroll()
+    earn(member, 30, JAN_10)
+    earn(member, 50, JAN_10, Rules(pending_days=7))
+    with clock.frozen_at(JAN_10 + timedelta(hours=1)):
+        # when staff take back 31 points, more than are available
+        with pytest.raises(ledger.InsufficientPoints):
+            ledger.points_adjust(member_id=member.pk, points=-31, reason="error", actor=staff)
+        ledger.points_adjust(member_id=member.pk, points=-30, reason="error", actor=staff)
+        # then only available points were taken; the pending 50 are untouched
+        balance = member_balance(member.pk)
+    assert (balance.available, balance.pending) == (0, 50)
+    assert PointLot.objects.get(points=50).remaining == 50
+    assert_ledger_clean()
+
+
 def test_expiry_is_a_transfer_and_runs_once() -> None:
     member = enroll()
     earn(member, 70, JAN_10, Rules(expiry_days=30))
