@@ -2,6 +2,7 @@ import pytest
 
 from kopilka.core.audit import Actor
 from kopilka.core.ids import luhn_valid
+from kopilka.core.models import AuditEntry
 from kopilka.members.models import Consent, Member
 from kopilka.pos.terminals import terminal_revoke
 from tests.conftest import Api, enroll
@@ -47,7 +48,17 @@ def test_enrolling_a_phone_twice_is_a_conflict(api: Api) -> None:
     assert Member.objects.count() == 1
 
 
-@pytest.mark.parametrize("consents", [{"personal_data": False}, {}])
+@pytest.mark.parametrize(
+    "consents",
+    [
+        {"personal_data": False},
+        {},
+        # marketing consent is not consent to personal data processing (152-FZ): still refused
+        {"personal_data": False, "sms_marketing": True},
+        {"personal_data": False, "sms_marketing": True, "email_marketing": True},
+        {"sms_marketing": True, "email_marketing": True},
+    ],
+)
 def test_enrolment_without_personal_data_consent_is_refused_and_writes_nothing(
     api: Api, consents: dict
 ) -> None:
@@ -56,6 +67,7 @@ def test_enrolment_without_personal_data_consent_is_refused_and_writes_nothing(
     assert response.json()["error"]["code"] == "consent_required"
     assert "consents.personal_data" in response.json()["error"]["fields"]
     assert Member.objects.count() == 0 and Consent.objects.count() == 0
+    assert not AuditEntry.objects.filter(action="member.enroll").exists()
 
 
 @pytest.mark.parametrize(
