@@ -110,9 +110,7 @@ def test_lookup_by_phone_and_by_card(api: Api) -> None:
     assert by_card.json()["tier"] is None
 
 
-@pytest.mark.parametrize(
-    "params", [{"phone": "+79990000000"}, {"card": "0000"}, {"phone": "garbage"}, {}]
-)
+@pytest.mark.parametrize("params", [{"phone": "+79990000000"}, {"card": "00000000"}])
 def test_lookup_of_an_unknown_member_is_404(api: Api, params: dict) -> None:
     response = api.get("/members/lookup", **params)
     assert response.status_code == 404
