@@ -217,9 +217,7 @@ class NoMemberToRedeem(QuoteError):
     def explain(self) -> str:
         from django.utils.translation import gettext as _
 
-        return _(
-            "Points can only be redeemed by a member: give member_id, card_number or phone."
-        )
+        return _("Points can only be redeemed by a member: give member_id, card_number or phone.")
 
 
 def line_amount(line: Line) -> int:

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         try:
             terminal = terminal_for_key(key.strip())
             if terminal.revoked_at is not None:
-                raise CommandError(f"Terminal {terminal} was already revoked at {terminal.revoked_at}.")
+                raise CommandError(
+                    f"Terminal {terminal} was already revoked at {terminal.revoked_at}."
+                )
             terminal_revoke(terminal_id=terminal.pk, actor=Actor.system("revoke_terminal"))
         except DomainError as exc:
             raise CommandError(exc.message) from exc
