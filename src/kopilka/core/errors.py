@@ -18,13 +18,18 @@ class DomainError(Exception):
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None, **params: object):
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.fields = fields or {}
         self.params = params
 
+    @property
+    def message(self) -> str:
+        """What a person reads: the API body, a form error, a command's output."""
+        return self.describe()[0]
+
     def describe(self) -> tuple[str, dict[str, str]]:
         """The message and field messages in the current language (subclasses word them late)."""
-        return self.message, self.fields
+        return self._message, self.fields
 
     def body(self) -> dict[str, Any]:
         message, fields = self.describe()

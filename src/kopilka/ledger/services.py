@@ -22,14 +22,12 @@ from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
 from kopilka.ledger.selectors import member_points
 from kopilka.members.models import Member
 from kopilka.members.services import MemberNotFound
-from kopilka.program.engine import Rules
+
+# One refusal for too few points, raised by the engine and the ledger alike (worded late).
+from kopilka.program.engine import InsufficientPoints, Rules
 
 Account = Posting.Account
 log = logging.getLogger("kopilka.ledger")
-
-
-class InsufficientPoints(DomainError):
-    code = "insufficient_points"
 
 
 class LedgerInvariantError(AssertionError):
@@ -299,7 +297,9 @@ def purchase_points_in_transaction(
                 "lots disagree with the checked balance",
                 extra={"member_id": member_id, "redeem": redeem, "lots": taken},
             )
-            raise InsufficientPoints(_("Not enough points."), available=taken, requested=redeem)
+            raise InsufficientPoints(
+                "not enough points in the lots", available=taken, requested=redeem
+            )
     if earn:
         available_at, expires_at = lot_dates(at=at, rules=rules)
         insert_row(
@@ -411,9 +411,7 @@ def points_adjust(*, member_id: int, points: int, reason: str, actor: Actor) -> 
         available, _pending = member_points(member_id, at)
         if -points > available:
             raise InsufficientPoints(
-                _("The member has only %(available)d points available.") % {"available": available},
-                available=available,
-                requested=-points,
+                "not enough points to take", available=available, requested=-points
             )
     transfer = _post(
         kind=Transfer.Kind.ADJUST,

@@ -184,7 +184,7 @@ class QuoteError(DomainError):
         return message, {"redeem_points": message}
 
     def explain(self) -> str:
-        return self.message
+        return self._message
 
 
 class InsufficientPoints(QuoteError):
