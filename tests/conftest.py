@@ -1,12 +1,14 @@
 """Shared fixtures: a terminal with its key, an API client that speaks JSON, members with points."""
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from kopilka.core.audit import Actor
@@ -117,3 +119,39 @@ def receipt(*lines: tuple[str, str, str], store: str = "central", **extra: Any) 
 
 def assert_ledger_clean() -> None:
     assert ledger_problems() == []
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser_page(live_server: Any) -> Iterator[Any]:
+    """A page in Debian's Chromium (never a browser Playwright downloads), Russian, 1280 × 900."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install Debian's chromium (.ci/run does)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are ordinary synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(locale="ru-RU", viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+        # ORM calls made while Playwright's loop runs get connections of their own context;
+        # close them here, or PostgreSQL's test database cannot be dropped at the end.
+        connections.close_all()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

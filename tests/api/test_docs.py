@@ -8,8 +8,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from tests.backoffice.test_analytics_pages import browser_page  # noqa: F401  (fixture)
-
 SCREENSHOTS = Path(os.environ.get("KOPILKA_SCREENSHOTS", "var/screenshots"))
 
 
@@ -44,7 +42,7 @@ def operations_in_schema() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_swagger_ui_lists_every_operation_without_internet(
-    browser_page: Any,  # noqa: F811
+    browser_page: Any,
     live_server: Any,
 ) -> None:
     # given a browser that cannot reach anything but the server
@@ -68,7 +66,7 @@ def test_swagger_ui_lists_every_operation_without_internet(
 
 @pytest.mark.django_db(transaction=True)
 def test_redoc_lists_every_operation_without_internet(
-    browser_page: Any,  # noqa: F811
+    browser_page: Any,
     live_server: Any,
 ) -> None:
     page = browser_page

@@ -1,10 +1,7 @@
 """The analytics pages in a real Chromium, and their exports and JSON through the test client."""
 
 import io
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +9,6 @@ import polars as pl
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
-from django.db import connections
 from django.test import Client
 
 from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
@@ -22,7 +18,6 @@ from kopilka.core.audit import Actor
 from tests.conftest import Api, enroll, receipt
 from tests.pos.test_returns import buy
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "Секрет-123-пароль"
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -116,31 +111,6 @@ def test_kpis_json_for_a_period_and_a_clear_error_for_a_bad_one(
     assert "end" in bad.json()["error"]["fields"]
     garbage = logged_in.get("/backoffice/analytics/kpis.json", {"start": "вчера", "end": ""})
     assert garbage.status_code == 400 and set(garbage.json()["error"]["fields"]) == {"start", "end"}
-
-
-@pytest.fixture
-def browser_page(live_server: Any) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must install Debian's chromium (.ci/run does)")
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # around it are ordinary synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(locale="ru-RU")
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get connections of their own context;
-        # close them here, or PostgreSQL's test database cannot be dropped at the end.
-        connections.close_all()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def log_in(page: Any, live_server: Any, path: str) -> None:

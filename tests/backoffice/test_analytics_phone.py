@@ -18,7 +18,7 @@ from kopilka.analytics.services import campaign_create, snapshot_run
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.members.models import Member
-from tests.backoffice.test_analytics_pages import browser_page, log_in, staff  # noqa: F401
+from tests.backoffice.test_analytics_pages import log_in, staff  # noqa: F401
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)  # March is the month in progress
 PAGES = {  # page → how many charts it draws
@@ -87,7 +87,7 @@ def screenshot(page: Any, path: str, label: str) -> None:
 def test_every_analytics_page_fits_a_phone(
     demo_figures: Snapshot,
     staff: Any,  # noqa: F811
-    browser_page: Any,  # noqa: F811
+    browser_page: Any,
     live_server: Any,
 ) -> None:
     page = browser_page
@@ -121,7 +121,7 @@ def test_every_analytics_page_fits_a_phone(
 def test_a_month_in_progress_is_marked_on_the_phone_and_on_the_desktop(
     demo_figures: Snapshot,
     staff: Any,  # noqa: F811
-    browser_page: Any,  # noqa: F811
+    browser_page: Any,
     live_server: Any,
 ) -> None:
     page = browser_page
@@ -142,7 +142,7 @@ def test_a_month_in_progress_is_marked_on_the_phone_and_on_the_desktop(
 def test_every_analytics_page_on_a_desktop_draws_the_wide_charts(
     demo_figures: Snapshot,
     staff: Any,  # noqa: F811
-    browser_page: Any,  # noqa: F811
+    browser_page: Any,
     live_server: Any,
 ) -> None:
     page = browser_page

@@ -1,15 +1,12 @@
 """The owner's first visit in a real Chromium: the start page, the admin's sections, a member."""
 
 import os
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -17,38 +14,9 @@ from kopilka.ledger.services import points_adjust
 from tests.conftest import Api, enroll
 from tests.pos.test_returns import buy
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "Секрет-123-пароль"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser_page(live_server: Any) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must install Debian's chromium (.ci/run does)")
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(locale="ru-RU", viewport=DESKTOP)
-        yield page
-        browser.close()
-        connections.close_all()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def shoot(page: Any, name: str, directory: Path) -> int:
