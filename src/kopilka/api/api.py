@@ -30,7 +30,12 @@ api = KopilkaAPI(
     renderer=ReadableJSONRenderer(),
     title="Kopilka API",
     version="1",
-    description="Loyalty points for tills and POS systems. Money is a decimal string in roubles, points are integers.",
+    description=(
+        "Баллы лояльности для касс и POS-систем: деньги — строкой в рублях, баллы — целыми "
+        'числами, ошибки — JSON {"error": {"code", "message", "fields"}}. '
+        "Loyalty points for tills and POS systems: money is a decimal string in roubles, points "
+        'are integers, errors are JSON {"error": {"code", "message", "fields"}}.'
+    ),
     urls_namespace="api-v1",
     auth=TerminalAuth(),
     docs=Swagger(),

@@ -136,7 +136,11 @@ def member_out(member: Member) -> MemberOut:
     )
 
 
-@router.post("/members", response={201: MemberOut, **ERRORS}, summary="Enrol a member")
+@router.post(
+    "/members",
+    response={201: MemberOut, **ERRORS},
+    summary="Регистрация участника / Enrol a member",
+)
 def members_create(request: HttpRequest, body: MemberIn) -> Status[MemberOut]:
     terminal = terminal_of(request)
     member = member_enroll(
@@ -167,14 +171,18 @@ class LookupQuery(Schema):
 
 
 @router.get(
-    "/members/lookup", response={200: MemberOut, **ERRORS}, summary="Find a member by phone or card"
+    "/members/lookup",
+    response={200: MemberOut, **ERRORS},
+    summary="Поиск по телефону или карте / Find a member by phone or card",
 )
 def members_lookup(request: HttpRequest, query: Query[LookupQuery]) -> MemberOut:
     return member_out(member_find(phone=query.phone, card=query.card))
 
 
 @router.get(
-    "/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="A member with the balance"
+    "/members/{member_id}",
+    response={200: MemberOut, **ERRORS},
+    summary="Участник и баланс / A member with the balance",
 )
 def members_get(request: HttpRequest, member_id: MemberId) -> MemberOut:
     return member_out(member_get(member_id))
@@ -188,7 +196,7 @@ class HistoryQuery(Schema):
 @router.get(
     "/members/{member_id}/transactions",
     response={200: list[TransactionOut], **ERRORS},
-    summary="Point history, newest first, each line with a plain-language reason",
+    summary="История баллов с причинами / Point history with reasons, newest first",
 )
 def members_transactions(
     request: HttpRequest, member_id: MemberId, query: Query[HistoryQuery]

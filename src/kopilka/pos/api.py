@@ -249,7 +249,7 @@ def _require_key(key: str | None) -> str:
 @router.post(
     "/receipts/calculate",
     response={200: QuoteOut, **ERRORS},
-    summary="Dry run: points for a receipt",
+    summary="Расчёт чека без записи / Dry run: points for a receipt",
 )
 def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any]:
     return quote_json(
@@ -258,7 +258,9 @@ def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any
 
 
 @router.post(
-    "/purchases", response={201: PurchaseOut, **ERRORS}, summary="Commit a purchase (idempotent)"
+    "/purchases",
+    response={201: PurchaseOut, **ERRORS},
+    summary="Проведение чека (идемпотентно) / Commit a purchase (idempotent)",
 )
 def purchases_commit(
     request: HttpRequest, body: PurchaseBody, idempotency_key: IdempotencyKey = None
@@ -308,7 +310,7 @@ class ReturnOut(Schema):
 @router.post(
     "/purchases/{purchase_id}/returns",
     response={201: ReturnOut, **ERRORS},
-    summary="Return goods: points taken back and refunded in proportion (idempotent)",
+    summary="Возврат: баллы пропорционально (идемпотентно) / Return goods: points in proportion (idempotent)",
 )
 def purchases_return(
     request: HttpRequest,
