@@ -1,7 +1,7 @@
 """/api/v1/members: enrol, look up, balance and history (terminal-authenticated)."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -46,8 +46,27 @@ Email = Annotated[
 MemberId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
+def _personal_data_required(schema: dict[str, Any]) -> None:
+    schema["required"] = ["personal_data"]
+    schema["properties"]["personal_data"].pop("default", None)
+
+
 class ConsentsIn(Schema):
-    personal_data: bool = False
+    # Enrolment needs it (152-FZ): the schema says it is `true`, and false or missing gets the
+    # business answer 422 consent_required rather than a generic validation error.
+    model_config = ConfigDict(json_schema_extra=_personal_data_required)
+
+    personal_data: Annotated[
+        bool,
+        WithJsonSchema(
+            {
+                "type": "boolean",
+                "const": True,
+                "description": "Согласие на обработку ПДн / "
+                "consent to personal-data processing, a document of its own (152-FZ)",
+            }
+        ),
+    ] = False
     sms_marketing: bool = False
     email_marketing: bool = False
 
@@ -55,6 +74,8 @@ class ConsentsIn(Schema):
 class MemberIn(Schema):
     model_config = ConfigDict(
         json_schema_extra={
+            # without consents there is no personal-data consent, so no enrolment
+            "required": ["phone", "consents"],
             "examples": [
                 {
                     "phone": "+79161234568",
@@ -66,7 +87,7 @@ class MemberIn(Schema):
                         "email_marketing": False,
                     },
                 }
-            ]
+            ],
         }
     )
 
