@@ -15,7 +15,6 @@ from kopilka.analytics.models import Snapshot
 from kopilka.core.login_throttle import client_ip
 from tests.backoffice.test_analytics_pages import (  # noqa: F401  (fixtures)
     PASSWORD,
-    browser_page,
     figures,
     log_in,
     staff,
@@ -218,7 +217,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
-def watched_page(browser_page: Any) -> Iterator[tuple[Any, list[str]]]:  # noqa: F811
+def watched_page(browser_page: Any) -> Iterator[tuple[Any, list[str]]]:
     """A page that collects CSP violations and console errors."""
     errors: list[str] = []
     browser_page.add_init_script(CSP_WATCH)
