@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from kopilka.api.errors import payload_too_large_message
 from kopilka.core.errors import error_body
 
 API_PREFIX = "/api/"
@@ -40,11 +41,7 @@ def request_refusal(request: HttpRequest) -> HttpResponse | None:
         length = 0
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length > limit:
-        return json_error(
-            413,
-            "payload_too_large",
-            _("The request body is larger than %(limit)d KB.") % {"limit": limit // 1024},
-        )
+        return json_error(413, "payload_too_large", payload_too_large_message())
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if length and content_type != "application/json":
         return json_error(

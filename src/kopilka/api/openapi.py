@@ -9,13 +9,12 @@
 
 from typing import Any
 
+from kopilka.api.schemas import IDEMPOTENCY_KEY_SCHEMA
+
 KEY_REQUIRED = {
     ("post", "/api/v1/purchases"),
     ("post", "/api/v1/purchases/{purchase_id}/returns"),
 }
-
-# What pos.api._require_key accepts: 1 to 255 visible ASCII characters.
-KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
 
 _MEMBER_ID = "$response.body#/id"
 LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
@@ -55,7 +54,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key":
                     parameter["required"] = True
-                    parameter["schema"] = KEY_SCHEMA
+                    parameter["schema"] = IDEMPOTENCY_KEY_SCHEMA
         for status, response in operation.get("responses", {}).items():
             if links := LINKS.get((method, path, str(status))):
                 response["links"] = links

@@ -113,6 +113,15 @@ def text(max_length: int, *, required: bool = False) -> Any:
     ]
 
 
+# An Idempotency-Key: 1 to 255 visible ASCII characters. pos.api checks it, the schema states it.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN}
+
+
+def idempotency_key_valid(key: str) -> bool:
+    return re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) is not None
+
+
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{1,30}[0-9]$"
 Phone = Annotated[
     str,

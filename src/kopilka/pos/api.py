@@ -29,6 +29,7 @@ from kopilka.api.schemas import (
     Phone,
     Points,
     QuantityStr,
+    idempotency_key_valid,
     text,
 )
 from kopilka.core.errors import DomainError
@@ -235,7 +236,7 @@ class IdempotencyKeyRequired(DomainError):
 
 
 def _require_key(key: str | None) -> str:
-    if not key or len(key) > 255 or not all("!" <= char <= "~" for char in key):
+    if key is None or not idempotency_key_valid(key):
         raise IdempotencyKeyRequired(
             _(
                 "Send an Idempotency-Key header (1 to 255 visible ASCII characters), "

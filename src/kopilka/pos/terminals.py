@@ -82,6 +82,13 @@ _AUTH_SQL = (
 )
 
 
+def _key_prefix(key: str) -> str | None:
+    """The public prefix of a well-formed key (kp_<prefix>_<secret>), None for anything else."""
+    if not key.startswith(KEY_PREFIX) or key.count("_") < 2 or not key.isascii():
+        return None
+    return key[len(KEY_PREFIX) :].split("_", 1)[0]
+
+
 def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     """The terminal this key belongs to, or None for a wrong, malformed or revoked key.
 
@@ -89,9 +96,9 @@ def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     PostgreSQL, and the request's connection health check): a revoke, from any process or the
     shell, holds in every worker at once. There is deliberately no per-process cache.
     """
-    if not key.startswith(KEY_PREFIX) or key.count("_") < 2 or not key.isascii():
+    prefix = _key_prefix(key)
+    if prefix is None:
         return None
-    prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     row = read_one(_AUTH_SQL, [prefix])
     if row is None:
         return None
@@ -113,7 +120,7 @@ def _aware(value: datetime | str) -> datetime:
 
 def terminal_for_key(key: str) -> Terminal:
     """The terminal (revoked or not) a full API key belongs to, for the owner holding the key."""
-    prefix = key[len(KEY_PREFIX) :].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
+    prefix = _key_prefix(key)
     terminal = Terminal.objects.filter(key_prefix=prefix).first() if prefix else None
     if terminal is None or not hmac.compare_digest(terminal.key_hash, _hash(key)):
         raise NotFound(_("No terminal has this key."))
