@@ -20,7 +20,7 @@ from kopilka.pos.terminals import (
     terminal_authenticate,
     terminal_create,
 )
-from kopilka.program.selectors import rules_cache_clear
+from kopilka.program.selectors import program_cache_clear
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL row locks and parallel connections"
@@ -29,9 +29,9 @@ postgres_only = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
-    rules_cache_clear()
+    program_cache_clear()
     yield
-    rules_cache_clear()
+    program_cache_clear()
 
 
 @dataclass

@@ -1,36 +1,25 @@
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class ProgramSettings(models.Model):
-    """The program in force (one row). The full rules engine with versions comes later."""
+class ProgramVersion(models.Model):
+    """One version of the program document, in force from `effective_from` until the next one.
 
-    earn_rate_bp = models.PositiveIntegerField(
-        _("earn rate, basis points"),
-        default=500,
-        validators=[MaxValueValidator(10000)],
-        # xgettext:no-python-format
-        help_text=_("500 = 5% of the money paid comes back as points"),
-    )
-    max_redeem_share_bp = models.PositiveIntegerField(
-        _("share of a receipt payable with points, basis points"),
-        default=3000,
-        validators=[MaxValueValidator(10000)],
-    )
-    pending_days = models.PositiveIntegerField(
-        _("pending days"), default=0, validators=[MaxValueValidator(365)]
-    )
-    expiry_days = models.PositiveIntegerField(
-        _("points valid, days"),
-        default=365,
-        validators=[MinValueValidator(1), MaxValueValidator(3650)],
-    )
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    Immutable: `program.services.program_version_create` only ever adds a row, so a purchase
+    that records the version that priced it can be replayed, and returned, by that version.
+    `document` is the canonical document (`engine.document.program_to_document`).
+    """
+
+    document = models.JSONField(_("document"))
+    effective_from = models.DateTimeField(_("in force from"), db_index=True)
+    created_at = models.DateTimeField(_("created"))
+    created_by = models.CharField(_("created by"), max_length=200)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
 
     class Meta:
-        verbose_name = _("program settings")
-        verbose_name_plural = _("program settings")
+        verbose_name = _("program version")
+        verbose_name_plural = _("program versions")
+        ordering = ["-effective_from", "-id"]
 
     def __str__(self) -> str:
-        return str(_("Program settings"))
+        return str(_("Version %(number)d") % {"number": self.pk or 0})

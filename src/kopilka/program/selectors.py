@@ -1,35 +1,70 @@
+"""The program in force, read from its versions and cached per process.
+
+Every receipt asks for the program, so the list of versions (effective time and id only) is read
+at most once per `KOPILKA_RULES_CACHE_SECONDS` and each version's program once per process: a
+version never changes. Because the list, not "the current one", is cached, a version created
+with a future `effective_from` takes over at that moment in every process, without waiting.
+"""
+
 import time
+from bisect import bisect_right
+from datetime import datetime
 
 from django.conf import settings
 
-from kopilka.program.engine import Rules
-from kopilka.program.models import ProgramSettings
+from kopilka.core import clock
+from kopilka.program.engine.document import program_from_document
+from kopilka.program.engine.values import Program
+from kopilka.program.models import ProgramVersion
 
-_cache: tuple[float, Rules] | None = None
+_DEFAULT = Program()
+# (monotonic time read, effective_from of each version in order, their ids in the same order)
+_versions: tuple[float, list[datetime], list[int]] | None = None
+_programs: dict[int, Program] = {}
 
 
-def rules_from_settings(row: ProgramSettings | None) -> Rules:
-    if row is None:
-        return Rules()
-    return Rules(
-        earn_rate_bp=row.earn_rate_bp,
-        max_redeem_share_bp=row.max_redeem_share_bp,
-        pending_days=row.pending_days,
-        expiry_days=row.expiry_days,
+def _version_list() -> tuple[list[datetime], list[int]]:
+    global _versions
+    cached = _versions
+    if cached is not None and time.monotonic() - cached[0] < settings.KOPILKA_RULES_CACHE_SECONDS:
+        return cached[1], cached[2]
+    rows = list(
+        ProgramVersion.objects.order_by("effective_from", "pk").values_list("effective_from", "pk")
     )
+    times = [effective_from for effective_from, _pk in rows]
+    ids = [pk for _effective_from, pk in rows]
+    _versions = (time.monotonic(), times, ids)
+    return times, ids
 
 
-def current_rules() -> Rules:
-    """The program in force; cached per process for a few seconds, as every receipt reads it."""
-    global _cache
-    ttl = settings.KOPILKA_RULES_CACHE_SECONDS
-    if _cache is not None and time.monotonic() - _cache[0] < ttl:
-        return _cache[1]
-    rules = rules_from_settings(ProgramSettings.objects.order_by("pk").first())
-    _cache = (time.monotonic(), rules)
-    return rules
+def program_version_in_force_id(at: datetime | None = None) -> int | None:
+    """The id of the version in force at `at` (default now), None before any version."""
+    times, ids = _version_list()
+    index = bisect_right(times, at if at is not None else clock.now())
+    # of two versions with the same effective_from, the later created (higher id) is in force
+    return ids[index - 1] if index else None
 
 
-def rules_cache_clear() -> None:
-    global _cache
-    _cache = None
+def program_in_force(at: datetime | None = None) -> Program:
+    """The program in force at `at` (default now): the latest version whose effective_from is
+    not after it; `Program()` (version 0) when there is none."""
+    version_id = program_version_in_force_id(at)
+    return _DEFAULT if version_id is None else program_version(version_id)
+
+
+def program_version(version_id: int) -> Program:
+    """The program of one stored version (ProgramVersion.DoesNotExist if there is none)."""
+    program = _programs.get(version_id)
+    if program is None:
+        document = ProgramVersion.objects.values_list("document", flat=True).get(pk=version_id)
+        program = program_from_document(document, version=version_id)
+        _programs[version_id] = program
+    return program
+
+
+def program_cache_clear() -> None:
+    """Forget the list of versions (a new one was created). Stored programs stay: immutable."""
+    global _versions
+    _versions = None
+    # Tests roll back the rows they created, so an id can come back with another document.
+    _programs.clear()
