@@ -522,6 +522,8 @@ def _then(reader: _Reader, value: object, path: str) -> Any:
     if then is None:
         return MISSING
     given = [name for name in THEN_KEYS if name in then]
+    if not given and len(then) > 0:
+        return MISSING  # an unknown key, reported with its suggestion, is the one problem
     if len(given) != 1:
         return reader.problem(
             path,
@@ -621,8 +623,10 @@ def _then_document(then: Then) -> dict[str, Any]:
 def document_warnings(doc_or_program: object) -> list[str]:
     """What a valid document allows but an owner should hear about before applying it.
 
-    Today: a dropped exclusion of tobacco or nicotine (15-FZ art. 16 forbids discounting them by
-    any means, points and coupons included). A document is read first (DocumentError if invalid).
+    A dropped exclusion of tobacco or nicotine (15-FZ art. 16 forbids discounting them by any
+    means, points and coupons included), and an earn multiplier with no base rate to multiply
+    (the discount modes earn nothing by themselves). A document is read first (DocumentError
+    if invalid).
     """
     program = (
         doc_or_program
@@ -645,6 +649,22 @@ def document_warnings(doc_or_program: object) -> list[str]:
                 )
                 % {"category": category, "actions": ", ".join(missing)}
             )
+    base_rate = program.earn_percent if program.mode == "points" else Decimal(0)
+    if base_rate == 0:
+        for number, rule in enumerate(program.rules):
+            if rule.then.earn_multiplier is not None:
+                warnings.append(
+                    _(
+                        "rules[%(number)d].then.earn_multiplier: the program earns no points by "
+                        "itself (mode %(mode)s, earn_percent %(rate)s), so this multiplies only "
+                        "the earn_percent of other rules on the same items"
+                    )
+                    % {
+                        "number": number,
+                        "mode": program.mode,
+                        "rate": decimal_text(program.earn_percent),
+                    }
+                )
     return warnings
 
 
