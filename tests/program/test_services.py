@@ -1,49 +1,105 @@
-"""program_settings_update: the one way the program in force changes."""
+"""program_version_create: the one way the program changes: a new version, never an edit."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 
+from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.models import AuditEntry
-from kopilka.program.models import ProgramSettings
-from kopilka.program.selectors import current_rules, rules_cache_clear
-from kopilka.program.services import program_settings_update
+from kopilka.program.engine.document import DEFAULT_DOCUMENT, DocumentError
+from kopilka.program.models import ProgramVersion
+from kopilka.program.selectors import program_in_force
+from kopilka.program.services import EffectiveInPast, program_version_create
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
-def test_a_change_is_in_force_and_audited() -> None:
-    program_settings_update(actor=SYSTEM, pending_days=7, expiry_days=90)
-    rules_cache_clear()
-    rules = current_rules()
-    assert (rules.pending_days, rules.expiry_days, rules.earn_rate_bp) == (7, 90, 500)
-    entry = AuditEntry.objects.get(action="program.update")
-    assert entry.data["after"] == {"pending_days": 7, "expiry_days": 90}
+def versions() -> int:
+    return ProgramVersion.objects.count()
+
+
+def test_a_version_stores_the_canonical_document_and_is_audited(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a document written loosely: keys missing, numbers spelt two ways
+    loose = {"earn_percent": "7.50", "name": "Кофейня", "pending_days": 3}
+    with clock.frozen_at(NOW), django_capture_on_commit_callbacks(execute=True):
+        version = program_version_create(actor=SYSTEM, document=loose, note="осень")
+    # then the stored document is the canonical one, every key in the documented order
+    assert version.document == {
+        **DEFAULT_DOCUMENT,
+        "name": "Кофейня",
+        "earn_percent": "7.5",
+        "pending_days": 3,
+    }
+    assert list(version.document) == list(DEFAULT_DOCUMENT)
+    assert (version.effective_from, version.created_at) == (NOW, NOW)
+    assert (version.created_by, version.note) == ("system:test", "осень")
+    # audited with the actor, and in force at once in this process
+    entry = AuditEntry.objects.get(action="program.version")
+    assert (entry.actor_label, entry.target_type, entry.target_id) == (
+        "system:test",
+        "program_version",
+        version.pk,
+    )
+    assert entry.data == {
+        "effective_from": NOW.isoformat(),
+        "document": version.document,
+        "note": "осень",
+    }
+    with clock.frozen_at(NOW):
+        program = program_in_force()
+    assert (program.version, program.earn_percent, program.pending_days) == (version.pk, 7.5, 3)
+
+
+def test_an_invalid_document_writes_nothing() -> None:
+    before = versions()
+    with pytest.raises(DocumentError) as caught:
+        program_version_create(actor=SYSTEM, document={"earn_percent": "500", "colour": 1})
+    assert [path for path, _m in caught.value.problems] == ["colour", "earn_percent"]
+    assert versions() == before and not AuditEntry.objects.exists()
 
 
 @pytest.mark.parametrize(
-    "values",
+    ("offset", "allowed"),
     [
-        {"max_redeem_share_bp": 10_001},  # more than the whole receipt
-        {"earn_rate_bp": 20_000},
-        {"expiry_days": 0},  # points that expire the day they are earned
-        {"pending_days": 366},
+        (timedelta(seconds=-59), True),  # a click that took a while
+        (timedelta(0), True),
+        (timedelta(days=30), True),
+        (timedelta(seconds=-61), False),  # would re-price purchases already made
+        (timedelta(days=-1), False),
     ],
 )
-def test_values_the_program_forbids_are_refused_and_nothing_changes(values: dict) -> None:
-    # given the program as it was set up
-    program_settings_update(actor=SYSTEM, max_redeem_share_bp=3000, expiry_days=365)
-    # when a value outside its bounds is sent
-    with pytest.raises(ValidationError) as exc:
-        program_settings_update(actor=SYSTEM, **values)
-    # then the field is named, the stored program is unchanged and no change is audited
-    assert set(exc.value.message_dict) == set(values)
-    row = ProgramSettings.objects.get()
-    assert (row.max_redeem_share_bp, row.earn_rate_bp, row.expiry_days, row.pending_days) == (
-        3000,
-        500,
-        365,
-        0,
-    )
-    assert AuditEntry.objects.filter(action="program.update").count() == 1
+def test_a_version_cannot_take_effect_in_the_past(offset: timedelta, allowed: bool) -> None:
+    before = versions()
+    with clock.frozen_at(NOW):
+        if allowed:
+            version = program_version_create(actor=SYSTEM, document={}, effective_from=NOW + offset)
+            assert version.effective_from == NOW + offset
+            return
+        with pytest.raises(EffectiveInPast) as caught:
+            program_version_create(actor=SYSTEM, document={}, effective_from=NOW + offset)
+    assert caught.value.code == "effective_in_past" and caught.value.status == 422
+    assert "effective_from" in caught.value.describe()[1]
+    assert versions() == before and not AuditEntry.objects.exists()
+
+
+def test_a_naive_time_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        program_version_create(actor=SYSTEM, document={}, effective_from=datetime(2030, 1, 1))
+
+
+def test_versions_are_only_added(django_capture_on_commit_callbacks: Any) -> None:
+    with clock.frozen_at(NOW), django_capture_on_commit_callbacks(execute=True):
+        first = program_version_create(actor=SYSTEM, document={"earn_percent": "5"})
+        second = program_version_create(actor=SYSTEM, document={"earn_percent": "6"})
+    first.refresh_from_db()
+    assert first.document["earn_percent"] == "5" and second.document["earn_percent"] == "6"
+    # the same effective time: the later version is in force
+    assert first.effective_from == second.effective_from
+    with clock.frozen_at(NOW):
+        assert program_in_force().version == second.pk

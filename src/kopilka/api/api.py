@@ -13,6 +13,7 @@ from kopilka.api.errors import install_error_handlers
 from kopilka.api.openapi import document
 from kopilka.members.api import router as members_router
 from kopilka.pos.api import router as pos_router
+from kopilka.program.api import router as program_router
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -45,6 +46,7 @@ api = KopilkaAPI(
 install_error_handlers(api)
 api.add_router("/", members_router)
 api.add_router("/", pos_router)
+api.add_router("/", program_router)
 
 
 class _Redoc(Redoc):

@@ -37,19 +37,26 @@ def _version_list() -> tuple[list[datetime], list[int]]:
     return times, ids
 
 
-def program_version_in_force_id(at: datetime | None = None) -> int | None:
-    """The id of the version in force at `at` (default now), None before any version."""
+def _in_force(at: datetime | None) -> tuple[int, datetime] | None:
     times, ids = _version_list()
     index = bisect_right(times, at if at is not None else clock.now())
     # of two versions with the same effective_from, the later created (higher id) is in force
-    return ids[index - 1] if index else None
+    return (ids[index - 1], times[index - 1]) if index else None
 
 
 def program_in_force(at: datetime | None = None) -> Program:
     """The program in force at `at` (default now): the latest version whose effective_from is
     not after it; `Program()` (version 0) when there is none."""
-    version_id = program_version_in_force_id(at)
-    return _DEFAULT if version_id is None else program_version(version_id)
+    found = _in_force(at)
+    return _DEFAULT if found is None else program_version(found[0])
+
+
+def program_in_force_since(at: datetime | None = None) -> tuple[Program, datetime | None]:
+    """The program in force at `at` and the time it took effect (None: the built-in default)."""
+    found = _in_force(at)
+    if found is None:
+        return _DEFAULT, None
+    return program_version(found[0]), found[1]
 
 
 def program_version(version_id: int) -> Program:

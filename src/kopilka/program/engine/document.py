@@ -278,7 +278,7 @@ class _Reader:
 
 def _plain(number: Decimal) -> Decimal:
     """5.00 -> 5, 1E+2 -> 100, -0 -> 0: one spelling of each number, so str() reads well."""
-    return Decimal(format(number.normalize(), "f")) + 0
+    return Decimal(format(Decimal(number).normalize(), "f")) + 0
 
 
 def money_text(kopecks: int) -> str:
