@@ -15,8 +15,8 @@ from kopilka.ledger.selectors import member_balance, transfer_description
 from kopilka.ledger.services import points_adjust
 from kopilka.members.models import Card
 from kopilka.pos.terminals import terminal_authenticate
-from kopilka.program.selectors import rules_cache_clear
-from kopilka.program.services import program_settings_update
+from kopilka.program.selectors import program_cache_clear
+from kopilka.program.services import program_version_create
 from tests.conftest import Api, assert_ledger_clean, enroll
 from tests.pos.test_returns import buy
 
@@ -69,7 +69,8 @@ def test_admin_replaces_a_card(staff_client: Client) -> None:
         "/admin/pos/purchase/",
         "/admin/pos/terminal/",
         "/admin/core/auditentry/",
-        "/admin/program/programsettings/",
+        "/admin/program/programversion/",
+        "/admin/program/programversion/add/",
     ],
 )
 def test_admin_pages_open(staff_client: Client, url: str) -> None:
@@ -155,8 +156,8 @@ def test_the_member_page_shows_balance_expiry_and_the_latest_operations_with_rea
         points_adjust(
             member_id=member.pk, points=100, reason="Извинение за ожидание", actor=Actor.staff(boss)
         )
-        program_settings_update(actor=Actor.staff(boss), pending_days=3)
-        rules_cache_clear()
+        program_version_create(actor=Actor.staff(boss), document={"pending_days": 3})
+        program_cache_clear()
     with clock.frozen_at(NOW + timedelta(days=2)):
         buy(api, member.pk, ("COF1", "2", "250.00"), number="P1")
         # when the owner opens the member

@@ -151,7 +151,7 @@ def test_program_apply_creates_a_version_and_prints_its_id_last(tmp_path: Path) 
     assert version.created_by == "system:program_apply" and version.effective_from == NOW
     assert AuditEntry.objects.filter(action="program.version", target_id=version.pk).exists()
     # the example excludes tobacco but not nicotine: the law's warning
-    assert "warning: excluded_categories.nicotine does not exclude" in err
+    assert "warning: 15-FZ art. 16" in err and "excluded_categories.nicotine does not" in err
     assert program_in_force(NOW).version == version.pk
 
 

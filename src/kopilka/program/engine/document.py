@@ -643,9 +643,9 @@ def document_warnings(doc_or_program: object) -> list[str]:
         if missing:
             warnings.append(
                 _(
-                    "excluded_categories.%(category)s does not exclude %(actions)s: "
                     "15-FZ art. 16 forbids discounts on tobacco and nicotine products by any "
-                    "means, points included"
+                    "means, points included, but excluded_categories.%(category)s does not "
+                    "exclude %(actions)s."
                 )
                 % {"category": category, "actions": ", ".join(missing)}
             )
@@ -655,9 +655,9 @@ def document_warnings(doc_or_program: object) -> list[str]:
             if rule.then.earn_multiplier is not None:
                 warnings.append(
                     _(
-                        "rules[%(number)d].then.earn_multiplier: the program earns no points by "
-                        "itself (mode %(mode)s, earn_percent %(rate)s), so this multiplies only "
-                        "the earn_percent of other rules on the same items"
+                        "The program earns no points by itself (mode %(mode)s, earn_percent "
+                        "%(rate)s): rules[%(number)d].then.earn_multiplier multiplies only the "
+                        "earn_percent of other rules on the same items."
                     )
                     % {
                         "number": number,
