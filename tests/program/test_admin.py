@@ -93,7 +93,7 @@ def test_a_version_reads_as_its_document_and_its_explanation(
     html = html_of(response)
     assert '<pre class="kopilka-document">' in html
     assert "&quot;earn_multiplier&quot;: &quot;2&quot;" in html  # pretty-printed, escaped
-    assert '<ul class="kopilka-explanation">' in html and "«Утренний кофе ×2»" in html
+    assert '<div class="kopilka-explanation">' in html and "«Утренний кофе ×2»" in html
     # read-only: no field to edit, no save button
     assert 'name="_save"' not in html and "<textarea" not in html
 

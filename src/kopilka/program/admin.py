@@ -90,8 +90,8 @@ class ProgramVersionAdmin(TitledAdmin):
     def explanation(self, obj: ProgramVersion) -> SafeString:
         sentences = program_explained(program_from_document(obj.document, version=obj.pk))
         return format_html(
-            '<ul class="kopilka-explanation">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((sentence,) for sentence in sentences)),
+            '<div class="kopilka-explanation">{}</div>',
+            format_html_join("", "<p>{}</p>", ((sentence,) for sentence in sentences)),
         )
 
     @admin.display(description=gettext_lazy("document"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.program.engine.document import decimal_text
@@ -60,14 +61,14 @@ class ProgramVersionForm(forms.Form):
         _("30 means points can pay for at most 300 ₽ of a 1,000 ₽ receipt."),
     )
     pending_days = forms.IntegerField(
-        label=_("Pending days"),
+        label=capfirst(_("pending days")),
         help_text=_("Days before earned points can be spent; 0 = at once."),
         min_value=0,
         max_value=365,
         required=False,
     )
     expiry_days = forms.IntegerField(
-        label=_("Points valid, days"), min_value=1, max_value=3650, required=False
+        label=capfirst(_("points valid, days")), min_value=1, max_value=3650, required=False
     )
     # xgettext:no-python-format
     discount_percent = _percent(_("Discount of the discount card, %"))
@@ -80,12 +81,12 @@ class ProgramVersionForm(forms.Form):
         ),
     )
     effective_from = forms.SplitDateTimeField(
-        label=_("In force from"),
+        label=capfirst(_("in force from")),
         required=False,
         widget=AdminSplitDateTime,
         help_text=_("Empty: now. Not in the past: a purchase keeps the version that priced it."),
     )
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    note = forms.CharField(label=capfirst(_("note")), max_length=500, required=False)
 
     def __init__(self, *args: Any, in_force: Program, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -13,7 +13,7 @@ class ProgramVersion(models.Model):
     document = models.JSONField(_("document"))
     effective_from = models.DateTimeField(_("in force from"), db_index=True)
     created_at = models.DateTimeField(_("created"))
-    created_by = models.CharField(_("created by"), max_length=200)
+    created_by = models.CharField(_("actor"), max_length=200)
     note = models.CharField(_("note"), max_length=500, blank=True, default="")
 
     class Meta:

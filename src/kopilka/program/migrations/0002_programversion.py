@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                     models.DateTimeField(db_index=True, verbose_name="in force from"),
                 ),
                 ("created_at", models.DateTimeField(verbose_name="created")),
-                ("created_by", models.CharField(max_length=200, verbose_name="created by")),
+                ("created_by", models.CharField(max_length=200, verbose_name="actor")),
                 (
                     "note",
                     models.CharField(blank=True, default="", max_length=500, verbose_name="note"),
