@@ -654,3 +654,14 @@ def test_a_multiplier_with_nothing_to_multiply_is_warned_about() -> None:
     ]
     assert document_warnings({**doc, "mode": "points"}) == []
     assert len(document_warnings({**doc, "mode": "points", "earn_percent": "0"})) == 1
+
+
+def test_the_readme_example_is_a_valid_canonical_document_without_warnings() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Программа лояльности / The program document") :]
+    block = section[section.index("```json\n") + len("```json\n") :]
+    document = json.loads(block[: block.index("```")])
+    program = program_from_document(document)
+    assert program_to_document(program) == document
+    assert document_warnings(program) == []
+    assert [rule.code for rule in program.rules] == ["coffee-morning"]
