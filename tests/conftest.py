@@ -5,14 +5,21 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.test import Client
 
+from kopilka.core import clock
 from kopilka.core.audit import Actor
+from kopilka.ledger.apply import plan_apply
 from kopilka.ledger.checks import ledger_problems
+from kopilka.ledger.plan import plan_purchase
+from kopilka.ledger.services import member_lock
+from kopilka.ledger.state import open_lots
 from kopilka.members.models import Member
 from kopilka.members.services import ConsentChoices, member_enroll
 from kopilka.pos.terminals import (
@@ -20,6 +27,7 @@ from kopilka.pos.terminals import (
     terminal_authenticate,
     terminal_create,
 )
+from kopilka.program.engine import Effect, Grant, Program, Spend, lot_dates
 from kopilka.program.selectors import program_cache_clear
 
 postgres_only = pytest.mark.skipif(
@@ -115,6 +123,44 @@ def receipt(*lines: tuple[str, str, str], store: str = "central", **extra: Any) 
         ],
         **extra,
     }
+
+
+def points_move(
+    member_id: int,
+    *,
+    earn: int = 0,
+    spend: int = 0,
+    at: datetime | None = None,
+    program: Program | None = None,
+) -> list[int]:
+    """A purchase's movement of points without its receipt, through the planner and the database
+    applier under the member's lock (in the caller's transaction, or one of its own); returns the
+    new transfers' ids."""
+    at = at or clock.now()
+    effects: list[Effect] = [Spend(spend)] if spend else []
+    if earn:
+        available_at, expires_at = lot_dates(at, settings.TIME_ZONE, program or Program())
+        effects.append(Grant(earn, available_at, expires_at))
+    with transaction.atomic():
+        member_lock(member_id)
+        plan = plan_purchase(
+            member_id=member_id,
+            purchase_id=None,
+            effects=effects,
+            lots=open_lots(member_id),
+            at=at,
+            actor_label="system:test",
+        )
+        return plan_apply(plan)
+
+
+def program_set(**fields: Any) -> None:
+    """A new program version with these document fields (the rest default), in force from the
+    clock's now (a test's frozen time included)."""
+    from kopilka.program.services import program_version_create
+
+    program_version_create(actor=Actor.system("test"), document=fields)
+    program_cache_clear()  # the service clears it on commit; a test never commits
 
 
 def assert_ledger_clean() -> None:

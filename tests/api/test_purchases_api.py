@@ -32,6 +32,7 @@ def test_calculate_is_a_dry_run_with_an_explanation(api: Api) -> None:
     body = response.json()
     assert body["totals"] == {
         "amount": "1000.00",
+        "discount": "0.00",
         "redeem_points": 300,
         "payable": "700.00",
         "earn_points": 35,
@@ -64,6 +65,7 @@ def test_commit_earns_points_after_redemption_and_records_the_lines(api: Api) ->
     result = response.json()
     assert result["totals"] == {
         "amount": "500.00",
+        "discount": "0.00",
         "redeem_points": 100,
         "payable": "400.00",
         "earn_points": 20,

@@ -10,37 +10,28 @@ from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.ledger import services as ledger
+from kopilka.ledger.apply import plan_apply
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.models import LotSpend, PointLot, Transfer
+from kopilka.ledger.plan import ADJUST, ADJUSTMENT, MEMBER, Plan, plan_transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Member
-from kopilka.program.engine import Rules
-from tests.conftest import assert_ledger_clean, enroll
+from kopilka.program.engine import Program
+from tests.conftest import assert_ledger_clean, enroll, points_move
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("test")
 JAN_10 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
 
-DEFAULT_RULES = Rules()
-
-
-def earn(member: Member, points: int, at: datetime, rules: Rules = DEFAULT_RULES) -> Transfer:
-    with transaction.atomic():
-        ledger.member_lock(member.pk)
-        (transfer,) = ledger.purchase_points_in_transaction(
-            member_id=member.pk, redeem=0, earn=points, at=at, rules=rules, actor=SYSTEM
-        )
-        return transfer
+def earn(member: Member, points: int, at: datetime, program: Program | None = None) -> Transfer:
+    (transfer_id,) = points_move(member.pk, earn=points, at=at, program=program)
+    return Transfer.objects.get(pk=transfer_id)
 
 
 def redeem(member: Member, points: int, at: datetime) -> Transfer:
-    with transaction.atomic():
-        ledger.member_lock(member.pk)
-        (transfer,) = ledger.purchase_points_in_transaction(
-            member_id=member.pk, redeem=points, earn=0, at=at, rules=DEFAULT_RULES, actor=SYSTEM
-        )
-        return transfer
+    (transfer_id,) = points_move(member.pk, spend=points, at=at)
+    return Transfer.objects.get(pk=transfer_id)
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def staff():
 
 def test_points_expire_at_the_end_of_the_last_valid_business_day() -> None:
     member = enroll()
-    earn(member, 10, JAN_10, Rules(expiry_days=365))
+    earn(member, 10, JAN_10, Program(expiry_days=365))
     lot = PointLot.objects.get()
     # 10 January 2026 + 365 days = 10 January 2027; valid through that day, Moscow time
     assert lot.expires_at == datetime(2027, 1, 10, 21, 0, tzinfo=UTC)
@@ -58,8 +49,8 @@ def test_points_expire_at_the_end_of_the_last_valid_business_day() -> None:
 
 def test_spending_takes_the_soonest_expiring_points_first() -> None:
     member = enroll()
-    later = earn(member, 50, JAN_10, Rules(expiry_days=300))
-    sooner = earn(member, 30, JAN_10 + timedelta(days=1), Rules(expiry_days=30))
+    later = earn(member, 50, JAN_10, Program(expiry_days=300))
+    sooner = earn(member, 30, JAN_10 + timedelta(days=1), Program(expiry_days=30))
     spend = redeem(member, 40, JAN_10 + timedelta(days=2))
     taken = {s.lot.transfer_id: s.points for s in LotSpend.objects.filter(transfer=spend)}
     assert taken == {sooner.pk: 30, later.pk: 10}
@@ -68,7 +59,7 @@ def test_spending_takes_the_soonest_expiring_points_first() -> None:
 
 def test_pending_points_cannot_be_spent_until_available() -> None:
     member = enroll()
-    earn(member, 100, JAN_10, Rules(pending_days=14))
+    earn(member, 100, JAN_10, Program(pending_days=14))
     assert member_balance(member.pk, JAN_10 + timedelta(days=1)).pending == 100
     assert member_balance(member.pk, JAN_10 + timedelta(days=1)).available == 0
     with pytest.raises(ledger.InsufficientPoints):
@@ -81,7 +72,7 @@ def test_pending_points_cannot_be_spent_until_available() -> None:
 def test_pending_points_become_available_at_midnight_after_the_pending_days() -> None:
     # given 100 points earned at noon on 10 January (Moscow) that wait 14 days
     member = enroll()
-    earn(member, 100, JAN_10, Rules(pending_days=14))
+    earn(member, 100, JAN_10, Program(pending_days=14))
     lot = PointLot.objects.get()
     # then they are available from the start of 24 January, Moscow time, not a moment earlier
     assert lot.available_at == datetime(2026, 1, 23, 21, 0, tzinfo=UTC)
@@ -104,7 +95,7 @@ def test_points_earned_without_a_pending_period_are_spendable_at_once() -> None:
 def test_at_the_moment_of_expiry_points_are_gone_everywhere() -> None:
     # given 10 points whose last valid day ends at `expires`
     member = enroll()
-    earn(member, 10, JAN_10, Rules(expiry_days=30))
+    earn(member, 10, JAN_10, Program(expiry_days=30))
     expires = PointLot.objects.get().expires_at
     # a second before, they count and can be spent
     assert member_balance(member.pk, expires - timedelta(seconds=1)).available == 10
@@ -119,15 +110,8 @@ def test_at_the_moment_of_expiry_points_are_gone_everywhere() -> None:
 
 def test_a_transfer_whose_postings_do_not_balance_is_refused() -> None:
     member = enroll()
-    with transaction.atomic(), pytest.raises(ledger.LedgerInvariantError):
-        ledger.member_lock(member.pk)
-        ledger._post(
-            kind=Transfer.Kind.ADJUST,
-            member_id=member.pk,
-            legs=[("member", 5), ("adjustment", -4)],
-            at=JAN_10,
-            actor=SYSTEM,
-        )
+    with pytest.raises(ledger.LedgerInvariantError):
+        plan_transfer(ADJUST, [(MEMBER, 5), (ADJUSTMENT, -4)])
     assert not Transfer.objects.exists()
 
 
@@ -135,7 +119,7 @@ def test_a_debit_cannot_take_pending_points(staff: Actor) -> None:
     # given 30 available points and 50 still pending
     member = enroll()
     earn(member, 30, JAN_10)
-    earn(member, 50, JAN_10, Rules(pending_days=7))
+    earn(member, 50, JAN_10, Program(pending_days=7))
     with clock.frozen_at(JAN_10 + timedelta(hours=1)):
         # when staff take back 31 points, more than are available
         with pytest.raises(ledger.InsufficientPoints):
@@ -150,8 +134,8 @@ def test_a_debit_cannot_take_pending_points(staff: Actor) -> None:
 
 def test_expiry_is_a_transfer_and_runs_once() -> None:
     member = enroll()
-    earn(member, 70, JAN_10, Rules(expiry_days=30))
-    earn(member, 5, JAN_10 + timedelta(days=20), Rules(expiry_days=365))
+    earn(member, 70, JAN_10, Program(expiry_days=30))
+    earn(member, 5, JAN_10 + timedelta(days=20), Program(expiry_days=365))
     redeem(member, 20, JAN_10 + timedelta(days=21))  # takes from the 70 that expire first
     after_expiry = JAN_10 + timedelta(days=40)
     assert ledger.points_expire_due(actor=SYSTEM, at=after_expiry) == {"members": 1, "points": 50}
@@ -164,7 +148,7 @@ def test_expiry_is_a_transfer_and_runs_once() -> None:
 
 def test_expired_but_unprocessed_points_are_not_available() -> None:
     member = enroll()
-    earn(member, 70, JAN_10, Rules(expiry_days=1))
+    earn(member, 70, JAN_10, Program(expiry_days=1))
     assert member_balance(member.pk, JAN_10 + timedelta(days=5)).available == 0
 
 
@@ -217,10 +201,9 @@ def test_ledger_check_catches_a_tampered_lot() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_building_blocks_refuse_to_run_outside_a_transaction() -> None:
     member = enroll()
-    with pytest.raises(ledger.LedgerInvariantError):
-        ledger.purchase_points_in_transaction(
-            member_id=member.pk, redeem=0, earn=1, at=clock.now(), rules=Rules(), actor=SYSTEM
-        )
+    plan = Plan(member_id=member.pk, at=clock.now(), actor_label="test", spend_delta=1)
+    with pytest.raises(AssertionError):
+        plan_apply(plan)
 
 
 def test_expire_points_command_prints_what_it_did() -> None:

@@ -32,8 +32,8 @@ from kopilka.pos import services as pos
 from kopilka.pos.models import Purchase, PurchaseReturn, ReturnLine
 from kopilka.pos.terminals import TerminalPrincipal, terminal_authenticate, terminal_create
 from kopilka.program import engine
-from kopilka.program.selectors import current_rules, rules_cache_clear
-from kopilka.program.services import program_settings_update
+from kopilka.program.selectors import program_cache_clear, program_in_force
+from kopilka.program.services import program_version_create
 from tests.conftest import enroll
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
@@ -141,19 +141,21 @@ EVERY_KIND_SUCCEEDS: list[tuple] = [
 ]
 
 
-def _snapshot(member_id: int, at: datetime) -> engine.MemberSnapshot:
+def _state(member_id: int, at: datetime) -> engine.MemberState:
     available, pending = member_points(member_id, at)
-    return engine.MemberSnapshot(member_id=member_id, available=available, pending=pending)
+    return engine.MemberState(member_id=member_id, available=available, pending=pending)
 
 
 def _run_history(tally: Tally, ops: list[tuple], pending: int, expiry: int) -> None:
     sid = transaction.savepoint()
     try:
         staff = get_user_model().objects.create_user(f"s{id(ops)}", password="x", is_staff=True)
-        program_settings_update(
-            actor=Actor.system("test"), pending_days=pending, expiry_days=expiry
-        )
-        rules_cache_clear()
+        with clock.frozen_at(START - timedelta(days=1)):
+            program_version_create(
+                actor=Actor.system("test"),
+                document={"pending_days": pending, "expiry_days": expiry},
+            )
+        program_cache_clear()
         terminal = _terminal()
         member = enroll(phone="+79161230000")
         now = START
@@ -166,8 +168,9 @@ def _run_history(tally: Tally, ops: list[tuple], pending: int, expiry: int) -> N
                         engine.Line(sku=f"S{i}", name="", category="", quantity=Decimal(q), price=p)
                         for i, (q, p) in enumerate(op[1])
                     )
+                    priced = engine.Receipt("prop", now, "Europe/Moscow", lines)
                     ceiling = engine.quote(
-                        lines, _snapshot(member.pk, now), current_rules(), "max"
+                        priced, _state(member.pk, now), program_in_force(now), "max"
                     ).max_redeemable
                     redeem = (
                         max(1, ceiling * op[2][1] // 100) if isinstance(op[2], tuple) else op[2]
@@ -184,7 +187,7 @@ def _run_history(tally: Tally, ops: list[tuple], pending: int, expiry: int) -> N
                     if attempt(
                         tally,
                         kind,
-                        partial(pos.purchase_commit, terminal=terminal, receipt=receipt),
+                        partial(pos.purchase_commit, seller=terminal.seller, receipt=receipt),
                         allowed=wanted <= ceiling,
                     ):
                         made = Purchase.objects.get(member=member, receipt_number=str(receipts))
@@ -207,7 +210,7 @@ def _run_history(tally: Tally, ops: list[tuple], pending: int, expiry: int) -> N
                             "return",
                             partial(
                                 pos.purchase_return,
-                                terminal=terminal,
+                                seller=terminal.seller,
                                 purchase_id=purchase.pk,
                                 lines=request,
                             ),
@@ -218,7 +221,7 @@ def _run_history(tally: Tally, ops: list[tuple], pending: int, expiry: int) -> N
                     now += timedelta(days=op[1])
                     ledger.points_expire_due(actor=Actor.system("test"), at=now)
                 else:
-                    available = _snapshot(member.pk, now).available
+                    available = _state(member.pk, now).available
                     points = op[1] if op[0] == "adjust" else -max(1, available * op[1] // 100)
                     attempt(
                         tally,

@@ -20,22 +20,21 @@ django.setup()
 
 from django.test import Client  # noqa: E402
 
-from kopilka.ledger import services as ledger  # noqa: E402
-from kopilka.pos import services  # noqa: E402
+from kopilka.pos import fast_commit, services  # noqa: E402
 
-original = ledger.purchase_points_in_transaction
+original = services.plan_apply
 
 
-def write_points_then_die(**kwargs: object) -> object:
-    result = original(**kwargs)  # type: ignore[arg-type]
+def write_points_then_die(plan: object) -> object:
+    result = original(plan)  # type: ignore[arg-type]
     os.kill(os.getpid(), signal.SIGKILL)  # mid-commit: redeem and earn written, nothing committed
     return result
 
 
 mode, key, idempotency_key, body = sys.argv[1:5]
 if mode == "locked":
-    services._commit_in_one_statement = lambda **kwargs: None  # type: ignore[assignment]
-    ledger.purchase_points_in_transaction = write_points_then_die  # type: ignore[assignment]
+    fast_commit.commit_in_one_statement = lambda **kwargs: None  # type: ignore[assignment]
+    services.plan_apply = write_points_then_die  # type: ignore[assignment]
 Client().post(
     "/api/v1/purchases",
     body,

@@ -1,6 +1,6 @@
-"""The one-statement commit (kopilka_purchase_commit on PostgreSQL) and the locked Python path
-write the same rows and answer the same, and the one-statement path hands every case it does not
-own to the locked path."""
+"""The one-statement commit on PostgreSQL (`pos.fast_commit`) and the locked Python path write
+the same rows and answer the same, and the one-statement path hands every case it does not own
+to the locked path."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,19 +12,15 @@ import pytest
 from django.db import DatabaseError, close_old_connections, connection, connections
 
 from kopilka.core import clock
-from kopilka.core.audit import Actor
 from kopilka.core.models import AuditEntry, IdempotencyRecord
 from kopilka.core.sql import postgres_url
 from kopilka.ledger.checks import ledger_problems
-from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
+from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Member
-from kopilka.pos import services
+from kopilka.pos import fast_commit, services
 from kopilka.pos.models import Purchase, PurchaseLine
-from kopilka.program.models import ProgramSettings
-from kopilka.program.selectors import rules_cache_clear
-from kopilka.program.services import program_settings_update
-from tests.conftest import Api, enroll, postgres_only, receipt
+from tests.conftest import Api, enroll, postgres_only, program_set, receipt
 
 pytestmark = [postgres_only, pytest.mark.django_db]
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -43,11 +39,36 @@ SCRIPT: list[tuple[int, dict[str, Any]]] = [
 ]
 
 
+# A limited rule, a bonus with a threshold and a discount, so that the rows both paths write
+# include rule uses, discounts and bonus shares.
+BONUS_RULES = [
+    {
+        "code": "coffee-twice",
+        "name": "Кофе ×2",
+        "when": {"categories": ["coffee"]},
+        "then": {"earn_multiplier": "2"},
+        "limit": {"per_member_per_day": 1},
+    },
+    {
+        "code": "big-receipt",
+        "name": "Большой чек",
+        "when": {"min_receipt": "1000.00"},
+        "then": {"bonus_points": 25},
+    },
+    {
+        "code": "cake-day",
+        "name": "Торт −10 %",
+        "when": {"skus": ["CAKE"]},
+        "then": {"discount_percent": "10"},
+    },
+]
+
+
 @pytest.fixture
 def function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """How each call of kopilka_purchase_commit ended: "ok" or the SQLSTATE it raised."""
+    """How each one-statement write ended: "ok" or the SQLSTATE it raised."""
     calls: list[str] = []
-    real = services.prepared_cursor
+    real = fast_commit.prepared_cursor
 
     @contextmanager
     def watched() -> Iterator[Any]:
@@ -59,7 +80,7 @@ def function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise
         calls.append("ok")
 
-    monkeypatch.setattr(services, "prepared_cursor", watched)
+    monkeypatch.setattr(fast_commit, "prepared_cursor", watched)
     return calls
 
 
@@ -99,7 +120,9 @@ def run_script(api: Api, member: Member, tag: str) -> list[tuple[int, dict[str, 
 
 def written(member: Member) -> dict[str, Any]:
     """Everything the commits wrote for a member, with ids replaced by their order."""
-    purchases = list(Purchase.objects.filter(member=member).order_by("id"))
+    purchases = list(
+        Purchase.objects.filter(member=member).select_related("program_version").order_by("id")
+    )
     purchase_no = {p.pk: n for n, p in enumerate(purchases)}
     transfers = list(Transfer.objects.filter(member=member).order_by("id"))
     transfer_no = {t.pk: n for n, t in enumerate(transfers)}
@@ -111,8 +134,20 @@ def written(member: Member) -> dict[str, Any]:
         "member_id_on_lines": {
             x.member_id == member.pk for x in PurchaseLine.objects.filter(purchase__member=member)
         },
+        "state": (member.spend_total, member.state_version),
         "purchases": [
-            (p.created_at, p.amount, p.redeem_points, p.payable, p.earn_points) for p in purchases
+            (
+                p.created_at,
+                p.purchased_at,
+                p.amount,
+                p.discount,
+                p.redeem_points,
+                p.payable,
+                p.earn_points,
+                p.program_version.document if p.program_version else None,
+                p.reasons,
+            )
+            for p in purchases
         ],
         "lines": [
             (
@@ -124,8 +159,11 @@ def written(member: Member) -> dict[str, Any]:
                 x.quantity,
                 x.price,
                 x.amount,
+                x.discount,
                 x.redeem_points,
                 x.earn_points,
+                x.rules,
+                x.reasons,
             )
             for x in PurchaseLine.objects.filter(purchase__member=member).order_by("id")
         ],
@@ -148,12 +186,22 @@ def written(member: Member) -> dict[str, Any]:
             )
             for lot in lots
         ],
+        "rule_uses": [
+            (u.rule, u.day, purchase_no[u.purchase_id])
+            for u in RuleUse.objects.filter(member_id=member.pk).order_by("id")
+        ],
         "spends": [
             (lot_no[s.lot_id], transfer_no[s.transfer_id], s.points)
             for s in LotSpend.objects.filter(member_id=member.pk).order_by("id")
         ],
         "audit": [
-            (a.actor_label, a.action, a.target_type, purchase_no[a.target_id], a.data)
+            (
+                a.actor_label,
+                a.action,
+                a.target_type,
+                purchase_no[a.target_id],
+                {k: v for k, v in a.data.items() if k != "program_version"},
+            )
             for a in AuditEntry.objects.filter(
                 member_id=member.pk, action="purchase.commit"
             ).order_by("id")
@@ -162,18 +210,19 @@ def written(member: Member) -> dict[str, Any]:
 
 
 def same_answer(answer: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in answer.items() if k not in {"id", "receipt_number", "member_id"}}
+    ids = {"id", "receipt_number", "member_id", "program_version"}
+    return {k: v for k, v in answer.items() if k not in ids}
 
 
 @pytest.mark.parametrize("pending_days", [0, 2])
 def test_both_paths_write_the_same_rows_and_answers(
     api: Api, monkeypatch: pytest.MonkeyPatch, pending_days: int
 ) -> None:
-    ProgramSettings.objects.create(pending_days=pending_days, expiry_days=10)
-    rules_cache_clear()
+    with clock.frozen_at(START - timedelta(days=1)):
+        program_set(pending_days=pending_days, expiry_days=10, rules=BONUS_RULES)
     one, locked = enroll("+79160000001"), enroll("+79160000002")
     calls = {"one_statement": 0}
-    real = services._commit_in_one_statement
+    real = fast_commit.commit_in_one_statement
 
     def counted(**kwargs: Any) -> Any:
         body = real(**kwargs)
@@ -181,9 +230,9 @@ def test_both_paths_write_the_same_rows_and_answers(
         return body
 
     # when the same receipts are committed for one member on each path
-    monkeypatch.setattr(services, "_commit_in_one_statement", counted)
+    monkeypatch.setattr(fast_commit, "commit_in_one_statement", counted)
     answers_one = run_script(api, one, "one")
-    monkeypatch.setattr(services, "_commit_in_one_statement", lambda **kwargs: None)
+    monkeypatch.setattr(fast_commit, "commit_in_one_statement", lambda **kwargs: None)
     answers_locked = run_script(api, locked, "locked")
     # then the one-statement path took every receipt and both wrote and said the same
     assert calls["one_statement"] == len(SCRIPT)
@@ -193,6 +242,7 @@ def test_both_paths_write_the_same_rows_and_answers(
     assert [s for s, _a in answers_one] == [201] * len(SCRIPT)
     assert written(one) == written(locked)
     assert written(one)["spends"], "the script spends points"
+    assert written(one)["rule_uses"], "the script uses limited rules"
     assert IdempotencyRecord.objects.filter(key__startswith="one-").count() == len(SCRIPT)
     assert ledger_problems() == []
 
@@ -223,11 +273,12 @@ def run_changing_script(api: Api, member: Member, tag: str) -> list[tuple[int, d
     card = member.cards.get().number
     purchases: dict[str, int] = {}
     answers = []
+    document: dict[str, Any] = {}
     for number, (step, day, details) in enumerate(CHANGING_SCRIPT, start=1):
         with clock.frozen_at(START + timedelta(days=day, minutes=number)):
             if step == "rules":
-                program_settings_update(actor=Actor.system("test"), **details)
-                rules_cache_clear()  # the update clears it on commit; the test never commits
+                document.update(details)
+                program_set(**document)
                 continue
             if step == "return":
                 body: dict[str, Any] = {"lines": [{"sku": details["sku"], "quantity": "1"}]}
@@ -280,7 +331,7 @@ def test_both_paths_agree_when_rules_change_and_refunds_come_back(
     assert spends_of(one, "G") == {("earn", "E"): 12, ("return", "C"): 48}
     assert spends_of(one, "I") == {("earn", "F"): 100, ("earn", "G"): 47}
     # when the same script runs for another member on the locked path
-    monkeypatch.setattr(services, "_commit_in_one_statement", lambda **kwargs: None)
+    monkeypatch.setattr(fast_commit, "commit_in_one_statement", lambda **kwargs: None)
     answers_locked = run_changing_script(api, locked, "locked")
     assert len([n for n in locked_commits if n.startswith("locked-")]) == buys
     # then both wrote the same rows and gave the same answers
@@ -323,15 +374,14 @@ def test_a_redemption_elsewhere_after_the_read_is_left_to_the_locked_path(
     member = enroll()
     seed = receipt(("SEED", "1", "2000.00"), member_id=member.pk, receipt_number="seed")
     assert api.post("/purchases", seed, idempotency_key="seed").status_code == 201
-    ProgramSettings.objects.create(pending_days=pending_days)
-    rules_cache_clear()
-    real_read = services._read_for_commit
+    program_set(pending_days=pending_days)
+    real_read = fast_commit._read
     changed: dict[str, int] = {}
 
-    def read_then_another_till_redeems(ref: services.MemberRef, at: datetime) -> Any:
-        result = real_read(ref, at)
-        assert result[1] is not None and (result[1].available, result[1].pending) == (100, 0)
-        monkeypatch.setattr(services, "_read_for_commit", real_read)
+    def read_then_another_till_redeems(ref: services.MemberRef, *args: Any) -> Any:
+        result = real_read(ref, *args)
+        assert result[2] is not None and (result[2].available, result[2].pending) == (100, 0)
+        monkeypatch.setattr(fast_commit, "_read", real_read)
         other = receipt(
             ("COF", "1", "400.00"),
             member_id=member.pk,
@@ -343,7 +393,7 @@ def test_a_redemption_elsewhere_after_the_read_is_left_to_the_locked_path(
         changed.update(available=balance.available, pending=balance.pending)
         return result
 
-    monkeypatch.setattr(services, "_read_for_commit", read_then_another_till_redeems)
+    monkeypatch.setattr(fast_commit, "_read", read_then_another_till_redeems)
     body = receipt(
         ("TEA", "1", "500.00"), member_id=member.pk, receipt_number="t", redeem_points=redeem
     )
@@ -395,17 +445,17 @@ def test_a_balance_changed_after_the_read_is_left_to_the_locked_path(
     member = enroll()
     seed = receipt(("SEED", "1", "2000.00"), member_id=member.pk, receipt_number="seed")
     assert api.post("/purchases", seed, idempotency_key="seed").status_code == 201
-    real_read = services._read_for_commit
+    real_read = fast_commit._read
 
-    def read_then_someone_buys(ref: services.MemberRef, at: datetime) -> Any:
-        result = real_read(ref, at)
+    def read_then_someone_buys(ref: services.MemberRef, *args: Any) -> Any:
+        result = real_read(ref, *args)
         # another till's commit for the same member lands in between
-        monkeypatch.setattr(services, "_read_for_commit", real_read)
+        monkeypatch.setattr(fast_commit, "_read", real_read)
         other = receipt(("COF", "1", "240.00"), member_id=member.pk, receipt_number="other")
         assert api.post("/purchases", other, idempotency_key="other").status_code == 201
         return result
 
-    monkeypatch.setattr(services, "_read_for_commit", read_then_someone_buys)
+    monkeypatch.setattr(fast_commit, "_read", read_then_someone_buys)
     body = receipt(
         ("TEA", "1", "500.00"), member_id=member.pk, receipt_number="t", redeem_points="max"
     )
@@ -444,7 +494,7 @@ def test_the_commit_statements_are_prepared_once_per_connection(api: Api) -> Non
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE '_pg3_%%'")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("nextval(pg_get_serial_sequence" in sql for sql in prepared), prepared
-    assert any("kopilka_purchase_commit($1::jsonb)" in sql for sql in prepared), prepared
+    assert any(sql.startswith("WITH claim AS") for sql in prepared), prepared
 
 
 @pytest.mark.django_db(transaction=True)

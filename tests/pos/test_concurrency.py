@@ -17,10 +17,9 @@ from kopilka.core.audit import Actor
 from kopilka.ledger import services as ledger
 from kopilka.ledger.checks import ledger_problems
 from kopilka.ledger.models import Transfer
-from kopilka.ledger.selectors import member_balance
+from kopilka.ledger.selectors import member_balance, member_points
 from kopilka.pos.models import Purchase
-from kopilka.program.engine import Rules
-from tests.conftest import enroll, postgres_only, receipt
+from tests.conftest import enroll, points_move, postgres_only, receipt
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 SYSTEM = Actor.system("test")
@@ -143,25 +142,13 @@ def test_a_balance_read_under_the_lock_sees_the_commit_it_waited_for() -> None:
     """READ COMMITTED: a statement that waits for a row lock keeps its old snapshot for other
     tables, so the balance must be read by a statement issued after the lock is granted."""
     member = enroll()
-    with transaction.atomic():
-        ledger.member_lock(member.pk)
-        ledger.purchase_points_in_transaction(
-            member_id=member.pk, redeem=0, earn=100, at=clock.now(), rules=Rules(), actor=SYSTEM
-        )
+    points_move(member.pk, earn=100)
     holding, release = threading.Event(), threading.Event()
 
     def spend_everything_and_wait() -> None:
         try:
             with transaction.atomic():
-                ledger.member_lock(member.pk)
-                ledger.purchase_points_in_transaction(
-                    member_id=member.pk,
-                    redeem=100,
-                    earn=0,
-                    at=clock.now(),
-                    rules=Rules(),
-                    actor=SYSTEM,
-                )
+                points_move(member.pk, spend=100)
                 holding.set()
                 release.wait(10)
         finally:
@@ -171,7 +158,8 @@ def test_a_balance_read_under_the_lock_sees_the_commit_it_waited_for() -> None:
         holding.wait(10)
         try:
             with transaction.atomic():
-                return ledger.member_lock_with_balance(member.pk, clock.now())[1]
+                ledger.member_lock(member.pk)
+                return member_points(member.pk, clock.now())[0]
         finally:
             connections.close_all()
 

@@ -82,7 +82,7 @@ def backend_waiting_for_a_lock(admin: psycopg.Connection, timeout: float = 30) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT kopilka_purchase_commit%' "
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'WITH claim AS%' "
             "AND wait_event_type = 'Lock'"
         ).fetchone()
         if row:

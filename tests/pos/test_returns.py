@@ -8,7 +8,6 @@ import pytest
 from django.db import connections, transaction
 
 from kopilka.core import clock
-from kopilka.core.audit import Actor
 from kopilka.core.models import AuditEntry
 from kopilka.ledger import services as ledger
 from kopilka.ledger.checks import ledger_problems
@@ -16,9 +15,8 @@ from kopilka.ledger.models import LotSpend, PointLot, Transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.pos import services as pos
 from kopilka.pos.models import PurchaseReturn
-from kopilka.program.engine import Rules
 from tests.api.test_purchases_api import give_points
-from tests.conftest import Api, assert_ledger_clean, enroll, postgres_only, receipt
+from tests.conftest import Api, assert_ledger_clean, enroll, points_move, postgres_only, receipt
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -285,21 +283,14 @@ def test_a_return_waits_for_the_members_lock_before_reading_their_points(
                 ledger.member_lock(member.pk)
                 holding.set()
                 release.wait(10)
-                ledger.purchase_points_in_transaction(
-                    member_id=member.pk,
-                    redeem=50,
-                    earn=0,
-                    at=clock.now(),
-                    rules=Rules(),
-                    actor=Actor.system("test"),
-                )
+                points_move(member.pk, spend=50)
         finally:
             connections.close_all()
 
     def return_the_purchase() -> PurchaseReturn:
         try:
             return pos.purchase_return(
-                terminal=terminal[0],
+                seller=terminal[0].seller,
                 purchase_id=purchase["id"],
                 lines=[pos.ReturnRequestLine(sku="BIG", quantity=Decimal(1))],
             )

@@ -23,7 +23,11 @@ from datetime import date
 import polars as pl
 
 from kopilka.analytics.frames import Frames, business_day_bounds
-from kopilka.program.engine import POINT_VALUE
+from kopilka.program.engine import Program
+
+# Points are valued at the default program's point value (1 ₽); a version with another value
+# is not yet reflected here (docs/architecture.md, "Analytics and the point value").
+POINT_VALUE = Program().point_value
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Actors and the audit record every service writes."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from kopilka.core import clock
 from kopilka.core.models import AuditEntry
@@ -26,6 +27,30 @@ class Actor:
         )
 
 
+def audit_row(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    member_id: int | None = None,
+    data: dict[str, object] | None = None,
+    at: datetime | None = None,
+) -> dict[str, object]:
+    """The audit row as written: by `audit_record`, and by the one-statement purchase commit."""
+    return {
+        "created_at": at or clock.now(),
+        "actor_user_id": actor.user_id,
+        "actor_terminal_id": actor.terminal_id,
+        "actor_label": actor.label,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "member_id": member_id,
+        "data": data or {},
+    }
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -37,13 +62,12 @@ def audit_record(
 ) -> None:
     insert_row(
         AuditEntry,
-        created_at=clock.now(),
-        actor_user_id=actor.user_id,
-        actor_terminal_id=actor.terminal_id,
-        actor_label=actor.label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        member_id=member_id,
-        data=data or {},
+        **audit_row(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            member_id=member_id,
+            data=data,
+        ),
     )

@@ -139,3 +139,32 @@ def postgres_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -
     options = settings_dict.get("OPTIONS") or {}
     query = urlencode({k: v for k, v in options.items() if k not in _PSYCOPG_ONLY_OPTIONS})
     return f"postgresql://{auth}@{host}/{database}" + (f"?{query}" if query else "")
+
+
+def json_insert_sql(model: type[models.Model], names: Sequence[str], *, gate: str) -> str:
+    """`INSERT … SELECT` of the rows given as one JSON array parameter, when the CTE `gate` has a
+    row: a building block of one-statement writes (`pos.fast_commit`). `names` are field names
+    or attnames; values arrive as JSON and PostgreSQL converts them to the columns' types."""
+    quote_name = connection.ops.quote_name
+    table = quote_name(model._meta.db_table)
+    columns = ", ".join(quote_name(str(field.column)) for field in _fields(model, tuple(names)))
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} "
+        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WHERE EXISTS (SELECT 1 FROM {gate})"
+    )
+
+
+def json_rows(model: type[models.Model], rows: Sequence[Mapping[str, object]]) -> str:
+    """Rows keyed by column name, as the JSON `json_insert_sql` reads."""
+    import json
+
+    if not rows:
+        return "[]"
+    names = tuple(rows[0])
+    columns = [str(field.column) for field in _fields(model, names)]
+    return json.dumps(
+        [dict(zip(columns, (row[name] for name in names), strict=True)) for row in rows],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )

@@ -1,10 +1,11 @@
 """Demo data: two cafés, their members and months of purchases and points, written in bulk.
 
-Every figure comes from the API's own engine (`engine.quote` with the program's rules), and the
-ledger is replayed in memory the way `ledger.services` writes it: balanced transfers, lots dated
-by `lot_dates`, FIFO-by-expiry spends, returns and the daily expiry job. So `ledger_check` passes
-and later pages show what the live system would have recorded; only the speed differs
-(`bulk_create` with primary keys set here, no row locks, no per-purchase audit rows).
+Every figure comes from the API's own engine (`engine.quote` with the program in force), every
+row of a purchase from the same row builders as the commit (`pos.services`), and every movement
+of points from the ledger's planner, written by its in-memory applier (`ledger.memory`): the
+same transfers, lots, FIFO spends, returns and daily expiry runs as the live system. So
+`ledger_check` passes and later pages show what the live system would have recorded; only the
+speed differs (`bulk_create` with primary keys set here, no row locks, no per-purchase audit rows).
 
 Customers behave as in a BG/NBD model: each buys at a Gamma-distributed rate until dropping out
 after some purchase (Beta-distributed odds), and spends a lognormal amount around a personal median.
@@ -15,8 +16,7 @@ import heapq
 import itertools
 import math
 import random
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -32,16 +32,26 @@ from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.ids import new_card_number
 from kopilka.core.phones import InvalidPhone, normalize_phone
-from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
-from kopilka.ledger.services import check_balanced, lot_dates, member_change, purchase_entries
+from kopilka.ledger.memory import MemoryLedger
+from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
+from kopilka.ledger.plan import plan_expiry, plan_return
 from kopilka.members.models import Card, Consent, Member
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
+from kopilka.pos.services import MemberRef, ReceiptIn, line_rows, purchase_plan, purchase_row
+from kopilka.pos.stores import Seller, StoreRef
 from kopilka.pos.terminals import terminal_create
 from kopilka.program import engine
-from kopilka.program.selectors import current_rules
+from kopilka.program.selectors import program_in_force
 
-Account = Posting.Account
 Kind = Transfer.Kind
+# The in-memory ledger's tables, as the models the demo writes them to.
+LEDGER_TABLES: dict[str, type[Model]] = {
+    "transfer": Transfer,
+    "posting": Posting,
+    "lot": PointLot,
+    "spend": LotSpend,
+    "rule_use": RuleUse,
+}
 
 STORES = (("central", "Кофейня на Тверской"), ("park", "Кофейня в парке"))
 CENTRAL_SHARE = 0.6  # the street café is the busier one
@@ -167,10 +177,6 @@ class Rows:
     lines: list[PurchaseLine] = field(default_factory=list)
     returns: list[PurchaseReturn] = field(default_factory=list)
     return_lines: list[ReturnLine] = field(default_factory=list)
-    transfers: list[Transfer] = field(default_factory=list)
-    postings: list[Posting] = field(default_factory=list)
-    lots: list[PointLot] = field(default_factory=list)
-    spends: list[LotSpend] = field(default_factory=list)
 
 
 class Ids:
@@ -189,10 +195,12 @@ class Ids:
 
 @dataclass
 class Till:
-    store_id: int
-    terminal_id: int | None
-    actor_label: str
+    seller: Seller
     receipts: int = 0
+
+    @property
+    def store_id(self) -> int:
+        return self.seller.store.id
 
 
 @dataclass(frozen=True)
@@ -200,193 +208,6 @@ class DemoResult:
     summary: dict[str, object]
     terminal_name: str
     key: str
-
-
-class LedgerReplay:
-    """`ledger.services` replayed in memory: the same transfers, postings, lots and spends."""
-
-    def __init__(self, rows: Rows, ids: Ids, rules: engine.Rules) -> None:
-        self.rows, self.ids, self.rules = rows, ids, rules
-        self.balance: dict[int, int] = defaultdict(int)
-        self.points: dict[str, int] = defaultdict(int)  # member's side of transfers, per kind
-        self.open: dict[int, list[PointLot]] = defaultdict(list)  # lots with points left
-        self.expiring: list[tuple[datetime, int, PointLot]] = []  # heap by expiry, then lot id
-        self.earned: dict[int, PointLot] = {}  # purchase id -> its EARN lot
-        self.paid_until: dict[int, datetime] = {}  # purchase id -> latest expiry of lots it spent
-
-    def _post(
-        self,
-        kind: str,
-        member_id: int,
-        legs: Sequence[tuple[str, int]],
-        at: datetime,
-        actor_label: str,
-        purchase_id: int | None = None,
-        return_id: int | None = None,
-    ) -> int:
-        check_balanced(legs)
-        delta = member_change(legs)
-        transfer_id = self.ids.take(Transfer)
-        self.rows.transfers.append(
-            Transfer(
-                pk=transfer_id,
-                kind=kind,
-                member_id=member_id,
-                purchase_id=purchase_id,
-                purchase_return_id=return_id,
-                points=delta,
-                created_at=at,
-                actor_label=actor_label,
-            )
-        )
-        self.rows.postings.extend(
-            Posting(
-                pk=self.ids.take(Posting),
-                transfer_id=transfer_id,
-                account=account,
-                member_id=member_id,
-                amount=amount,
-            )
-            for account, amount in legs
-            if amount
-        )
-        self.balance[member_id] += delta
-        self.points[kind] += delta
-        return transfer_id
-
-    def _lot(
-        self,
-        member_id: int,
-        transfer_id: int,
-        points: int,
-        at: datetime,
-        available_at: datetime,
-        expires_at: datetime,
-    ) -> PointLot:
-        lot = PointLot(
-            pk=self.ids.take(PointLot),
-            member_id=member_id,
-            transfer_id=transfer_id,
-            points=points,
-            remaining=points,
-            earned_at=at,
-            available_at=available_at,
-            expires_at=expires_at,
-        )
-        self.rows.lots.append(lot)
-        self.open[member_id].append(lot)
-        heapq.heappush(self.expiring, (expires_at, lot.pk, lot))
-        return lot
-
-    def _spend(
-        self, member_id: int, transfer_id: int, points: int, lots: Iterable[PointLot]
-    ) -> list[PointLot]:
-        """Take `points` from `lots` in the order given; return the lots taken from."""
-        left, taken_from = points, []
-        for lot in lots:
-            if left == 0:
-                break
-            take = min(lot.remaining, left)
-            if take <= 0:
-                continue
-            lot.remaining -= take
-            left -= take
-            taken_from.append(lot)
-            self.rows.spends.append(
-                LotSpend(
-                    pk=self.ids.take(LotSpend),
-                    lot_id=lot.pk,
-                    transfer_id=transfer_id,
-                    member_id=member_id,
-                    points=take,
-                )
-            )
-        assert left == 0, f"member {member_id}: {left} of {points} points not found in lots"
-        self.open[member_id] = [lot for lot in self.open[member_id] if lot.remaining]
-        return taken_from
-
-    def _live(self, member_id: int, at: datetime) -> list[PointLot]:
-        """Unexpired lots with points left, FIFO by expiry (the order `_open_lots` reads them)."""
-        return sorted(
-            (lot for lot in self.open[member_id] if lot.expires_at > at),
-            key=lambda lot: (lot.expires_at, lot.pk),
-        )
-
-    def snapshot(self, member_id: int, at: datetime) -> engine.MemberSnapshot:
-        live = self._live(member_id, at)
-        available = sum(lot.remaining for lot in live if lot.available_at <= at)
-        pending = sum(lot.remaining for lot in live if lot.available_at > at)
-        return engine.MemberSnapshot(member_id=member_id, available=available, pending=pending)
-
-    def redeem(
-        self, member_id: int, points: int, at: datetime, actor_label: str, purchase_id: int
-    ) -> None:
-        ((kind, legs),) = purchase_entries(redeem=points, earn=0)
-        transfer_id = self._post(kind, member_id, legs, at, actor_label, purchase_id)
-        lots = [lot for lot in self._live(member_id, at) if lot.available_at <= at]
-        self.paid_until[purchase_id] = max(
-            lot.expires_at for lot in self._spend(member_id, transfer_id, points, lots)
-        )
-
-    def earn(
-        self, member_id: int, points: int, at: datetime, actor_label: str, purchase_id: int
-    ) -> None:
-        ((kind, legs),) = purchase_entries(redeem=0, earn=points)
-        transfer_id = self._post(kind, member_id, legs, at, actor_label, purchase_id)
-        available_at, expires_at = lot_dates(at=at, rules=self.rules)
-        self.earned[purchase_id] = self._lot(
-            member_id, transfer_id, points, at, available_at, expires_at
-        )
-
-    def give_back(
-        self,
-        member_id: int,
-        purchase_id: int,
-        return_id: int,
-        take_back: int,
-        refund: int,
-        at: datetime,
-        actor_label: str,
-    ) -> int:
-        """`return_in_transaction`: refund redeemed points, take back earned ones; returns those taken."""
-        own = self.earned.get(purchase_id)
-        earn_lots = [own] if own is not None and own.remaining and own.expires_at > at else []
-        others = [lot for lot in self._live(member_id, at) if lot is not own]
-        taken = min(take_back, refund + sum(lot.remaining for lot in (*earn_lots, *others)))
-        if taken == 0 and refund == 0:
-            return 0
-        legs = [
-            (Account.MEMBER, refund - taken),
-            (Account.REDEEMED, -refund),
-            (Account.ISSUED, taken),
-        ]
-        transfer_id = self._post(
-            Kind.RETURN, member_id, legs, at, actor_label, purchase_id, return_id
-        )
-        refund_lot = []
-        if refund:
-            # Refunded points keep the life they had, as in the live service.
-            expires_at = self.paid_until.get(purchase_id) or lot_dates(at=at, rules=self.rules)[1]
-            refund_lot.append(self._lot(member_id, transfer_id, refund, at, at, expires_at))
-        if taken:
-            self._spend(member_id, transfer_id, taken, [*earn_lots, *refund_lot, *others])
-        return taken
-
-    def expire_due(self, until: datetime) -> None:
-        """The daily expire_points job for every run up to `until`: one EXPIRE transfer per member."""
-        while self.expiring and self.expiring[0][0] + EXPIRY_RUN_DELAY <= until:
-            expires_at = self.expiring[0][0]
-            due: dict[int, list[PointLot]] = defaultdict(list)
-            while self.expiring and self.expiring[0][0] == expires_at:
-                lot = heapq.heappop(self.expiring)[2]
-                if lot.remaining:
-                    due[lot.member_id].append(lot)
-            for member_id in sorted(due):
-                total = sum(lot.remaining for lot in due[member_id])
-                legs = [(Account.MEMBER, -total), (Account.EXPIRED, total)]
-                at = expires_at + EXPIRY_RUN_DELAY
-                transfer_id = self._post(Kind.EXPIRE, member_id, legs, at, EXPIRY_ACTOR)
-                self._spend(member_id, transfer_id, total, due[member_id])
 
 
 # --- who the customers are and when they come -------------------------------------------------
@@ -597,69 +418,65 @@ def _redeem_wish(
 
 
 class Shop:
-    """Purchases and returns in time order, written the way purchase_commit and purchase_return do."""
+    """Purchases and returns in time order, through the commit's own engine, row builders and
+    planner; the ledger is the in-memory applier."""
 
     def __init__(
-        self, rng: random.Random, rows: Rows, ids: Ids, ledger: LedgerReplay, now: datetime
+        self,
+        rng: random.Random,
+        rows: Rows,
+        ids: Ids,
+        ledger: MemoryLedger,
+        program: engine.Program,
+        now: datetime,
     ) -> None:
         self.rng, self.rows, self.ids, self.ledger, self.now = rng, rows, ids, ledger, now
+        self.program = program
+        self.enrolled: dict[int, datetime] = {}
         self.returns_due: list[tuple[datetime, int, Purchase, list[PurchaseLine], Till]] = []
 
     def sell(self, at: datetime, till: Till, customer: Customer | None) -> None:
         self._returns_until(at)
-        self.ledger.expire_due(at)
-        rng, rules = self.rng, self.ledger.rules
-        member_id, snapshot, wish = None, None, ""
+        self.expire_due(at)
+        rng, store = self.rng, till.seller.store
+        member_id, state, wish = None, None, ""
         if customer is None:
             lines = _basket(rng, rng.lognormvariate(math.log(30_000), 0.5))
         else:
             lines = _basket(rng, rng.lognormvariate(math.log(customer.budget), 0.35))
-            member_id, snapshot = customer.member_id, self.ledger.snapshot(customer.member_id, at)
-            wish = _redeem_wish(rng, customer, snapshot.available)
-        quote = engine.quote(lines, snapshot, rules, "max" if wish else 0)
+            member_id = customer.member_id
+            state = self.ledger.state(
+                member_id,
+                receipt_at=at,
+                time_zone=store.time_zone,
+                at=at,
+                enrolled_at=self.enrolled.get(member_id),
+            )
+            wish = _redeem_wish(rng, customer, state.available)
+        receipt = engine.Receipt(store.code, at, store.time_zone, tuple(lines))
+        quote = engine.quote(receipt, state, self.program, "max" if wish else 0)
         if wish == "part" and quote.max_redeemable > 1:
-            quote = engine.quote(lines, snapshot, rules, rng.randint(1, quote.max_redeemable - 1))
+            part = rng.randint(1, quote.max_redeemable - 1)
+            quote = engine.quote(receipt, state, self.program, part)
         till.receipts += 1
-        purchase = Purchase(
-            pk=self.ids.take(Purchase),
-            store_id=till.store_id,
-            terminal_id=till.terminal_id,
-            member_id=member_id,
+        ring = ReceiptIn(
+            member=MemberRef(member_id=member_id),
+            store=store.code,
+            lines=tuple(lines),
+            redeem=quote.redeem_points,
             receipt_number=f"{till.receipts:07d}",
-            created_at=at,
-            amount=quote.amount,
-            redeem_points=quote.redeem_points,
-            payable=quote.payable,
-            earn_points=quote.earn_points,
         )
+        purchase_id = self.ids.take(Purchase)
+        purchase = Purchase(pk=purchase_id, **purchase_row(till.seller, ring, quote, member_id, at))
         lines_written = [
-            PurchaseLine(
-                pk=self.ids.take(PurchaseLine),
-                purchase_id=purchase.pk,
-                member_id=member_id,
-                position=position,
-                sku=line.sku,
-                name=line.name,
-                category=line.category,
-                quantity=line.quantity,
-                price=line.price,
-                amount=figures.amount,
-                redeem_points=figures.redeem_points,
-                earn_points=figures.earn_points,
-            )
-            for position, (line, figures) in enumerate(
-                zip(lines, quote.lines, strict=True), start=1
-            )
+            PurchaseLine(pk=self.ids.take(PurchaseLine), **row)
+            for row in line_rows(purchase_id, member_id, ring, quote)
         ]
         self.rows.purchases.append(purchase)
         self.rows.lines.extend(lines_written)
         if member_id is not None:
-            if quote.redeem_points:
-                self.ledger.redeem(
-                    member_id, quote.redeem_points, at, till.actor_label, purchase.pk
-                )
-            if quote.earn_points:
-                self.ledger.earn(member_id, quote.earn_points, at, till.actor_label, purchase.pk)
+            lots = self.ledger.open_lots(member_id)
+            self.ledger.apply(purchase_plan(till.seller, quote, member_id, purchase_id, lots, at))
         if rng.random() < RETURN_SHARE:
             comes_back = at + timedelta(minutes=rng.randint(5, 90))
             if comes_back <= self.now:
@@ -670,14 +487,14 @@ class Shop:
     def _returns_until(self, until: datetime) -> None:
         while self.returns_due and self.returns_due[0][0] <= until:
             at, _pk, purchase, lines, till = heapq.heappop(self.returns_due)
-            self.ledger.expire_due(at)
+            self.expire_due(at)
             take_back = sum(line.earn_points for line in lines)
             refund = sum(line.redeem_points for line in lines)
             record = PurchaseReturn(
                 pk=self.ids.take(PurchaseReturn),
                 purchase_id=purchase.pk,
                 member_id=purchase.member_id,
-                terminal_id=till.terminal_id,
+                terminal_id=till.seller.actor.terminal_id,
                 created_at=at,
                 amount=sum(line.amount for line in lines),
                 earn_reversed=take_back,
@@ -696,30 +513,50 @@ class Shop:
                 )
                 for line in lines
             )
-            if purchase.member_id is not None and (take_back or refund):
-                taken = self.ledger.give_back(
-                    purchase.member_id,
-                    purchase.pk,
-                    record.pk,
-                    take_back,
-                    refund,
-                    at,
-                    till.actor_label,
+            if purchase.member_id is None:
+                continue
+            store = till.seller.store
+            plan, taken = plan_return(
+                member_id=purchase.member_id,
+                purchase_id=purchase.pk,
+                return_id=record.pk,
+                take_back=take_back,
+                refund=refund,
+                lots=self.ledger.purchase_lots(purchase.member_id, purchase.pk),
+                refund_expires_at=self.ledger.redeemed_until(purchase.pk)
+                or engine.lot_dates(at, store.time_zone, self.program)[1],
+                at=at,
+                actor_label=till.seller.actor.label,
+                spend_delta=-sum(line.amount - line.discount for line in lines),
+            )
+            self.ledger.apply(plan)
+            record.earn_reversed, record.earn_not_recovered = taken, take_back - taken
+
+    def expire_due(self, until: datetime) -> None:
+        """The daily expire_points job for every run up to `until` (EXPIRY_RUN_DELAY after each
+        expiry boundary): one EXPIRE transfer per member."""
+        while (expires_at := self.ledger.next_expiry()) is not None and (
+            expires_at + EXPIRY_RUN_DELAY <= until
+        ):
+            at = expires_at + EXPIRY_RUN_DELAY
+            for member_id in self.ledger.members_due(expires_at):
+                lots = self.ledger.open_lots(member_id)
+                self.ledger.apply(
+                    plan_expiry(member_id=member_id, lots=lots, at=at, actor_label=EXPIRY_ACTOR)
                 )
-                record.earn_reversed, record.earn_not_recovered = taken, take_back - taken
 
     def close(self) -> None:
         """Returns still due and expiry runs up to now."""
         self._returns_until(self.now)
-        self.ledger.expire_due(self.now)
+        self.expire_due(self.now)
 
 
 # --- writing ------------------------------------------------------------------------------------
 
 # Children first; raw DELETEs because the ORM would load every row to check its PROTECT links.
 DEMO_TABLES = (
-    LotSpend, PointLot, Posting, Transfer, ReturnLine, PurchaseReturn, PurchaseLine, Purchase,
-    Consent, Card, Member, Terminal, Store,
+    RuleUse, LotSpend, PointLot, Posting, Transfer, ReturnLine, PurchaseReturn, PurchaseLine,
+    Purchase, Consent, Card, Member, Terminal, Store,
 )  # fmt: skip
 
 
@@ -741,11 +578,14 @@ def admin_ensure(password: str) -> None:
     user.save()
 
 
-def _rows_write(rows: Rows) -> None:
-    tables: tuple[Sequence[Model], ...] = (
+def _rows_write(rows: Rows, ledger: MemoryLedger) -> None:
+    tables: list[Sequence[Model]] = [
         rows.members, rows.cards, rows.consents, rows.purchases, rows.lines, rows.returns,
-        rows.return_lines, rows.transfers, rows.postings, rows.lots, rows.spends,
-    )  # fmt: skip
+        rows.return_lines,
+    ]  # fmt: skip
+    tables += [
+        [model(**row) for row in ledger.rows[table]] for table, model in LEDGER_TABLES.items()
+    ]
     for objects in tables:
         if objects:
             type(objects[0])._default_manager.bulk_create(objects, batch_size=BATCH)
@@ -782,9 +622,10 @@ def _tills() -> tuple[list[Till], Terminal, str]:
         code=STORES[1][0], defaults={"name": STORES[1][1]}
     )
     label = f"terminal:{terminal.store.code}/{terminal.name}"
-    central = Till(store_id=terminal.store_id, terminal_id=terminal.pk, actor_label=label)
+    central_store = StoreRef(terminal.store_id, terminal.store.code, terminal.store.time_zone)
+    central = Till(Seller(Actor(label=label, terminal_id=terminal.pk), central_store))
     # The park café's receipts come in as an import, without a terminal.
-    park_till = Till(store_id=park.pk, terminal_id=None, actor_label=DEMO_ACTOR.label)
+    park_till = Till(Seller(DEMO_ACTOR, StoreRef(park.pk, park.code, park.time_zone)))
     return [central, park_till], terminal, key
 
 
@@ -820,30 +661,33 @@ def demo_load(*, members: int, purchases: int, months: int, seed: int) -> DemoRe
     ]
     visits.sort(key=lambda v: (v[0], v[1]))
 
-    ledger = LedgerReplay(rows, ids, current_rules())
-    shop = Shop(rng, rows, ids, ledger, now)
+    ledger = MemoryLedger(lambda table: ids.take(LEDGER_TABLES[table]))
+    shop = Shop(rng, rows, ids, ledger, program_in_force(), now)
+    shop.enrolled = {member.pk: member.created_at for member in rows.members}
     for moment, _member_id, store, buyer in visits:
         shop.sell(moment, tills[store], buyer)
     shop.close()
     cashiers = _cashiers_ensure([till.store_id for till in tills])
     staff_rng = random.Random(seed + 1)  # its own stream: the visits stay as they were
     for member in rows.members:
-        member.points_balance = ledger.balance[member.pk]
+        book = ledger.books[member.pk]
+        member.points_balance, member.spend_total = book.balance, book.spend
+        member.state_version = book.version
         assert member.enrolled_store_id is not None  # every demo member joins at a café
         member.enrolled_by_id = staff_rng.choice(cashiers[member.enrolled_store_id])
-    _rows_write(rows)
+    _rows_write(rows, ledger)
 
     summary: dict[str, object] = {
         "members": len(rows.members),
         "purchases": len(rows.purchases),
         "non_member_purchases": sum(1 for p in rows.purchases if p.member_id is None),
         "returns": len(rows.returns),
-        "transfers": len(rows.transfers),
+        "transfers": len(ledger.rows["transfer"]),
         "points_earned": ledger.points[Kind.EARN],
         "points_redeemed": -ledger.points[Kind.REDEEM],
         "points_expired": -ledger.points[Kind.EXPIRE],
         "points_taken_back_by_returns": -ledger.points[Kind.RETURN],  # net of refunds
-        "points_held": sum(ledger.balance.values()),
+        "points_held": sum(book.balance for book in ledger.books.values()),
         "from": start.isoformat(),
         "to": today.isoformat(),
     }

@@ -127,3 +127,35 @@ class LotSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} from lot #{self.lot_id}"
+
+
+class RuleUse(models.Model):
+    """A program rule applied for a member once (on one purchase): counted against the rule's
+    per-day and per-month limits. Written only by the ledger's applier, like the lots."""
+
+    member = models.ForeignKey(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    rule = models.CharField(_("rule"), max_length=64)
+    day = models.DateField(_("day"), help_text=_("the purchase's day in the store's time zone"))
+    purchase = models.ForeignKey(
+        "pos.Purchase",
+        verbose_name=_("purchase"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("rule use")
+        verbose_name_plural = _("rule uses")
+        indexes = [models.Index(fields=["member", "day"], name="rule_use_member_day")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.day}"

@@ -3,14 +3,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from kopilka.core import clock
-from kopilka.core.sql import db_datetime
 from kopilka.ledger.models import PointLot, Transfer
+from kopilka.ledger.plan import points_of
+from kopilka.ledger.state import open_lots
+from kopilka.program.engine import Reason
 
 
 @dataclass(frozen=True)
@@ -27,17 +28,8 @@ class Balance:
 
 
 def member_points(member_id: int, at: datetime) -> tuple[int, int]:
-    """(available, pending) points at `at`; under the member's lock when the caller will spend them."""
-    moment = db_datetime(at)
-    sql = (
-        "SELECT COALESCE(SUM(CASE WHEN available_at <= %s THEN remaining ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN available_at > %s THEN remaining ELSE 0 END), 0) "
-        f"FROM {PointLot._meta.db_table} WHERE member_id = %s AND remaining > 0 AND expires_at > %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [moment, moment, member_id, moment])
-        available, pending = cursor.fetchone()
-    return int(available), int(pending)
+    """(available, pending) points at `at` (`ledger.plan.points_of` over the open lots)."""
+    return points_of(open_lots(member_id), at)
 
 
 def member_balance(
@@ -93,8 +85,31 @@ def transfer_description(transfer: Transfer) -> str:
     return text % params
 
 
+# Which stored line reasons explain which kind of transfer.
+_LINE_REASONS = {
+    Transfer.Kind.EARN: ("line_earn", "excluded"),
+    Transfer.Kind.REDEEM: ("line_redeem",),
+}
+
+
+def transfer_reasons(transfer: Transfer) -> list[str]:
+    """Why a purchase's transfer moved what it did, item by item, from the reasons stored with
+    the purchase: worded now, in the reader's language, from the figures of that day."""
+    codes = _LINE_REASONS.get(Transfer.Kind(transfer.kind), ())
+    if transfer.purchase is None or not codes:
+        return []
+    return [
+        f"{line.name or line.sku}: {Reason.from_stored(stored).render()}"
+        for line in transfer.purchase.lines.all()
+        for stored in line.reasons
+        if stored.get("code") in codes
+    ]
+
+
 def member_transfers(member_id: int, *, limit: int = 50, offset: int = 0) -> list[Transfer]:
-    transfers = Transfer.objects.filter(member_id=member_id).select_related(
-        "purchase", "purchase__store"
+    transfers = (
+        Transfer.objects.filter(member_id=member_id)
+        .select_related("purchase", "purchase__store")
+        .prefetch_related("purchase__lines")
     )
     return list(transfers.order_by("-created_at", "-id")[offset : offset + limit])

@@ -28,10 +28,19 @@ from kopilka.api.schemas import (
     Phone,
     text,
 )
-from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
+from kopilka.core.money import format_rubles
+from kopilka.ledger.selectors import (
+    member_balance,
+    member_transfers,
+    transfer_description,
+    transfer_reasons,
+)
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number, member_find, member_get
 from kopilka.members.services import ConsentChoices, member_enroll
+from kopilka.program.engine import discount_level, next_discount_level
+from kopilka.program.engine.arithmetic import decimal_text
+from kopilka.program.selectors import program_in_force
 
 router = Router(tags=["members"])
 
@@ -116,6 +125,20 @@ class MemberIn(Schema):
         return value
 
 
+class NextDiscountOut(Schema):
+    percent: str
+    spend_needed: str = Field(description="Roubles of purchases still needed to reach it")
+
+
+class DiscountOut(Schema):
+    """The member's discount under the program in force (null in a points program)."""
+
+    mode: str = Field(description="discount or accumulating_discount")
+    percent: str
+    spend: str = Field(description="Purchases so far after discounts and returns, roubles")
+    next: NextDiscountOut | None
+
+
 class MemberOut(Schema):
     id: int
     phone: str
@@ -125,6 +148,29 @@ class MemberOut(Schema):
     status: str
     tier: None = None
     balance: BalanceOut
+    discount: DiscountOut | None = None
+
+
+def discount_out(member: Member) -> DiscountOut | None:
+    program = program_in_force()
+    if program.mode == "points":
+        return None
+    spend = member.spend_total
+    if program.mode == "discount":
+        percent, upcoming = program.discount_percent, None
+    else:
+        percent, upcoming = discount_level(program, spend), next_discount_level(program, spend)
+    return DiscountOut(
+        mode=program.mode,
+        percent=decimal_text(percent),
+        spend=format_rubles(spend),
+        next=None
+        if upcoming is None
+        else NextDiscountOut(
+            percent=decimal_text(upcoming.percent),
+            spend_needed=format_rubles(upcoming.from_spend - spend),
+        ),
+    )
 
 
 class TransactionOut(Schema):
@@ -136,6 +182,9 @@ class TransactionOut(Schema):
     receipt_number: str | None
     store: str | None
     description: str
+    reasons: list[str] = Field(
+        description="Item by item, why the points moved (for purchases), in plain words"
+    )
 
 
 def member_out(member: Member) -> MemberOut:
@@ -154,6 +203,7 @@ def member_out(member: Member) -> MemberOut:
                 ExpiringOut(points=e.points, expires_at=e.expires_at) for e in balance.expiring
             ],
         ),
+        discount=discount_out(member),
     )
 
 
@@ -233,6 +283,7 @@ def members_transactions(
             receipt_number=t.purchase.receipt_number if t.purchase else None,
             store=t.purchase.store.code if t.purchase else None,
             description=transfer_description(t),
+            reasons=transfer_reasons(t),
         )
         for t in member_transfers(member_id, limit=query.limit, offset=query.offset)
     ]

@@ -39,6 +39,11 @@ class Member(models.Model):
     # Cache of the member's point account: every ledger transfer updates it with F() in the same
     # transaction; `manage.py ledger_check` proves it equals the postings and the lots.
     points_balance = models.BigIntegerField(_("points held"), default=0)
+    # Cumulative spend after discounts and returns (kopecks): the accumulating discount's level.
+    spend_total = models.BigIntegerField(_("total spend, kopecks"), default=0)
+    # Moved by every write of the ledger's applier: a quote made on an older version is stale
+    # (the one-statement commit checks it; see ledger/state.py).
+    state_version = models.BigIntegerField(_("state version"), default=0)
 
     class Meta:
         verbose_name = _("member")

@@ -5,10 +5,12 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 from ninja import Path as PathParam
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -111,6 +113,12 @@ class ReceiptBody(BaseModel):
     redeem_points: Points | Literal["max"] = Field(
         0, description='Points to pay with: a whole number, or "max" for as many as allowed.'
     )
+    purchased_at: AwareDatetime | None = Field(
+        None,
+        description="The receipt's own time, ISO 8601 with offset (default now): at most 5 "
+        "minutes ahead, at most 30 days back (a till that was offline). Rules are evaluated "
+        "at this time in the store's time zone.",
+    )
 
     @field_validator("redeem_points", mode="wrap")
     @classmethod
@@ -142,6 +150,7 @@ class ReceiptBody(BaseModel):
             lines=tuple(line.to_domain() for line in self.lines),
             redeem=self.redeem_points,
             receipt_number=receipt_number,
+            purchased_at=self.purchased_at,
         )
 
 
@@ -159,13 +168,19 @@ class PurchaseBody(ReceiptBody):
 class LineOut(Schema):
     sku: str
     amount: str
+    discount: str = Field(
+        description="Money off the line; the price after discount is amount - discount"
+    )
     redeem_points: int
     payable: str
     earn_points: int
+    rules: list[str] = Field(description="Codes of the program rules that shaped this line")
+    reasons: list[str] = Field(description="Each figure of the line in plain words")
 
 
 class TotalsOut(Schema):
     amount: str
+    discount: str
     redeem_points: int
     payable: str
     earn_points: int
@@ -178,9 +193,13 @@ class BalanceAfterOut(Schema):
 
 class QuoteOut(Schema):
     member_id: int | None
+    program_version: int = Field(
+        description="The program version that priced the receipt (0: the built-in default)"
+    )
     lines: list[LineOut]
     totals: TotalsOut
     max_redeemable: int
+    point_value: str = Field(description="Roubles one point pays")
     balance_after: BalanceAfterOut | None
     explanation: list[str]
 
@@ -189,43 +208,54 @@ class PurchaseOut(QuoteOut):
     id: int
     receipt_number: str
     created_at: datetime
+    purchased_at: datetime
 
 
 def quote_json(result: services.QuoteResult) -> dict[str, Any]:
+    """The quote as QuoteOut says, built by hand: the commit renders it before its one write."""
     quote = result.quote
+    language = get_language()
     return {
         "member_id": result.member_id,
+        "program_version": quote.program_version,
         "lines": [
             {
                 "sku": line.sku,
                 "amount": format_rubles(line.amount),
+                "discount": format_rubles(line.discount),
                 "redeem_points": line.redeem_points,
                 "payable": format_rubles(line.payable),
                 "earn_points": line.earn_points,
+                "rules": list(line.rules),
+                "reasons": [reason.render(language) for reason in line.reasons],
             }
             for line in quote.lines
         ],
         "totals": {
             "amount": format_rubles(quote.amount),
+            "discount": format_rubles(quote.discount),
             "redeem_points": quote.redeem_points,
             "payable": format_rubles(quote.payable),
             "earn_points": quote.earn_points,
         },
         "max_redeemable": quote.max_redeemable,
+        "point_value": format_rubles(quote.point_value),
         "balance_after": (
             {"available": quote.available_after, "pending": quote.pending_after}
             if result.member_id is not None
             else None
         ),
-        "explanation": quote.explanation(),
+        "explanation": quote.explanation(language),
     }
 
 
 def purchase_json(purchase: Purchase, result: services.QuoteResult) -> dict[str, object]:
+    assert purchase.purchased_at is not None
     return {
         "id": purchase.pk,
         "receipt_number": purchase.receipt_number,
         "created_at": purchase.created_at.isoformat(),
+        "purchased_at": purchase.purchased_at.isoformat(),
         **quote_json(result),
     }
 
@@ -254,7 +284,7 @@ def _require_key(key: str | None) -> str:
 )
 def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any]:
     return quote_json(
-        services.receipt_quote(terminal=terminal_of(request), receipt=body.to_domain())
+        services.receipt_quote(seller=terminal_of(request).seller, receipt=body.to_domain())
     )
 
 
@@ -268,7 +298,7 @@ def purchases_commit(
 ) -> HttpResponse:
     return json_response(
         *services.purchase_commit_once(
-            terminal=terminal_of(request),
+            seller=terminal_of(request).seller,
             receipt=body.to_domain(body.receipt_number),
             key=_require_key(idempotency_key),
             request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
@@ -319,12 +349,12 @@ def purchases_return(
     body: ReturnBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, object]]:
-    terminal = terminal_of(request)
+    seller = terminal_of(request).seller
     key = _require_key(idempotency_key)
 
     def work() -> tuple[int, dict[str, object]]:
         record = services.purchase_return(
-            terminal=terminal,
+            seller=seller,
             purchase_id=purchase_id,
             lines=[
                 services.ReturnRequestLine(sku=line.sku, quantity=Decimal(line.quantity))
@@ -352,7 +382,7 @@ def purchases_return(
 
     return Status(
         *run_idempotent(
-            scope=services.idempotency_scope(terminal),
+            scope=seller.idempotency_scope,
             key=key,
             request_hash=request_fingerprint("return", purchase_id, body.model_dump(mode="json")),
             work=work,

@@ -71,6 +71,21 @@ class Purchase(models.Model):
     redeem_points = models.BigIntegerField(_("points redeemed"))
     payable = models.BigIntegerField(_("paid, kopecks"))
     earn_points = models.BigIntegerField(_("points earned"))
+    discount = models.BigIntegerField(_("discount, kopecks"), default=0)
+    purchased_at = models.DateTimeField(
+        _("purchased"), null=True, blank=True, help_text=_("the till's own time of the receipt")
+    )
+    program_version = models.ForeignKey(
+        "program.ProgramVersion",
+        verbose_name=_("program version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text=_("the version that priced the receipt; empty: the built-in default"),
+    )
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("purchase")
@@ -103,6 +118,11 @@ class PurchaseLine(models.Model):
     amount = models.BigIntegerField(_("amount, kopecks"))
     redeem_points = models.BigIntegerField(_("points redeemed"))
     earn_points = models.BigIntegerField(_("points earned"))
+    discount = models.BigIntegerField(_("discount, kopecks"), default=0)
+    rules = models.JSONField(_("rules"), default=list, blank=True)
+    reasons = models.JSONField(
+        _("reasons"), default=list, blank=True, help_text=_("reason codes with their figures")
+    )
 
     class Meta:
         verbose_name = _("purchase line")

@@ -1,16 +1,18 @@
-"""Purchases and returns: quote, commit (earn + redeem atomically) and proportional returns."""
+"""Purchases and returns: quote, commit (earn + redeem atomically) and proportional returns.
 
-import json
+Services take a `Seller` (an actor at a store: a terminal, a staff user at the till, an import),
+never a terminal, so every front end calls the same ones. Every figure comes from the one engine
+(`program.engine.quote`) and every movement of points from the ledger's planner and applier.
+"""
+
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
@@ -18,17 +20,21 @@ from kopilka.core.audit import audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
 from kopilka.core.money import format_rubles
-from kopilka.core.phones import normalize_phone
-from kopilka.core.sql import insert_row, insert_rows, prepared_cursor, read_first
-from kopilka.ledger import services as ledger
-from kopilka.ledger.models import PointLot
-from kopilka.ledger.selectors import member_points
-from kopilka.members.models import Card, Member
+from kopilka.core.sql import insert_row, insert_rows
+from kopilka.ledger.apply import plan_apply
+from kopilka.ledger.plan import OpenLot, Plan, plan_purchase, plan_return
+from kopilka.ledger.services import member_lock
+from kopilka.ledger.state import member_state, purchase_lots, redeemed_until
+from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
-from kopilka.pos.terminals import TerminalPrincipal, store_check
+from kopilka.pos.stores import Seller
+from kopilka.pos.terminals import store_check
 from kopilka.program import engine
-from kopilka.program.selectors import current_rules
+from kopilka.program.selectors import program_in_force, program_version
+
+MAX_AHEAD = timedelta(minutes=5)
+MAX_BEHIND = timedelta(days=30)
 
 
 class DuplicateReceipt(Conflict):
@@ -51,6 +57,10 @@ class ReceiptTooLarge(DomainError):
     code = "receipt_amount_too_large"
 
 
+class PurchasedAtOutOfRange(DomainError):
+    code = "purchased_at_out_of_range"
+
+
 @dataclass(frozen=True)
 class MemberRef:
     member_id: int | None = None
@@ -67,20 +77,15 @@ class ReceiptIn:
     member: MemberRef
     store: str
     lines: tuple[engine.Line, ...]
-    redeem: int | Literal["max"]
+    redeem: engine.Redeem
     receipt_number: str = ""
+    purchased_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class QuoteResult:
     quote: engine.Quote
     member_id: int | None
-
-
-def _member_id_for(ref: MemberRef) -> int:
-    if ref.member_id is not None:
-        return ref.member_id  # locked by id right after: no separate read
-    return member_find(phone=ref.phone, card=ref.card_number).pk
 
 
 def _check_active(member: Member) -> None:
@@ -90,10 +95,10 @@ def _check_active(member: Member) -> None:
         )
 
 
-def receipt_check(terminal: TerminalPrincipal, receipt: ReceiptIn) -> None:
-    """What every receipt must pass before the rules: the terminal's own store, and an amount
-    within KOPILKA_MAX_RECEIPT_AMOUNT."""
-    store_check(terminal, receipt.store)
+def receipt_check(seller: Seller, receipt: ReceiptIn, now: datetime) -> None:
+    """What every receipt must pass before the rules: the seller's own store, an amount within
+    KOPILKA_MAX_RECEIPT_AMOUNT, and a time at most 5 minutes ahead and 30 days back."""
+    store_check(seller, receipt.store)
     amount = sum(engine.line_amount(line) for line in receipt.lines)
     if amount > settings.KOPILKA_MAX_RECEIPT_AMOUNT:
         limit = format_rubles(settings.KOPILKA_MAX_RECEIPT_AMOUNT)
@@ -102,59 +107,75 @@ def receipt_check(terminal: TerminalPrincipal, receipt: ReceiptIn) -> None:
             % {"limit": limit, "amount": format_rubles(amount)},
             fields={"lines": _("At most %(limit)s ₽ in all.") % {"limit": limit}},
         )
+    at = receipt.purchased_at
+    if at is not None and not (now - MAX_BEHIND <= at <= now + MAX_AHEAD):
+        raise PurchasedAtOutOfRange(
+            _("purchased_at must be at most 5 minutes ahead of now and at most 30 days back."),
+            fields={
+                "purchased_at": _("From %(earliest)s to %(latest)s.")
+                % {
+                    "earliest": (now - MAX_BEHIND).isoformat(timespec="seconds"),
+                    "latest": (now + MAX_AHEAD).isoformat(timespec="seconds"),
+                }
+            },
+        )
 
 
-def receipt_quote(*, terminal: TerminalPrincipal, receipt: ReceiptIn) -> QuoteResult:
+def engine_receipt(seller: Seller, receipt: ReceiptIn, now: datetime) -> engine.Receipt:
+    return engine.Receipt(
+        store=seller.store.code,
+        at=receipt.purchased_at or now,
+        time_zone=seller.store.time_zone,
+        lines=receipt.lines,
+    )
+
+
+def receipt_quote(*, seller: Seller, receipt: ReceiptIn) -> QuoteResult:
     """The dry run behind /receipts/calculate: the same engine as the commit, nothing written."""
-    receipt_check(terminal, receipt)
-    snapshot = None
+    now = clock.now()
+    receipt_check(seller, receipt, now)
+    priced = engine_receipt(seller, receipt, now)
+    state = None
     if receipt.member.given:
         ref = receipt.member
         member = member_find(member_id=ref.member_id, phone=ref.phone, card=ref.card_number)
         _check_active(member)
-        available, pending = member_points(member.pk, clock.now())
-        snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
-    quote = engine.quote(receipt.lines, snapshot, current_rules(), receipt.redeem)
-    return QuoteResult(quote, snapshot.member_id if snapshot else None)
+        state, _lots = member_state(
+            member, receipt_at=priced.at, time_zone=priced.time_zone, at=now
+        )
+    quote = engine.quote(priced, state, program_in_force(priced.at), receipt.redeem)
+    return QuoteResult(quote, state.member_id if state else None)
 
 
-_PURCHASE_COLUMNS = (
-    "store_id",
-    "terminal_id",
-    "member_id",
-    "receipt_number",
-    "created_at",
-    "amount",
-    "redeem_points",
-    "payable",
-    "earn_points",
-)
+def purchase_row(
+    seller: Seller, receipt: ReceiptIn, quote: engine.Quote, member_id: int | None, at: datetime
+) -> dict[str, object]:
+    """The purchase row, as both commit paths write it."""
+    return {
+        "store_id": seller.store.id,
+        "terminal_id": seller.actor.terminal_id,
+        "member_id": member_id,
+        "receipt_number": receipt.receipt_number,
+        "created_at": at,
+        "purchased_at": receipt.purchased_at or at,
+        "amount": quote.amount,
+        "discount": quote.discount,
+        "redeem_points": quote.redeem_points,
+        "payable": quote.payable,
+        "earn_points": quote.earn_points,
+        "program_version_id": quote.program_version or None,
+        "reasons": [reason.stored() for reason in quote.reasons],
+    }
 
 
-def _purchase(
-    terminal: TerminalPrincipal,
-    receipt: ReceiptIn,
-    quote: engine.Quote,
-    member_id: int | None,
-    at: datetime,
-) -> Purchase:
-    return Purchase(
-        store_id=terminal.store_id,
-        terminal_id=terminal.id,
-        member_id=member_id,
-        receipt_number=receipt.receipt_number,
-        created_at=at,
-        amount=quote.amount,
-        redeem_points=quote.redeem_points,
-        payable=quote.payable,
-        earn_points=quote.earn_points,
-    )
-
-
-def _line_rows(receipt: ReceiptIn, quote: engine.Quote) -> list[dict[str, object]]:
-    """The receipt's lines with the quote's figures, as both commit paths write them."""
+def line_rows(
+    purchase_id: int, member_id: int | None, receipt: ReceiptIn, quote: engine.Quote
+) -> list[dict[str, object]]:
+    """The receipt's lines with the quote's figures and reasons, as both commit paths write them."""
     return [
         {
+            "purchase_id": purchase_id,
+            "member_id": member_id,
             "position": position,
             "sku": line.sku,
             "name": line.name,
@@ -162,8 +183,11 @@ def _line_rows(receipt: ReceiptIn, quote: engine.Quote) -> list[dict[str, object
             "quantity": line.quantity,
             "price": line.price,
             "amount": figures.amount,
+            "discount": figures.discount,
             "redeem_points": figures.redeem_points,
             "earn_points": figures.earn_points,
+            "rules": list(figures.rules),
+            "reasons": [reason.stored() for reason in figures.reasons],
         }
         for position, (line, figures) in enumerate(
             zip(receipt.lines, quote.lines, strict=True), start=1
@@ -171,33 +195,64 @@ def _line_rows(receipt: ReceiptIn, quote: engine.Quote) -> list[dict[str, object
     ]
 
 
-def _audit_data(quote: engine.Quote) -> dict[str, object]:
+def audit_data(quote: engine.Quote) -> dict[str, object]:
     """The purchase.commit audit row's data, as both commit paths write it."""
-    return {"amount": quote.amount, "redeem": quote.redeem_points, "earn": quote.earn_points}
+    return {
+        "amount": quote.amount,
+        "discount": quote.discount,
+        "redeem": quote.redeem_points,
+        "earn": quote.earn_points,
+        "program_version": quote.program_version,
+    }
+
+
+def purchase_plan(
+    seller: Seller,
+    quote: engine.Quote,
+    member_id: int,
+    purchase_id: int,
+    lots: list[OpenLot],
+    at: datetime,
+) -> Plan:
+    return plan_purchase(
+        member_id=member_id,
+        purchase_id=purchase_id,
+        effects=quote.effects,
+        lots=lots,
+        at=at,
+        actor_label=seller.actor.label,
+        spend_delta=quote.amount - quote.discount,
+    )
+
+
+def _purchase_instance(row: dict[str, object], purchase_id: int) -> Purchase:
+    purchase = Purchase(pk=purchase_id, **row)
+    purchase._state.adding = False
+    return purchase
 
 
 @transaction.atomic(savepoint=False)
-def purchase_commit(
-    *, terminal: TerminalPrincipal, receipt: ReceiptIn
-) -> tuple[Purchase, QuoteResult]:
+def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, QuoteResult]:
     """Record a purchase; redeem and earn its points in the same transaction, under the member's lock."""
-    receipt_check(terminal, receipt)
     now = clock.now()
-    rules = current_rules()
-    member = None
-    snapshot = None
+    receipt_check(seller, receipt, now)
+    priced = engine_receipt(seller, receipt, now)
+    member = state = None
+    lots: list[OpenLot] = []
     if receipt.member.given:
-        member, available, pending = ledger.member_lock_with_balance(
-            _member_id_for(receipt.member), now
-        )
+        ref = receipt.member
+        member_id = ref.member_id
+        if member_id is None:
+            member_id = member_find(phone=ref.phone, card=ref.card_number).pk
+        member = member_lock(member_id)
         _check_active(member)
-        snapshot = engine.MemberSnapshot(member_id=member.pk, available=available, pending=pending)
-    quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
-    purchase = _purchase(terminal, receipt, quote, member.pk if member else None, now)
+        state, lots = member_state(member, receipt_at=priced.at, time_zone=priced.time_zone, at=now)
+    quote = engine.quote(priced, state, program_in_force(priced.at), receipt.redeem)
+    member_pk = member.pk if member else None
+    row = purchase_row(seller, receipt, quote, member_pk, now)
     try:
-        purchase.pk = insert_row(
-            Purchase, **{name: getattr(purchase, name) for name in _PURCHASE_COLUMNS}
-        )
+        with transaction.atomic():
+            purchase_id = insert_row(Purchase, **row)
     except IntegrityError as exc:
         # The unique constraint decides, so two tills racing with one receipt number can't both win.
         raise DuplicateReceipt(
@@ -205,171 +260,48 @@ def purchase_commit(
             % {"number": receipt.receipt_number},
             fields={"receipt_number": _("Already used.")},
         ) from exc
-    purchase._state.adding = False
-    insert_rows(
-        PurchaseLine,
-        [
-            {"purchase_id": purchase.pk, "member_id": purchase.member_id, **row}
-            for row in _line_rows(receipt, quote)
-        ],
-    )
-    actor = terminal.actor
-    if member is not None and (quote.redeem_points or quote.earn_points):
-        ledger.purchase_points_in_transaction(
-            member_id=member.pk,
-            redeem=quote.redeem_points,
-            earn=quote.earn_points,
-            at=now,
-            rules=rules,
-            actor=actor,
-            purchase_id=purchase.pk,
-        )
+    insert_rows(PurchaseLine, line_rows(purchase_id, member_pk, receipt, quote))
+    if member is not None:
+        plan_apply(purchase_plan(seller, quote, member.pk, purchase_id, lots, now))
     audit_record(
-        actor=actor,
+        actor=seller.actor,
         action="purchase.commit",
         target_type="purchase",
-        target_id=purchase.pk,
-        member_id=purchase.member_id,
-        data=_audit_data(quote),
+        target_id=purchase_id,
+        member_id=member_pk,
+        data=audit_data(quote),
     )
-    return purchase, QuoteResult(quote, member.pk if member else None)
+    return _purchase_instance(row, purchase_id), QuoteResult(quote, member_pk)
 
 
 Render = Callable[[Purchase, QuoteResult], dict[str, object]]
 
 
 def purchase_commit_once(
-    *, terminal: TerminalPrincipal, receipt: ReceiptIn, key: str, request_hash: str, render: Render
+    *, seller: Seller, receipt: ReceiptIn, key: str, request_hash: str, render: Render
 ) -> tuple[int, dict[str, object]]:
     """Commit a purchase once per Idempotency-Key: a retry gets the first (status, body) back.
 
-    On PostgreSQL a purchase is two statements: a read of the member's points, and one call of
-    `kopilka_purchase_commit` that writes everything if nothing changed in between. A key seen
-    before, a member whose points or status changed, any refusal: those take the locked path
-    below (`run_idempotent` around `purchase_commit`), which gives the answer.
+    On PostgreSQL a purchase is two statements (`pos.fast_commit`): a read of the member's
+    state, and one guarded write of every planned row. A key seen before, a member whose state
+    changed, any refusal: those take the locked path below (`run_idempotent` around
+    `purchase_commit`), which gives the answer.
     """
     if connection.vendor == "postgresql":
-        body = _commit_in_one_statement(
-            terminal=terminal, receipt=receipt, key=key, request_hash=request_hash, render=render
+        from kopilka.pos.fast_commit import commit_in_one_statement
+
+        body = commit_in_one_statement(
+            seller=seller, receipt=receipt, key=key, request_hash=request_hash, render=render
         )
         if body is not None:
             return 201, body
 
     def work() -> tuple[int, dict[str, object]]:
-        return 201, render(*purchase_commit(terminal=terminal, receipt=receipt))
+        return 201, render(*purchase_commit(seller=seller, receipt=receipt))
 
     return run_idempotent(
-        scope=idempotency_scope(terminal), key=key, request_hash=request_hash, work=work
+        scope=seller.idempotency_scope, key=key, request_hash=request_hash, work=work
     )
-
-
-def idempotency_scope(terminal: TerminalPrincipal) -> str:
-    return f"terminal:{terminal.id}"
-
-
-def _member_read_sql(where: str) -> str:
-    return (
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')), m.id, m.status, "
-        "COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at <= %s), 0), "
-        "COALESCE(SUM(l.remaining) FILTER (WHERE l.available_at > %s), 0) "
-        f"FROM {Member._meta.db_table} m LEFT JOIN {PointLot._meta.db_table} l "
-        "ON l.member_id = m.id AND l.remaining > 0 AND l.expires_at > %s "
-        f"WHERE {where} GROUP BY m.id"
-    )
-
-
-_MEMBER_READ_SQL = {
-    "id": _member_read_sql("m.id = %s"),
-    "phone": _member_read_sql("m.phone = %s"),
-    "card": _member_read_sql(
-        f"m.id = (SELECT member_id FROM {Card._meta.db_table} WHERE number = %s AND status = %s)"
-    ),
-}
-# Raised by kopilka_purchase_commit (key in use, member changed) and for a used receipt number.
-_LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}
-
-
-def _read_for_commit(ref: MemberRef, at: datetime) -> tuple[int, engine.MemberSnapshot | None]:
-    """A purchase id, and the member's points now (no lock: the commit checks them again).
-
-    The request's first statement, so it is also the connection's health check (`read_first`).
-    """
-    table = Purchase._meta.db_table
-    if not ref.given:
-        row = read_first("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
-        assert row is not None
-        return row[0], None
-    values: list[object]
-    if ref.member_id is not None:
-        kind, values = "id", [ref.member_id]
-    elif ref.phone:
-        kind, values = "phone", [normalize_phone(ref.phone)]
-    else:
-        kind, values = "card", [(ref.card_number or "").strip(), Card.Status.ACTIVE]
-    row = read_first(_MEMBER_READ_SQL[kind], [table, at, at, at, *values])
-    if row is None or row[2] != Member.Status.ACTIVE:
-        raise MemberInactive("not found or not active")  # the locked path words the answer
-    purchase_id, member_id, _status, available, pending = row
-    return purchase_id, engine.MemberSnapshot(
-        member_id=member_id, available=int(available), pending=int(pending)
-    )
-
-
-def _commit_in_one_statement(
-    *, terminal: TerminalPrincipal, receipt: ReceiptIn, key: str, request_hash: str, render: Render
-) -> dict[str, object] | None:
-    """The usual purchase in two statements; None when the locked path must decide."""
-    now = clock.now()
-    rules = current_rules()
-    try:
-        receipt_check(terminal, receipt)
-        purchase_id, snapshot = _read_for_commit(receipt.member, now)
-        quote = engine.quote(receipt.lines, snapshot, rules, receipt.redeem)
-    except DomainError:
-        return None
-    member_id = snapshot.member_id if snapshot else None
-    purchase = _purchase(terminal, receipt, quote, member_id, now)
-    purchase.pk = purchase_id
-    body = render(purchase, QuoteResult(quote, member_id))
-    plan = ledger.purchase_points_plan(
-        redeem=quote.redeem_points, earn=quote.earn_points, at=now, rules=rules
-    )
-    payload = {
-        **plan,
-        "scope": idempotency_scope(terminal),
-        "key": key,
-        "request_hash": request_hash,
-        "response": body,
-        "at": now.isoformat(),
-        "purchase_id": purchase_id,
-        "member_id": purchase.member_id,
-        "available": snapshot.available if snapshot else 0,
-        "pending": snapshot.pending if snapshot else 0,
-        "store_id": terminal.store_id,
-        "terminal_id": terminal.id,
-        "receipt_number": receipt.receipt_number,
-        "amount": quote.amount,
-        "payable": quote.payable,
-        "redeem": quote.redeem_points,
-        "earn": quote.earn_points,
-        "lines": _line_rows(receipt, quote),
-        "actor_label": terminal.actor.label,
-        "audit": _audit_data(quote),
-    }
-    # Inside a transaction (tests, a caller's atomic block) a savepoint keeps a refusal contained;
-    # otherwise the statement is its own transaction.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with guard, prepared_cursor() as cursor:
-            cursor.execute(
-                "SELECT kopilka_purchase_commit(%s::jsonb)",
-                [json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)],
-            )
-    except DatabaseError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) in _LOCKED_PATH_DECIDES:
-            return None
-        raise
-    return body
 
 
 @dataclass(frozen=True)
@@ -383,22 +315,27 @@ def _share(total: int, part: Decimal, whole: Decimal) -> int:
     return int((Decimal(total) * part / whole).to_integral_value(rounding="ROUND_FLOOR"))
 
 
+def _returned(line: PurchaseLine, figure: int, before: Decimal, after: Decimal) -> int:
+    return _share(figure, after, line.quantity) - _share(figure, before, line.quantity)
+
+
 @transaction.atomic(savepoint=False)
 def purchase_return(
-    *, terminal: TerminalPrincipal, purchase_id: int, lines: list[ReturnRequestLine]
+    *, seller: Seller, purchase_id: int, lines: list[ReturnRequestLine]
 ) -> PurchaseReturn:
     """Return goods: take back earned points and refund redeemed ones in proportion to what comes back.
 
     Shares are computed on cumulative returned quantities, so several partial returns of a line
     never take back or refund more than the line earned or redeemed, and a full return gives all.
+    The figures are the purchase's own, so a return reverses what the version that priced it gave.
     """
     # Another store's purchase is "not found", so a terminal can't even confirm that its id exists.
-    mine = Purchase.objects.filter(pk=purchase_id, store_id=terminal.store_id)
+    mine = Purchase.objects.filter(pk=purchase_id, store_id=seller.store.id)
     head = mine.values("member_id").first()
     if head is None:
         raise PurchaseNotFound(_("No purchase with this id in this store."))
     if head["member_id"] is not None:
-        ledger.member_lock(head["member_id"])  # members before purchases: the commit's lock order
+        member_lock(head["member_id"])  # members before purchases: the commit's lock order
     purchase = mine.select_for_update().get()
     bought = list(purchase.lines.order_by("position"))
     returned_before: dict[int, Decimal] = defaultdict(Decimal)
@@ -430,6 +367,7 @@ def purchase_return(
         raise ReturnTooLarge(_("The return does not match what was bought."), fields=errors)
 
     rows = []
+    spend_back = 0
     for line, quantity in allocation:
         before = returned_before[line.pk]
         after = before + quantity
@@ -438,21 +376,19 @@ def purchase_return(
                 purchase_line=line,
                 member_id=purchase.member_id,
                 quantity=quantity,
-                amount=_share(line.amount, after, line.quantity)
-                - _share(line.amount, before, line.quantity),
-                earn_reversed=_share(line.earn_points, after, line.quantity)
-                - _share(line.earn_points, before, line.quantity),
-                redeem_refunded=_share(line.redeem_points, after, line.quantity)
-                - _share(line.redeem_points, before, line.quantity),
+                amount=_returned(line, line.amount, before, after),
+                earn_reversed=_returned(line, line.earn_points, before, after),
+                redeem_refunded=_returned(line, line.redeem_points, before, after),
             )
         )
+        spend_back += _returned(line, line.amount - line.discount, before, after)
     now = clock.now()
     take_back = sum(row.earn_reversed for row in rows)
     refund = sum(row.redeem_refunded for row in rows)
     record = PurchaseReturn.objects.create(
         purchase=purchase,
         member_id=purchase.member_id,
-        terminal_id=terminal.id,
+        terminal_id=seller.actor.terminal_id,
         created_at=now,
         amount=sum(row.amount for row in rows),
         earn_reversed=take_back,
@@ -461,17 +397,28 @@ def purchase_return(
     for row in rows:
         row.purchase_return = record
     ReturnLine.objects.bulk_create(rows)
-    if purchase.member_id is not None and (take_back or refund):
-        taken, _refunded = ledger.return_in_transaction(
+    if purchase.member_id is not None:
+        program = (
+            program_version(purchase.program_version_id)
+            if purchase.program_version_id
+            else engine.Program()
+        )
+        refund_expires_at = (
+            redeemed_until(purchase.pk) or engine.lot_dates(now, seller.store.time_zone, program)[1]
+        )
+        plan, taken = plan_return(
             member_id=purchase.member_id,
             purchase_id=purchase.pk,
             return_id=record.pk,
             take_back=take_back,
             refund=refund,
+            lots=purchase_lots(purchase.member_id, purchase.pk),
+            refund_expires_at=refund_expires_at,
             at=now,
-            rules=current_rules(),
-            actor=terminal.actor,
+            actor_label=seller.actor.label,
+            spend_delta=-spend_back,
         )
+        plan_apply(plan)
         if taken < take_back:
             record.earn_reversed = taken
             record.earn_not_recovered = take_back - taken
@@ -479,7 +426,7 @@ def purchase_return(
                 earn_reversed=taken, earn_not_recovered=take_back - taken
             )
     audit_record(
-        actor=terminal.actor,
+        actor=seller.actor,
         action="purchase.return",
         target_type="purchase",
         target_id=purchase.pk,

@@ -3,6 +3,7 @@
 A store's code is what tills send with every receipt, so it is fixed once created.
 """
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
@@ -11,6 +12,29 @@ from django.utils.translation import gettext as _
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import Conflict, DomainError
 from kopilka.pos.models import Store
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    id: int
+    code: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class Seller:
+    """Who rings a receipt up, and where: a terminal, a staff user at the till, an import.
+    Purchase and return services take a seller, so every front end calls the same ones."""
+
+    actor: Actor
+    store: StoreRef
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Keys are the sender's own: a terminal's, a staff user's, a job's."""
+        if self.actor.terminal_id is not None:
+            return f"terminal:{self.actor.terminal_id}"
+        return self.actor.label
 
 
 class StoreCodeTaken(Conflict):

@@ -17,6 +17,7 @@ from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import DomainError, NotFound
 from kopilka.core.sql import read_one
 from kopilka.pos.models import Store, Terminal
+from kopilka.pos.stores import Seller, StoreRef
 
 KEY_PREFIX = "kp_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -28,10 +29,16 @@ class TerminalPrincipal:
     name: str
     store_id: int
     store_code: str
+    store_time_zone: str = "Europe/Moscow"
 
     @property
     def actor(self) -> Actor:
         return Actor(label=f"terminal:{self.store_code}/{self.name}", terminal_id=self.id)
+
+    @property
+    def seller(self) -> Seller:
+        store = StoreRef(id=self.store_id, code=self.store_code, time_zone=self.store_time_zone)
+        return Seller(actor=self.actor, store=store)
 
 
 def _hash(key: str) -> str:
@@ -76,7 +83,7 @@ def terminal_revoke(*, terminal_id: int, actor: Actor) -> None:
 
 
 _AUTH_SQL = (
-    f"SELECT t.id, t.name, t.store_id, s.code, t.key_hash, t.last_used_at "
+    f"SELECT t.id, t.name, t.store_id, s.code, s.time_zone, t.key_hash, t.last_used_at "
     f"FROM {Terminal._meta.db_table} t JOIN {Store._meta.db_table} s ON s.id = t.store_id "
     "WHERE t.key_prefix = %s AND t.revoked_at IS NULL"
 )
@@ -102,13 +109,19 @@ def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     row = read_one(_AUTH_SQL, [prefix])
     if row is None:
         return None
-    terminal_id, name, store_id, store_code, key_hash, last_used_at = row
+    terminal_id, name, store_id, store_code, time_zone, key_hash, last_used_at = row
     if not hmac.compare_digest(key_hash, _hash(key)):
         return None
     now = clock.now()
     if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
         Terminal.objects.filter(pk=terminal_id).update(last_used_at=now)
-    return TerminalPrincipal(id=terminal_id, name=name, store_id=store_id, store_code=store_code)
+    return TerminalPrincipal(
+        id=terminal_id,
+        name=name,
+        store_id=store_id,
+        store_code=store_code,
+        store_time_zone=time_zone,
+    )
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -131,9 +144,10 @@ class StoreMismatch(DomainError):
     code = "store_mismatch"
 
 
-def store_check(principal: TerminalPrincipal, store_code: str) -> None:
-    if store_code != principal.store_code:
+def store_check(seller: Seller, store_code: str) -> None:
+    """A receipt names the store it was rung up in: it must be the seller's own."""
+    if store_code != seller.store.code:
         raise StoreMismatch(
-            _("This terminal belongs to store %(code)s.") % {"code": principal.store_code},
-            fields={"store": _("Must be %(code)s.") % {"code": principal.store_code}},
+            _("This terminal belongs to store %(code)s.") % {"code": seller.store.code},
+            fields={"store": _("Must be %(code)s.") % {"code": seller.store.code}},
         )

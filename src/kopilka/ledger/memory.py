@@ -1,0 +1,170 @@
+"""The ledger in memory: the same plans and the same rows as the database applier, no database.
+
+It serves the demo generator (rows written in bulk afterwards), the coming what-if simulation
+and the property test that holds it against the database ledger. Like `ledger.apply`, it
+decides nothing: plans come from `ledger.plan`, rows from `ledger.apply`'s row builders.
+"""
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from kopilka.ledger.apply import Row, lot_rows, plan_rows, transfer_rows
+from kopilka.ledger.plan import REDEEM, OpenLot, Plan, points_of
+from kopilka.ledger.state import local_day, uses_of
+from kopilka.program.engine import MemberState
+
+Ids = Callable[[str], int]  # table ("transfer", "lot", …) -> its next id
+
+
+def counter_ids() -> Ids:
+    """Ids 1, 2, 3 … per table."""
+    taken: dict[str, int] = defaultdict(int)
+
+    def take(table: str) -> int:
+        taken[table] += 1
+        return taken[table]
+
+    return take
+
+
+@dataclass
+class MemberBook:
+    """One member's side of the ledger, as the member row and their lots hold it."""
+
+    lots: dict[int, OpenLot] = field(default_factory=dict)  # open lots by id
+    balance: int = 0
+    spend: int = 0
+    version: int = 0
+    uses: list[tuple[str, date]] = field(default_factory=list)
+
+
+class MemoryLedger:
+    def __init__(self, ids: Ids | None = None) -> None:
+        self.ids = ids or counter_ids()
+        self.books: dict[int, MemberBook] = defaultdict(MemberBook)
+        self.rows: dict[str, list[Row]] = defaultdict(list)  # table -> rows with their ids
+        self.points: dict[str, int] = defaultdict(int)  # the member's side, per transfer kind
+        self._expiring: list[tuple[datetime, int, int]] = []  # (expires_at, lot id, member id)
+        self._earned_by: dict[int, int] = {}  # lot id -> purchase whose earning made it
+        self._paid_until: dict[int, datetime] = {}  # purchase id -> latest expiry it spent
+        self._lot_expiry: dict[int, datetime] = {}  # every lot's expiry, by id
+        self._lot_rows: dict[int, Row] = {}  # every lot's row, by id: takes update `remaining`
+
+    def open_lots(self, member_id: int) -> list[OpenLot]:
+        lots = self.books[member_id].lots.values()
+        return sorted(lots, key=lambda lot: (lot.expires_at, lot.id))
+
+    def purchase_lots(self, member_id: int, purchase_id: int) -> list[OpenLot]:
+        """As `ledger.state.purchase_lots`: the purchase's own lots marked as such."""
+        return [
+            OpenLot(lot.id, lot.remaining, lot.available_at, lot.expires_at, purchase_id)
+            if self._earned_by.get(lot.id) == purchase_id
+            else lot
+            for lot in self.open_lots(member_id)
+        ]
+
+    def redeemed_until(self, purchase_id: int) -> datetime | None:
+        return self._paid_until.get(purchase_id)
+
+    def state(
+        self,
+        member_id: int,
+        *,
+        receipt_at: datetime,
+        time_zone: str,
+        at: datetime,
+        enrolled_at: datetime | None = None,
+    ) -> MemberState:
+        """As `ledger.state.member_state`, from the books."""
+        book = self.books[member_id]
+        available, pending = points_of(book.lots.values(), at)
+        day_uses, month_uses = uses_of(book.uses, local_day(receipt_at, time_zone))
+        return MemberState(
+            member_id=member_id,
+            available=available,
+            pending=pending,
+            enrolled_at=enrolled_at,
+            spend=book.spend,
+            day_uses=day_uses,
+            month_uses=month_uses,
+        )
+
+    def next_expiry(self) -> datetime | None:
+        """The soonest expiry among lots that may still hold points."""
+        while self._expiring:
+            expires_at, lot_id, member_id = self._expiring[0]
+            if lot_id in self.books[member_id].lots:
+                return expires_at
+            heapq.heappop(self._expiring)
+        return None
+
+    def members_due(self, at: datetime) -> list[int]:
+        """Members holding points that expire by `at`, in id order (for the expiry job, which
+        then expires them all: they are not offered again)."""
+        due = set()
+        while self._expiring and self._expiring[0][0] <= at:
+            _expires_at, lot_id, member_id = heapq.heappop(self._expiring)
+            if lot_id in self.books[member_id].lots:
+                due.add(member_id)
+        return sorted(due)
+
+    def apply(self, plan: Plan) -> list[int]:
+        """Write a plan; returns the new transfers' ids (as `ledger.apply.plan_apply`)."""
+        if plan.empty:
+            return []
+        book = self.books[plan.member_id]
+        transfer_ids = [self.ids("transfer") for _t in plan.transfers]
+        self._add("transfer", transfer_rows(plan), transfer_ids)
+        lots = lot_rows(plan, transfer_ids)
+        lot_ids = [self.ids("lot") for _lot in lots]
+        self._add("lot", lots, lot_ids)
+        rows = plan_rows(plan, transfer_ids, lot_ids)
+        for table, table_rows in (
+            ("posting", rows.postings),
+            ("spend", rows.spends),
+            ("rule_use", rows.rule_uses),
+        ):
+            self._add(table, table_rows, [self.ids(table) for _row in table_rows])
+        for lot_id, row in zip(lot_ids, lots, strict=True):
+            lot = OpenLot(lot_id, row["remaining"], row["available_at"], row["expires_at"])  # type: ignore[arg-type]
+            if lot.remaining:
+                book.lots[lot_id] = lot
+                heapq.heappush(self._expiring, (lot.expires_at, lot_id, plan.member_id))
+            if plan.purchase_id is not None and plan.return_id is None:
+                self._earned_by[lot_id] = plan.purchase_id
+        for lot_id, points in rows.lot_takes:
+            self._lot_rows[lot_id]["remaining"] -= points  # type: ignore[operator]
+            lot = book.lots[lot_id]
+            if lot.remaining - points:
+                book.lots[lot_id] = OpenLot(
+                    lot.id, lot.remaining - points, lot.available_at, lot.expires_at
+                )
+            else:
+                del book.lots[lot_id]
+        if plan.purchase_id is not None and any(t.kind == REDEEM for t in plan.transfers):
+            spent = {lot for lot, _points in rows.lot_takes}
+            self._paid_until[plan.purchase_id] = max(self._lot_expiry[lot] for lot in spent)
+        for transfer in plan.transfers:
+            self.points[transfer.kind] += transfer.points
+        book.balance += plan.balance_delta
+        book.spend += plan.spend_delta
+        book.version += 1
+        book.uses.extend((use.rule, use.day) for use in plan.rule_uses)
+        return transfer_ids
+
+    def _add(self, table: str, rows: list[Row], ids: list[int]) -> None:
+        for row, row_id in zip(rows, ids, strict=True):
+            row["id"] = row_id
+            if table == "lot":
+                expires_at = row["expires_at"]
+                assert isinstance(expires_at, datetime)
+                self._lot_expiry[row_id] = expires_at
+                self._lot_rows[row_id] = row
+        self.rows[table].extend(rows)
+
+
+def balances(ledger: MemoryLedger) -> Mapping[int, int]:
+    return {member_id: book.balance for member_id, book in ledger.books.items()}

@@ -1,0 +1,303 @@
+"""The ledger's planner: effects and a member's open lots in, the rows to write out. Pure.
+
+Every movement of points is planned here, and only here: FIFO by expiry, which lots a return
+takes back first, what expires. The appliers (`ledger.apply` for the database, `ledger.memory`
+for the demo, what-if and property tests) write a plan exactly as it stands and decide nothing.
+A transfer's legs always sum to zero; refs are indexes into the plan's own tuples.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kopilka.program.engine import Effect, Grant, InsufficientPoints, RuleUse, Spend
+
+MEMBER, ISSUED, REDEEMED, EXPIRED, ADJUSTMENT = (
+    "member",
+    "issued",
+    "redeemed",
+    "expired",
+    "adjustment",
+)
+EARN, REDEEM, RETURN, EXPIRE, ADJUST = "earn", "redeem", "return", "expire", "adjust"
+Legs = tuple[tuple[str, int], ...]
+
+
+class LedgerInvariantError(AssertionError):
+    """A bug, never user input: the ledger refuses to write an unbalanced or impossible transfer."""
+
+
+@dataclass(frozen=True)
+class OpenLot:
+    id: int
+    remaining: int
+    available_at: datetime
+    expires_at: datetime
+    purchase_id: int | None = None  # the purchase whose earning made it, if any
+
+
+def points_of(lots: Iterable[OpenLot], at: datetime) -> tuple[int, int]:
+    """(available, pending) points at `at`: the one definition of a member's balance."""
+    available = pending = 0
+    for lot in lots:
+        if lot.remaining > 0 and lot.expires_at > at:
+            if lot.available_at <= at:
+                available += lot.remaining
+            else:
+                pending += lot.remaining
+    return available, pending
+
+
+def fifo(lots: Iterable[OpenLot], at: datetime, *, include_pending: bool) -> list[OpenLot]:
+    """Live lots in spending order: soonest expiry first (pending ones, when included, last)."""
+    live = [
+        lot
+        for lot in lots
+        if lot.remaining > 0 and lot.expires_at > at and (include_pending or lot.available_at <= at)
+    ]
+    return sorted(live, key=lambda lot: (lot.available_at > at, lot.expires_at, lot.id))
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    kind: str
+    legs: Legs
+    reason: str = ""
+
+    @property
+    def points(self) -> int:
+        """How much the transfer moves the member's balance."""
+        return sum(amount for account, amount in self.legs if account == MEMBER)
+
+
+@dataclass(frozen=True)
+class LotRow:
+    transfer: int  # ref into Plan.transfers
+    points: int
+    available_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewLot:
+    index: int  # ref into Plan.lots
+
+
+@dataclass(frozen=True)
+class TakeRow:
+    lot: int | NewLot  # an existing lot's id, or a lot this plan creates
+    transfer: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    member_id: int
+    at: datetime
+    actor_label: str
+    purchase_id: int | None = None
+    return_id: int | None = None
+    transfers: tuple[TransferRow, ...] = ()
+    lots: tuple[LotRow, ...] = ()
+    takes: tuple[TakeRow, ...] = ()
+    spend_delta: int = 0  # change of the member's cumulative spend, kopecks
+    rule_uses: tuple[RuleUse, ...] = ()
+    after: tuple[int, int] = (0, 0)  # (available, pending) once applied
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def balance_delta(self) -> int:
+        return sum(t.points for t in self.transfers)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.transfers or self.spend_delta or self.rule_uses)
+
+
+def plan_transfer(kind: str, legs: Sequence[tuple[str, int]], reason: str = "") -> TransferRow:
+    kept = tuple((account, amount) for account, amount in legs if amount)
+    if sum(amount for _account, amount in kept) != 0:
+        raise LedgerInvariantError(f"postings of a transfer must sum to zero: {legs}")
+    return TransferRow(kind, kept, reason)
+
+
+def _take(
+    lots: Iterable[OpenLot | tuple[NewLot, int]], points: int, transfer: int
+) -> list[TakeRow]:
+    """Take `points` from `lots` in the order given; refuse if they hold fewer."""
+    takes, left = [], points
+    for lot in lots:
+        if left == 0:
+            break
+        ref, remaining = (lot.id, lot.remaining) if isinstance(lot, OpenLot) else lot
+        take = min(remaining, left)
+        if take > 0:
+            takes.append(TakeRow(ref, transfer, take))
+            left -= take
+    if left:
+        raise InsufficientPoints(
+            "the lots hold fewer points than the plan spends",
+            available=points - left,
+            requested=points,
+        )
+    return takes
+
+
+def _after(
+    lots: Sequence[OpenLot], plan_lots: Sequence[LotRow], takes: Sequence[TakeRow], at: datetime
+) -> tuple[int, int]:
+    taken: dict[int, int] = {}
+    for t in takes:
+        if isinstance(t.lot, int):
+            taken[t.lot] = taken.get(t.lot, 0) + t.points
+    new_taken = {t.lot.index: t.points for t in takes if isinstance(t.lot, NewLot)}
+    rest = [
+        OpenLot(lot.id, lot.remaining - taken.get(lot.id, 0), lot.available_at, lot.expires_at)
+        for lot in lots
+    ] + [
+        OpenLot(-1 - i, row.points - new_taken.get(i, 0), row.available_at, row.expires_at)
+        for i, row in enumerate(plan_lots)
+    ]
+    return points_of(rest, at)
+
+
+def plan_purchase(
+    *,
+    member_id: int,
+    purchase_id: int | None,
+    effects: Sequence[Effect],
+    lots: Sequence[OpenLot],
+    at: datetime,
+    actor_label: str,
+    spend_delta: int = 0,
+) -> Plan:
+    """A purchase's rows: REDEEM (member to redeemed, lots FIFO), then EARN (issued to member,
+    one lot per distinct pair of dates), and the rules it used."""
+    spent = sum(e.points for e in effects if isinstance(e, Spend))
+    grants = [e for e in effects if isinstance(e, Grant)]
+    transfers: list[TransferRow] = []
+    takes: list[TakeRow] = []
+    new_lots: list[LotRow] = []
+    if spent:
+        transfers.append(plan_transfer(REDEEM, [(MEMBER, -spent), (REDEEMED, spent)]))
+        takes = _take(fifo(lots, at, include_pending=False), spent, 0)
+    earned = sum(g.points for g in grants)
+    if earned:
+        transfers.append(plan_transfer(EARN, [(ISSUED, -earned), (MEMBER, earned)]))
+        dated: dict[tuple[datetime, datetime], int] = {}
+        for g in grants:
+            dated[g.available_at, g.expires_at] = (
+                dated.get((g.available_at, g.expires_at), 0) + g.points
+            )
+        new_lots = [
+            LotRow(len(transfers) - 1, points, available_at, expires_at)
+            for (available_at, expires_at), points in dated.items()
+        ]
+    return Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        purchase_id=purchase_id,
+        transfers=tuple(transfers),
+        lots=tuple(new_lots),
+        takes=tuple(takes),
+        spend_delta=spend_delta,
+        rule_uses=tuple(e for e in effects if isinstance(e, RuleUse)),
+        after=_after(lots, new_lots, takes, at),
+    )
+
+
+def plan_return(
+    *,
+    member_id: int,
+    purchase_id: int,
+    return_id: int,
+    take_back: int,
+    refund: int,
+    lots: Sequence[OpenLot],
+    refund_expires_at: datetime,
+    at: datetime,
+    actor_label: str,
+    spend_delta: int = 0,
+) -> tuple[Plan, int]:
+    """Refund redeemed points and take back earned ones; returns the plan and the points taken.
+
+    Earned points come back from the purchase's own lots first, then from the refund, then from
+    the member's other points, pending ones last. What the member no longer holds is not taken
+    (the balance never goes negative). Refunded points expire with the latest lot that paid.
+    """
+    live = fifo(lots, at, include_pending=True)
+    own = [lot for lot in live if lot.purchase_id == purchase_id]
+    others = [lot for lot in live if lot.purchase_id != purchase_id]
+    taken = min(take_back, refund + sum(lot.remaining for lot in live))
+    transfers: list[TransferRow] = []
+    new_lots: list[LotRow] = []
+    takes: list[TakeRow] = []
+    if taken or refund:
+        transfers.append(
+            plan_transfer(RETURN, [(MEMBER, refund - taken), (REDEEMED, -refund), (ISSUED, taken)])
+        )
+        order: list[OpenLot | tuple[NewLot, int]] = list(own)
+        if refund:
+            new_lots.append(LotRow(0, refund, at, refund_expires_at))
+            order.append((NewLot(0), refund))
+        takes = _take([*order, *others], taken, 0)
+    plan = Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        purchase_id=purchase_id,
+        return_id=return_id,
+        transfers=tuple(transfers),
+        lots=tuple(new_lots),
+        takes=tuple(takes),
+        spend_delta=spend_delta,
+        after=_after(lots, new_lots, takes, at),
+    )
+    return plan, taken
+
+
+def plan_expiry(*, member_id: int, lots: Sequence[OpenLot], at: datetime, actor_label: str) -> Plan:
+    """Every lot whose time has come, in one EXPIRE transfer (an empty plan if none)."""
+    due = sorted(
+        (lot for lot in lots if lot.remaining > 0 and lot.expires_at <= at),
+        key=lambda lot: (lot.expires_at, lot.id),
+    )
+    total = sum(lot.remaining for lot in due)
+    if not total:
+        return Plan(member_id=member_id, at=at, actor_label=actor_label, after=points_of(lots, at))
+    takes = [TakeRow(lot.id, 0, lot.remaining) for lot in due]
+    return Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        transfers=(plan_transfer(EXPIRE, [(MEMBER, -total), (EXPIRED, total)]),),
+        takes=tuple(takes),
+        after=_after(lots, [], takes, at),
+    )
+
+
+def plan_adjust(
+    *,
+    member_id: int,
+    points: int,
+    reason: str,
+    lots: Sequence[OpenLot],
+    at: datetime,
+    expires_at: datetime,
+    actor_label: str,
+) -> Plan:
+    """A manual correction: a positive one is a new lot available at once, a negative one is
+    taken FIFO from the available points (refused if they are fewer)."""
+    transfer = plan_transfer(ADJUST, [(ADJUSTMENT, -points), (MEMBER, points)], reason)
+    new_lots = [LotRow(0, points, at, expires_at)] if points > 0 else []
+    takes = _take(fifo(lots, at, include_pending=False), -points, 0) if points < 0 else []
+    return Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        transfers=(transfer,),
+        lots=tuple(new_lots),
+        takes=tuple(takes),
+        after=_after(lots, new_lots, takes, at),
+    )

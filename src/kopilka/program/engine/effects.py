@@ -1,0 +1,36 @@
+"""What a quote asks the ledger to do: the engine's only output besides figures and reasons.
+
+`ledger.plan` turns effects into rows (FIFO spending, lots, postings); the engine never knows
+about lots. Later issues add voucher uses and messages here.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Points earned: available from `available_at`, valid until `expires_at`."""
+
+    points: int
+    available_at: datetime
+    expires_at: datetime
+    rule: str | None = None  # None: the program's own earning on the lines
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Points the member pays with (the ledger takes them FIFO by expiry)."""
+
+    points: int
+
+
+@dataclass(frozen=True)
+class RuleUse:
+    """A rule applied once for the member, counted against its per-day and per-month limits."""
+
+    rule: str
+    day: date  # the receipt's day in the store's time zone
+
+
+Effect = Grant | Spend | RuleUse
