@@ -17,7 +17,7 @@ from django.db.models import Max
 from kopilka.ledger.models import LotSpend, PointLot, RuleUse, Transfer
 from kopilka.ledger.plan import OpenLot, points_of
 from kopilka.members.models import Member
-from kopilka.program.engine import MemberState
+from kopilka.program.engine import MemberState, Program
 
 # Member columns the engine reads, by MemberState field.
 STATE_COLUMNS = {"enrolled_at": "created_at", "spend": "spend_total"}
@@ -92,18 +92,22 @@ def local_day(at: datetime, time_zone: str) -> date:
 
 
 def member_state(
-    member: Member, *, receipt_at: datetime, time_zone: str, at: datetime
+    member: Member, *, receipt_at: datetime, time_zone: str, at: datetime, program: Program
 ) -> tuple[MemberState, list[OpenLot]]:
     """The member's state for a receipt at `receipt_at` (rule uses of that day and month in the
     store's zone) and balance at `at`; `member` carries the GUARD_COLUMNS as read (locked)."""
     lots = open_lots(member.pk)
     day = local_day(receipt_at, time_zone)
     first = month_start(day)
-    uses = list(
-        RuleUse.objects.filter(
-            member_id=member.pk, day__gte=first, day__lt=first + timedelta(days=31)
-        ).values_list("rule", "day")
-    )
+    # Uses count only against limits: a program without them needs no read.
+    limited = any(r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules)
+    uses = []
+    if limited:
+        uses = list(
+            RuleUse.objects.filter(
+                member_id=member.pk, day__gte=first, day__lt=first + timedelta(days=31)
+            ).values_list("rule", "day")
+        )
     day_uses, month_uses = uses_of(uses, day)
     available, pending = points_of(lots, at)
     state = MemberState(

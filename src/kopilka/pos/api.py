@@ -1,6 +1,6 @@
 """/api/v1/receipts and /api/v1/purchases: what a till calls."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -150,7 +150,7 @@ class ReceiptBody(BaseModel):
             lines=tuple(line.to_domain() for line in self.lines),
             redeem=self.redeem_points,
             receipt_number=receipt_number,
-            purchased_at=self.purchased_at,
+            purchased_at=self.purchased_at.astimezone(UTC) if self.purchased_at else None,
         )
 
 

@@ -135,15 +135,16 @@ def receipt_quote(*, seller: Seller, receipt: ReceiptIn) -> QuoteResult:
     now = clock.now()
     receipt_check(seller, receipt, now)
     priced = engine_receipt(seller, receipt, now)
+    program = program_in_force(priced.at)
     state = None
     if receipt.member.given:
         ref = receipt.member
         member = member_find(member_id=ref.member_id, phone=ref.phone, card=ref.card_number)
         _check_active(member)
         state, _lots = member_state(
-            member, receipt_at=priced.at, time_zone=priced.time_zone, at=now
+            member, receipt_at=priced.at, time_zone=priced.time_zone, at=now, program=program
         )
-    quote = engine.quote(priced, state, program_in_force(priced.at), receipt.redeem)
+    quote = engine.quote(priced, state, program, receipt.redeem)
     return QuoteResult(quote, state.member_id if state else None)
 
 
@@ -237,6 +238,7 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
     now = clock.now()
     receipt_check(seller, receipt, now)
     priced = engine_receipt(seller, receipt, now)
+    program = program_in_force(priced.at)
     member = state = None
     lots: list[OpenLot] = []
     if receipt.member.given:
@@ -246,13 +248,14 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
             member_id = member_find(phone=ref.phone, card=ref.card_number).pk
         member = member_lock(member_id)
         _check_active(member)
-        state, lots = member_state(member, receipt_at=priced.at, time_zone=priced.time_zone, at=now)
-    quote = engine.quote(priced, state, program_in_force(priced.at), receipt.redeem)
+        state, lots = member_state(
+            member, receipt_at=priced.at, time_zone=priced.time_zone, at=now, program=program
+        )
+    quote = engine.quote(priced, state, program, receipt.redeem)
     member_pk = member.pk if member else None
     row = purchase_row(seller, receipt, quote, member_pk, now)
     try:
-        with transaction.atomic():
-            purchase_id = insert_row(Purchase, **row)
+        purchase_id = insert_row(Purchase, **row)
     except IntegrityError as exc:
         # The unique constraint decides, so two tills racing with one receipt number can't both win.
         raise DuplicateReceipt(
