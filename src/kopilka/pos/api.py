@@ -1,6 +1,6 @@
 """/api/v1/receipts and /api/v1/purchases: what a till calls."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from kopilka.api.auth import terminal_of
 from kopilka.api.responses import json_response
@@ -165,20 +166,23 @@ class PurchaseBody(ReceiptBody):
     receipt_number: text(64, required=True)  # type: ignore[valid-type]
 
 
-class LineOut(Schema):
+# The answers are TypedDicts: the one definition of their shape, read by the OpenAPI schema and
+# checked by mypy where `quote_json` builds them, at no cost per request (a commit renders its
+# answer before its one write; pydantic models would cost 10 µs a line).
+class LineOut(TypedDict):
     sku: str
     amount: str
-    discount: str = Field(
-        description="Money off the line; the price after discount is amount - discount"
-    )
+    discount: Annotated[
+        str, Field(description="Money off the line; the price after discount is amount - discount")
+    ]
     redeem_points: int
     payable: str
     earn_points: int
-    rules: list[str] = Field(description="Codes of the program rules that shaped this line")
-    reasons: list[str] = Field(description="Each figure of the line in plain words")
+    rules: Annotated[list[str], Field(description="Codes of the program rules that shaped it")]
+    reasons: Annotated[list[str], Field(description="Each figure of the line in plain words")]
 
 
-class TotalsOut(Schema):
+class TotalsOut(TypedDict):
     amount: str
     discount: str
     redeem_points: int
@@ -186,32 +190,35 @@ class TotalsOut(Schema):
     earn_points: int
 
 
-class BalanceAfterOut(Schema):
+class BalanceAfterOut(TypedDict):
     available: int
     pending: int
 
 
-class QuoteOut(Schema):
+class QuoteOut(TypedDict):
     member_id: int | None
-    program_version: int = Field(
-        description="The program version that priced the receipt (0: the built-in default)"
-    )
+    program_version: Annotated[
+        int, Field(description="The program version that priced the receipt (0: built-in)")
+    ]
     lines: list[LineOut]
     totals: TotalsOut
     max_redeemable: int
-    point_value: str = Field(description="Roubles one point pays")
+    point_value: Annotated[str, Field(description="Roubles one point pays")]
     balance_after: BalanceAfterOut | None
     explanation: list[str]
+
+
+DateTimeText = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class PurchaseOut(QuoteOut):
     id: int
     receipt_number: str
-    created_at: datetime
-    purchased_at: datetime
+    created_at: DateTimeText
+    purchased_at: DateTimeText
 
 
-def quote_json(result: services.QuoteResult) -> dict[str, Any]:
+def quote_json(result: services.QuoteResult) -> QuoteOut:
     """The quote as QuoteOut says, built by hand: the commit renders it before its one write."""
     quote = result.quote
     language = get_language()
@@ -249,7 +256,7 @@ def quote_json(result: services.QuoteResult) -> dict[str, Any]:
     }
 
 
-def purchase_json(purchase: Purchase, result: services.QuoteResult) -> dict[str, object]:
+def purchase_json(purchase: Purchase, result: services.QuoteResult) -> PurchaseOut:
     assert purchase.purchased_at is not None
     return {
         "id": purchase.pk,
@@ -282,7 +289,7 @@ def _require_key(key: str | None) -> str:
     response={200: QuoteOut, **ERRORS},
     summary="Расчёт чека без записи / Dry run: points for a receipt",
 )
-def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> dict[str, Any]:
+def receipts_calculate(request: HttpRequest, body: ReceiptBody) -> QuoteOut:
     return quote_json(
         services.receipt_quote(seller=terminal_of(request).seller, receipt=body.to_domain())
     )

@@ -17,7 +17,7 @@ the ledger's applier (which moves the version), see `ledger.state`.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import date, datetime
 from functools import cache
@@ -60,7 +60,7 @@ from kopilka.pos.stores import Seller
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
 
-Render = Callable[[Purchase, QuoteResult], dict[str, object]]
+Render = Callable[[Purchase, QuoteResult], Mapping[str, Any]]
 # Raised by the write's guard (member changed) and for a used key or receipt number.
 _LOCKED_PATH_DECIDES = {"KP002", "23505"}
 _SEQ = "nextval(pg_get_serial_sequence(%s, 'id'))"
@@ -214,7 +214,7 @@ def commit_in_one_statement(
         return None
     member_id = state.member_id if state else None
     row = purchase_row(seller, receipt, quote, member_id, now)
-    body = render(_purchase_instance(row, purchase_id), QuoteResult(quote, member_id))
+    body = dict(render(_purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))
     tables: list[list[dict[str, object]]] = [
         [{"id": purchase_id, **row}],
         line_rows(purchase_id, member_id, receipt, quote),

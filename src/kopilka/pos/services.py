@@ -6,10 +6,11 @@ never a terminal, so every front end calls the same ones. Every figure comes fro
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -277,7 +278,7 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
     return _purchase_instance(row, purchase_id), QuoteResult(quote, member_pk)
 
 
-Render = Callable[[Purchase, QuoteResult], dict[str, object]]
+Render = Callable[[Purchase, QuoteResult], Mapping[str, Any]]
 
 
 def purchase_commit_once(
@@ -300,7 +301,7 @@ def purchase_commit_once(
             return 201, body
 
     def work() -> tuple[int, dict[str, object]]:
-        return 201, render(*purchase_commit(seller=seller, receipt=receipt))
+        return 201, dict(render(*purchase_commit(seller=seller, receipt=receipt)))
 
     return run_idempotent(
         scope=seller.idempotency_scope, key=key, request_hash=request_hash, work=work
