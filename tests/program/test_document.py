@@ -205,7 +205,7 @@ def test_each_effect_reads(then: dict[str, Any], expected: Then) -> None:
 
 # --- every problem, with its path ----------------------------------------------------------
 
-PROBLEMS: list[tuple[dict[str, Any], str, str]] = [
+PROBLEMS: list[tuple[dict[str, Any], str, str | None]] = [
     # the top level
     ({"mode": "cashback"}, "mode", "must be one of: points, discount, accumulating_discount"),
     ({"name": ""}, "name", "must not be blank"),
@@ -441,6 +441,7 @@ def test_rule_codes_are_unique() -> None:
 
 
 def test_a_document_that_is_not_an_object() -> None:
+    doc: object
     for doc in ([], "points", None, 5):
         assert problems_of(doc) == [("(document)", "must be an object")]
 

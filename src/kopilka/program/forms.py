@@ -113,7 +113,8 @@ class ProgramVersionForm(forms.Form):
             ) from None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("file") is None and "file" not in self.errors:
             for name in DOCUMENT_FIELDS:
                 if data.get(name) in (None, "") and name not in self.errors:

@@ -139,7 +139,7 @@ class _Reader:
         self.problems.append((path or ROOT, message))
         return MISSING
 
-    def object(self, value: object, path: str, keys: Sequence[str]) -> dict[str, Any] | None:
+    def mapping(self, value: object, path: str, keys: Sequence[str]) -> dict[str, Any] | None:
         """A JSON object whose keys are all among `keys`; None (after a problem) otherwise."""
         if not isinstance(value, dict):
             self.problem(path, _("must be an object"))
@@ -304,7 +304,7 @@ def program_from_document(doc: object, *, version: int = 0) -> Program:
     law's exclusions (tobacco and nicotine from every action), never "nothing excluded".
     """
     reader = _Reader()
-    top = reader.object(doc, "", TOP_KEYS)
+    top = reader.mapping(doc, "", TOP_KEYS)
     if top is None:
         raise DocumentError(reader.problems)
     default = _defaults()
@@ -352,7 +352,7 @@ def _levels(reader: _Reader, value: object, path: str) -> Any:
     previous: int | None = None
     for number, item in enumerate(value):
         at = _index(path, number)
-        level = reader.object(item, at, LEVEL_KEYS)
+        level = reader.mapping(item, at, LEVEL_KEYS)
         if level is None:
             previous = None
             continue
@@ -436,7 +436,7 @@ def _code(reader: _Reader, value: object, path: str) -> Any:
 
 
 def _rule(reader: _Reader, value: object, path: str) -> Rule | None:
-    rule = reader.object(value, path, RULE_KEYS)
+    rule = reader.mapping(value, path, RULE_KEYS)
     if rule is None:
         return None
     before = len(reader.problems)
@@ -471,7 +471,7 @@ def _codes(reader: _Reader, kind: str) -> Callable[[object, str], Any]:
 
 
 def _when(reader: _Reader, value: object, path: str) -> Any:
-    when = reader.object(value, path, WHEN_KEYS)
+    when = reader.mapping(value, path, WHEN_KEYS)
     if when is None:
         return MISSING
     read: dict[str, Any] = {}
@@ -518,7 +518,7 @@ def _when(reader: _Reader, value: object, path: str) -> Any:
 
 
 def _then(reader: _Reader, value: object, path: str) -> Any:
-    then = reader.object(value, path, THEN_KEYS)
+    then = reader.mapping(value, path, THEN_KEYS)
     if then is None:
         return MISSING
     given = [name for name in THEN_KEYS if name in then]
@@ -544,7 +544,7 @@ def _then(reader: _Reader, value: object, path: str) -> Any:
 
 
 def _limit(reader: _Reader, value: object, path: str) -> Any:
-    limit = reader.object(value, path, LIMIT_KEYS)
+    limit = reader.mapping(value, path, LIMIT_KEYS)
     if limit is None:
         return MISSING
     read = {
