@@ -83,6 +83,8 @@ def test_the_version_in_force_is_the_latest_that_has_taken_effect() -> None:
     assert program_version(now.pk).earn_percent == 5 and program_version(now.pk).version == now.pk
     with pytest.raises(ProgramVersion.DoesNotExist):
         program_version(10**9)
+    # a purchase priced before any version records version 0: the built-in default
+    assert program_version(0) == Program()
 
 
 @override_settings(KOPILKA_RULES_CACHE_SECONDS=3600)

@@ -60,7 +60,10 @@ def program_in_force_since(at: datetime | None = None) -> tuple[Program, datetim
 
 
 def program_version(version_id: int) -> Program:
-    """The program of one stored version (ProgramVersion.DoesNotExist if there is none)."""
+    """The program of one version: 0 is the built-in default (never stored), any other id a
+    stored version (ProgramVersion.DoesNotExist if there is none)."""
+    if version_id == _DEFAULT.version:
+        return _DEFAULT
     program = _programs.get(version_id)
     if program is None:
         document = ProgramVersion.objects.values_list("document", flat=True).get(pk=version_id)
