@@ -508,6 +508,7 @@ class Shop:
                     member_id=purchase.member_id,
                     quantity=line.quantity,
                     amount=line.amount,
+                    discount=line.discount,
                     earn_reversed=line.earn_points,
                     redeem_refunded=line.redeem_points,
                 )

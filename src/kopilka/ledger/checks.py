@@ -1,9 +1,11 @@
-"""Proof that the ledger is whole: cached balances = postings = lots, every transfer balanced."""
+"""Proof that the ledger is whole: cached balances = postings = lots, every transfer balanced, and
+the cached cumulative spend = purchases less returns (after discounts)."""
 
 from django.db import connection
 
 from kopilka.ledger.models import LotSpend, PointLot, Posting, Transfer
 from kopilka.members.models import Member
+from kopilka.pos.models import Purchase, ReturnLine
 
 
 def _rows(sql: str) -> list[tuple[object, ...]]:
@@ -52,6 +54,19 @@ def ledger_problems(limit: int = 1000) -> list[str]:
         f"HAVING l.points - COALESCE(SUM(s.points), 0) <> l.remaining ORDER BY l.id LIMIT {limit}"
     ):
         problems.append(f"lot {lot_id}: {points} points, {spent} spent, but {remaining} remaining")
+    purchase, returned = Purchase._meta.db_table, ReturnLine._meta.db_table
+    for member_id, cached, bought, back in _rows(
+        f"SELECT m.id, m.spend_total, COALESCE(p.total, 0), COALESCE(r.total, 0) FROM {member} m "
+        f"LEFT JOIN (SELECT member_id, SUM(amount - discount) AS total FROM {purchase} "
+        f"GROUP BY member_id) p ON p.member_id = m.id "
+        f"LEFT JOIN (SELECT member_id, SUM(amount - discount) AS total FROM {returned} "
+        f"GROUP BY member_id) r ON r.member_id = m.id "
+        f"WHERE m.spend_total <> COALESCE(p.total, 0) - COALESCE(r.total, 0) "
+        f"ORDER BY m.id LIMIT {limit}"
+    ):
+        problems.append(
+            f"member {member_id}: cached spend {cached}, purchases {bought} less returns {back}"
+        )
     ((total,),) = _rows(f"SELECT COALESCE(SUM(amount), 0) FROM {posting}")
     if total != 0:
         problems.append(f"all postings sum to {total}, not 0")

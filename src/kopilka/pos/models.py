@@ -180,6 +180,7 @@ class ReturnLine(models.Model):
     member_id = models.BigIntegerField(null=True, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
     amount = models.BigIntegerField(_("amount, kopecks"))
+    discount = models.BigIntegerField(_("discount, kopecks"), default=0)
     earn_reversed = models.BigIntegerField()
     redeem_refunded = models.BigIntegerField()
 

@@ -371,7 +371,6 @@ def purchase_return(
         raise ReturnTooLarge(_("The return does not match what was bought."), fields=errors)
 
     rows = []
-    spend_back = 0
     for line, quantity in allocation:
         before = returned_before[line.pk]
         after = before + quantity
@@ -381,11 +380,11 @@ def purchase_return(
                 member_id=purchase.member_id,
                 quantity=quantity,
                 amount=_returned(line, line.amount, before, after),
+                discount=_returned(line, line.discount, before, after),
                 earn_reversed=_returned(line, line.earn_points, before, after),
                 redeem_refunded=_returned(line, line.redeem_points, before, after),
             )
         )
-        spend_back += _returned(line, line.amount - line.discount, before, after)
     now = clock.now()
     take_back = sum(row.earn_reversed for row in rows)
     refund = sum(row.redeem_refunded for row in rows)
@@ -420,7 +419,7 @@ def purchase_return(
             refund_expires_at=refund_expires_at,
             at=now,
             actor_label=seller.actor.label,
-            spend_delta=-spend_back,
+            spend_delta=-sum(row.amount - row.discount for row in rows),
         )
         plan_apply(plan)
         if taken < take_back:

@@ -117,6 +117,11 @@ class Migration(migrations.Migration):
             name="rules",
             field=models.JSONField(blank=True, default=list, verbose_name="rules"),
         ),
+        migrations.AddField(
+            model_name="returnline",
+            name="discount",
+            field=models.BigIntegerField(default=0, verbose_name="discount, kopecks"),
+        ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
         migrations.RunPython(generic_commit, old_function),
     ]

@@ -219,7 +219,8 @@ def render(code: str, p: Params, language: str | None) -> str:
 def _excluded(p: Params, texts: _Texts) -> str:
     _ = texts.gettext
     actions = set(p["actions"])
-    what = p["category"]
+    labels = {"tobacco": _("Tobacco"), "nicotine": _("Nicotine products")}
+    what = labels.get(p["category"], p["category"])
     if p.get("law") and actions >= {"earn", "discount", "redeem"}:
         return _(
             "%(category)s: by law (15-FZ art. 16) no points, no discounts and no paying "
