@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import translation
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -58,7 +59,8 @@ def write(tmp_path: Path, document: object, name: str = "program.json") -> Path:
 
 def run(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    with clock.frozen_at(NOW):
+    # English: the commands speak the active language (Russian by default once translated)
+    with clock.frozen_at(NOW), translation.override("en"):
         call_command(*args, stdout=out, stderr=err)
     program_cache_clear()
     return out.getvalue(), err.getvalue()
@@ -200,7 +202,7 @@ def test_every_problem_is_printed_with_its_path(tmp_path: Path) -> None:
         ],
     }
     err = io.StringIO()
-    with pytest.raises(CommandError) as caught:
+    with pytest.raises(CommandError) as caught, translation.override("en"):
         call_command("program_apply", str(write(tmp_path, doc)), stderr=err)
     assert err.getvalue().splitlines() == [
         "earn_percent: must be at most 100",
@@ -245,7 +247,7 @@ def test_program_show_prints_the_version_in_force_as_its_document(tmp_path: Path
 
 
 def _manage(database: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LANGUAGE_CODE": "en"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],

@@ -192,21 +192,17 @@ def _conditions(when: When) -> list[str]:
         parts.append(_("starting %(first)s") % {"first": _day(first)})
     elif last is not None:
         parts.append(_("through %(last)s") % {"last": _day(last)})
-    if when.stores is not None:
-        parts.append(
-            ngettext("store: %(list)s", "stores: %(list)s", len(when.stores))
-            % {"list": ", ".join(sorted(when.stores))}
-        )
-    if when.categories is not None:
-        parts.append(
-            ngettext("category: %(list)s", "categories: %(list)s", len(when.categories))
-            % {"list": ", ".join(sorted(when.categories))}
-        )
-    if when.skus is not None:
-        parts.append(
-            ngettext("item: %(list)s", "items: %(list)s", len(when.skus))
-            % {"list": ", ".join(sorted(when.skus))}
-        )
+    # A label before a list, not a count: singular for one code, plural for more (ngettext
+    # would pick Russian's "one" form for 21 codes).
+    labels = (
+        (when.stores, _("store: %(list)s"), _("stores: %(list)s")),
+        (when.categories, _("category: %(list)s"), _("categories: %(list)s")),
+        (when.skus, _("item: %(list)s"), _("items: %(list)s")),
+    )
+    for codes, one, several in labels:
+        if codes is not None:
+            label = one if len(codes) == 1 else several
+            parts.append(label % {"list": ", ".join(sorted(codes))})
     if when.min_receipt is not None:
         parts.append(
             _("on a receipt of %(money)s ₽ or more") % {"money": _rubles(when.min_receipt)}
