@@ -161,7 +161,7 @@ def quote(
 
     # 1-2. which rules hold for the receipt, then which apply on each line
     rules = stages.eligible_rules(receipt, member, program, amounts, excluded)
-    line_rules_all = [r for r in rules if r.then.bonus_points is None]
+    shares = stages.bonus_shares(rules, lines, excluded)
     base_discount, base_part = _base(program, member)
     base_earn = program.earn_percent if program.mode == "points" else Decimal(0)
     bases = [
@@ -170,7 +170,10 @@ def quote(
     ]
     applied = [
         stages.combine(
-            base, [r for r in line_rules_all if stages.line_matches(r, line)], program.point_value
+            base,
+            [r for r in rules if stages.line_matches(r, line, base.excluded)],
+            program.point_value,
+            shares,
         )
         for base, line in zip(bases, lines, strict=True)
     ]
@@ -194,7 +197,7 @@ def quote(
     )
 
     # 6. receipt bonuses
-    bonus_rules = stages.bonuses(rules, lines, excluded)
+    bonus_rules = stages.bonuses(rules, applied)
     line_bonus = [list(zero) for _ in bonus_rules]
     for k, (rule, hits) in enumerate(bonus_rules):
         line_bonus[k] = stages.bonus_spread(rule.then.bonus_points or 0, hits, payables)

@@ -2,20 +2,21 @@
 
 1. `eligible_rules`: the rules whose receipt conditions hold (store, day, time, dates, minimum
    receipt, member flags) and whose limits the member has not used up;
-2. `rules_per_line`: for each line, the rules whose line conditions hold (categories, SKUs), then
-   combined: the highest-priority `exclusive` rule alone, otherwise every `stack` rule and the one
-   `best` rule worth most to the member;
+2. `combine`: for each line, the rules whose line conditions hold (categories, SKUs; receipt
+   bonuses included, on the lines they match), combined: the highest-priority `exclusive` rule
+   alone, otherwise every `stack` rule and the one `best` rule worth most to the member;
 3. `discounts`: the mode's own discount and the discount rules, per line;
 4. `redemption`: how many points may pay and how they spread over the lines;
 5. `earning`: the earn rate per line (the mode's, replaced by `earn_percent`, times every
    `earn_multiplier`) on the money paid, plus `points_per_unit`;
-6. `bonuses`: `bonus_points` rules, once per receipt, spread over the lines they matched.
+6. `bonuses`: each `bonus_points` rule that applied on at least one line, once per receipt,
+   spread over the lines it applied on.
 
 Lines in a category excluded from an action (by law: tobacco and nicotine) take no part in it:
 no discount, no points paid, no points earned, and they count towards no rule's conditions.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -86,8 +87,11 @@ def eligible_rules(
     return sorted(chosen, key=rule_order)
 
 
-def line_matches(rule: Rule, line: Line) -> bool:
+def line_matches(rule: Rule, line: Line, excluded: frozenset[Action]) -> bool:
+    """The rule's line conditions hold (a bonus never matches a line excluded from earning)."""
     w = rule.when
+    if rule.then.bonus_points is not None and "earn" in excluded:
+        return False
     return (w.categories is None or line.category in w.categories) and (
         w.skus is None or line.sku in w.skus
     )
@@ -103,13 +107,17 @@ class LineBase:
     excluded: frozenset[Action]
 
 
-def line_worth(base: LineBase, rules: Sequence[Rule], point_value: int) -> Fraction:
+def line_worth(
+    base: LineBase, rules: Sequence[Rule], point_value: int, bonus_share: Mapping[str, Fraction]
+) -> Fraction:
     """Kopecks a set of rules is worth to the member on one line, before points pay for it:
-    the discount plus the points earned at the point's value."""
+    the discount, the points earned at the point's value, and each bonus's share of the line
+    (its points over the lines it matches)."""
     t = terms(base, rules)
     discount = percent_of(base.amount, t.discount_percent)
     paid = Fraction(base.amount - discount)
-    return discount + paid * t.earn_percent / HUNDRED + t.per_unit * point_value
+    bonuses = sum((bonus_share[r.code] for r in rules if r.code in bonus_share), Fraction(0))
+    return discount + paid * t.earn_percent / HUNDRED + (t.per_unit + bonuses) * point_value
 
 
 def _line_terms(base: LineBase, rules: Sequence[Rule]) -> tuple[Fraction, Fraction, int]:
@@ -131,8 +139,14 @@ def _line_terms(base: LineBase, rules: Sequence[Rule]) -> tuple[Fraction, Fracti
     return min(discount, HUNDRED), rate, per_unit
 
 
-def combine(base: LineBase, rules: Sequence[Rule], point_value: int) -> tuple[Rule, ...]:
-    """The rules that apply to one line, from those whose conditions hold (in rule order)."""
+def combine(
+    base: LineBase,
+    rules: Sequence[Rule],
+    point_value: int,
+    bonus_share: Mapping[str, Fraction],
+) -> tuple[Rule, ...]:
+    """The rules that apply to one line, from those whose conditions hold (in rule order);
+    receipt bonuses take part like any other rule on the lines they match."""
     exclusive = [r for r in rules if r.combine == "exclusive"]
     if exclusive:
         return (exclusive[0],)
@@ -140,9 +154,24 @@ def combine(base: LineBase, rules: Sequence[Rule], point_value: int) -> tuple[Ru
     best = [r for r in rules if r.combine == "best"]
     if best:
         # rule order already puts higher priority, then lower code, first; max keeps the first
-        winner = max(best, key=lambda r: line_worth(base, [*stack, r], point_value))
+        winner = max(best, key=lambda r: line_worth(base, [*stack, r], point_value, bonus_share))
         stack.append(winner)
     return tuple(sorted(stack, key=rule_order))
+
+
+def bonus_shares(
+    rules: Sequence[Rule], lines: Sequence[Line], excluded: Sequence[frozenset[Action]]
+) -> dict[str, Fraction]:
+    """Each bonus rule's points over the number of lines it matches: its worth on one line."""
+    shares = {}
+    for rule in rules:
+        if rule.then.bonus_points is not None:
+            hits = sum(
+                line_matches(rule, line, ex) for line, ex in zip(lines, excluded, strict=True)
+            )
+            if hits:
+                shares[rule.code] = Fraction(rule.then.bonus_points, hits)
+    return shares
 
 
 @dataclass(frozen=True)
@@ -218,28 +247,16 @@ def earning(
 
 
 def bonuses(
-    rules: Sequence[Rule], lines: Sequence[Line], excluded: Sequence[frozenset[Action]]
+    rules: Sequence[Rule], applied: Sequence[Sequence[Rule]]
 ) -> list[tuple[Rule, list[bool]]]:
-    """`bonus_points` rules that apply, with the lines each matched (lines excluded from earning
-    match none). Combined like line rules: one exclusive rule alone, else stack + the best."""
-    matched = []
+    """The bonus rules that applied on at least one line, with the lines they applied on."""
+    chosen = []
     for rule in rules:
-        if rule.then.bonus_points is None:
-            continue
-        hits = [
-            "earn" not in ex and line_matches(rule, line)
-            for line, ex in zip(lines, excluded, strict=True)
-        ]
-        if any(hits):
-            matched.append((rule, hits))
-    exclusive = [m for m in matched if m[0].combine == "exclusive"]
-    if exclusive:
-        return exclusive[:1]
-    chosen = [m for m in matched if m[0].combine == "stack"]
-    best = [m for m in matched if m[0].combine == "best"]
-    if best:
-        chosen.append(max(best, key=lambda m: m[0].then.bonus_points or 0))
-    return sorted(chosen, key=lambda m: rule_order(m[0]))
+        if rule.then.bonus_points is not None:
+            hits = [rule in on_line for on_line in applied]
+            if any(hits):
+                chosen.append((rule, hits))
+    return chosen
 
 
 def bonus_spread(points: int, hits: Sequence[bool], payables: Sequence[int]) -> list[int]:
