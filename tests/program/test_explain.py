@@ -198,9 +198,9 @@ def test_combination_and_order_follow_the_engine_not_the_writing() -> None:
         "«Торт»: on every purchase — 10% off, does not add up with «Выпечка»: the one worth "
         "more to you applies.",
         "«Бонус»: on every purchase — 10 bonus points once per receipt, replaces every other "
-        "receipt bonus.",
+        "offer on the items it applies to, unless «Новичок» applies.",
         "«Ночь»: on every purchase — points ×3, replaces every other offer on the items it "
-        "applies to, unless «Новичок» applies.",
+        "applies to, unless «Новичок», «Бонус» applies.",
         "«Кофе ×2»: category: coffee — points ×2.",
     ]
     assert "The other offers add up." in sentences

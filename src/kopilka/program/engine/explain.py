@@ -268,16 +268,13 @@ def _limits(rule: Rule) -> list[str]:
     return parts
 
 
-def _same_family(rule: Rule, other: Rule) -> bool:
-    # Receipt bonuses combine among themselves, item rules among themselves (engine/stages.py).
-    return (rule.then.bonus_points is None) == (other.then.bonus_points is None)
-
-
 def _combine(rule: Rule, rules: Sequence[Rule]) -> list[str]:
     """What the rule's combine mode means next to the other rules of the program."""
     from django.utils.translation import gettext as _
 
-    family = [other for other in rules if other is not rule and _same_family(rule, other)]
+    # Every rule, receipt bonuses included, combines with the others on the items it applies to
+    # (engine/stages.py).
+    family = [other for other in rules if other is not rule]
     if rule.combine == "best":
         rivals = [other for other in family if other.combine == "best"]
         if not rivals:
@@ -292,10 +289,7 @@ def _combine(rule: Rule, rules: Sequence[Rule]) -> list[str]:
             for other in family
             if other.combine == "exclusive" and _rule_order(other) < _rule_order(rule)
         ]
-        if rule.then.bonus_points is not None:
-            text = _("replaces every other receipt bonus")
-        else:
-            text = _("replaces every other offer on the items it applies to")
+        text = _("replaces every other offer on the items it applies to")
         if ahead:
             text = _("%(text)s, unless %(others)s applies") % {
                 "text": text,
