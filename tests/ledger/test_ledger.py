@@ -4,7 +4,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -109,7 +108,6 @@ def test_at_the_moment_of_expiry_points_are_gone_everywhere() -> None:
 
 
 def test_a_transfer_whose_postings_do_not_balance_is_refused() -> None:
-    member = enroll()
     with pytest.raises(ledger.LedgerInvariantError):
         plan_transfer(ADJUST, [(MEMBER, 5), (ADJUSTMENT, -4)])
     assert not Transfer.objects.exists()

@@ -85,8 +85,9 @@ class MemoryShop:
             take_back=line.earn_points,
             refund=line.redeem_points,
             lots=self.ledger.purchase_lots(member_id, number),
-            refund_expires_at=self.ledger.redeemed_until(number)
-            or engine.lot_dates(at, self.seller.store.time_zone, program_in_force(at))[1],
+            paid_until=self.ledger.redeemed_until(number),
+            program=program_in_force(at),
+            time_zone=self.seller.store.time_zone,
             at=at,
             actor_label=self.seller.actor.label,
             spend_delta=-(line.amount - line.discount),

@@ -524,8 +524,9 @@ class Shop:
                 take_back=take_back,
                 refund=refund,
                 lots=self.ledger.purchase_lots(purchase.member_id, purchase.pk),
-                refund_expires_at=self.ledger.redeemed_until(purchase.pk)
-                or engine.lot_dates(at, store.time_zone, self.program)[1],
+                paid_until=self.ledger.redeemed_until(purchase.pk),
+                program=self.program,
+                time_zone=store.time_zone,
                 at=at,
                 actor_label=till.seller.actor.label,
                 spend_delta=-sum(line.amount - line.discount for line in lines),

@@ -10,7 +10,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kopilka.program.engine import Effect, Grant, InsufficientPoints, RuleUse, Spend
+from kopilka.program.engine import (
+    Effect,
+    Grant,
+    InsufficientPoints,
+    Program,
+    RuleUse,
+    Spend,
+    lot_dates,
+)
 
 MEMBER, ISSUED, REDEEMED, EXPIRED, ADJUSTMENT = (
     "member",
@@ -215,7 +223,9 @@ def plan_return(
     take_back: int,
     refund: int,
     lots: Sequence[OpenLot],
-    refund_expires_at: datetime,
+    paid_until: datetime | None,
+    program: Program,
+    time_zone: str,
     at: datetime,
     actor_label: str,
     spend_delta: int = 0,
@@ -224,8 +234,11 @@ def plan_return(
 
     Earned points come back from the purchase's own lots first, then from the refund, then from
     the member's other points, pending ones last. What the member no longer holds is not taken
-    (the balance never goes negative). Refunded points expire with the latest lot that paid.
+    (the balance never goes negative). Refunded points keep the life they had: they expire with
+    the latest lot that paid for them (`paid_until`), or else as points earned now under the
+    purchase's own version (`program`) would.
     """
+    refund_expires_at = paid_until or lot_dates(at, time_zone, program)[1]
     live = fifo(lots, at, include_pending=True)
     own = [lot for lot in live if lot.purchase_id == purchase_id]
     others = [lot for lot in live if lot.purchase_id != purchase_id]

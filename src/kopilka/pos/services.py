@@ -401,14 +401,6 @@ def purchase_return(
         row.purchase_return = record
     ReturnLine.objects.bulk_create(rows)
     if purchase.member_id is not None:
-        program = (
-            program_version(purchase.program_version_id)
-            if purchase.program_version_id
-            else engine.Program()
-        )
-        refund_expires_at = (
-            redeemed_until(purchase.pk) or engine.lot_dates(now, seller.store.time_zone, program)[1]
-        )
         plan, taken = plan_return(
             member_id=purchase.member_id,
             purchase_id=purchase.pk,
@@ -416,7 +408,9 @@ def purchase_return(
             take_back=take_back,
             refund=refund,
             lots=purchase_lots(purchase.member_id, purchase.pk),
-            refund_expires_at=refund_expires_at,
+            paid_until=redeemed_until(purchase.pk),
+            program=program_version(purchase.program_version_id or 0),
+            time_zone=seller.store.time_zone,
             at=now,
             actor_label=seller.actor.label,
             spend_delta=-sum(row.amount - row.discount for row in rows),
