@@ -20,6 +20,7 @@ from kopilka.ledger.services import points_expire_due
 from kopilka.members.models import Member
 from kopilka.pos import services as pos
 from kopilka.pos.models import Purchase
+from kopilka.pos.receipts import purchase_plan
 from kopilka.pos.terminals import terminal_authenticate, terminal_create
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
@@ -73,7 +74,7 @@ class MemoryShop:
             return
         self.purchases[number] = quote
         lots = self.ledger.open_lots(member_id)
-        self.ledger.apply(pos.purchase_plan(self.seller, quote, member_id, number, lots, at))
+        self.ledger.apply(purchase_plan(self.seller, quote, member_id, number, lots, at))
 
     def give_back(self, number: int, member_id: int, at: datetime) -> None:
         quote = self.purchases[number]

@@ -37,7 +37,7 @@ from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
 from kopilka.ledger.plan import plan_expiry, plan_return
 from kopilka.members.models import Card, Consent, Member
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
-from kopilka.pos.services import MemberRef, ReceiptIn, line_rows, purchase_plan, purchase_row
+from kopilka.pos.receipts import MemberRef, ReceiptIn, line_rows, purchase_plan, purchase_row
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.pos.terminals import terminal_create
 from kopilka.program import engine

@@ -44,14 +44,14 @@ from kopilka.ledger.state import (
 )
 from kopilka.members.models import Card, Member
 from kopilka.pos.models import Purchase, PurchaseLine
-from kopilka.pos.services import (
+from kopilka.pos.receipts import (
     MemberRef,
     QuoteResult,
     ReceiptIn,
-    _purchase_instance,
     audit_data,
     engine_receipt,
     line_rows,
+    purchase_instance,
     purchase_plan,
     purchase_row,
     receipt_check,
@@ -214,7 +214,7 @@ def commit_in_one_statement(
         return None
     member_id = state.member_id if state else None
     row = purchase_row(seller, receipt, quote, member_id, now)
-    body = dict(render(_purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))
+    body = dict(render(purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))
     tables: list[list[dict[str, object]]] = [
         [{"id": purchase_id, **row}],
         line_rows(purchase_id, member_id, receipt, quote),

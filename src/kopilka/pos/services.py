@@ -8,42 +8,54 @@ never a terminal, so every front end calls the same ones. Every figure comes fro
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
 from kopilka.core.audit import audit_record
-from kopilka.core.errors import Conflict, DomainError, NotFound
+from kopilka.core.errors import DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
-from kopilka.core.money import format_rubles
 from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger.apply import plan_apply
-from kopilka.ledger.plan import OpenLot, Plan, plan_purchase, plan_return
+from kopilka.ledger.plan import OpenLot, plan_return
 from kopilka.ledger.services import member_lock
 from kopilka.ledger.state import member_state, purchase_lots, redeemed_until
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
+from kopilka.pos import fast_commit
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
+from kopilka.pos.receipts import (
+    DuplicateReceipt,
+    MemberInactive,
+    MemberRef,
+    PurchasedAtOutOfRange,
+    QuoteResult,
+    ReceiptIn,
+    ReceiptTooLarge,
+    audit_data,
+    engine_receipt,
+    line_rows,
+    purchase_instance,
+    purchase_plan,
+    purchase_row,
+    receipt_check,
+)
 from kopilka.pos.stores import Seller
-from kopilka.pos.terminals import store_check
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force, program_version
 
-MAX_AHEAD = timedelta(minutes=5)
-MAX_BEHIND = timedelta(days=30)
-
-
-class DuplicateReceipt(Conflict):
-    code = "duplicate_receipt"
-
-
-class MemberInactive(DomainError):
-    code = "member_inactive"
+__all__ = [  # what callers of the services take from pos.receipts through here
+    "DuplicateReceipt",
+    "MemberInactive",
+    "MemberRef",
+    "PurchasedAtOutOfRange",
+    "QuoteResult",
+    "ReceiptIn",
+    "ReceiptTooLarge",
+]
 
 
 class ReturnTooLarge(DomainError):
@@ -54,81 +66,11 @@ class PurchaseNotFound(NotFound):
     code = "purchase_not_found"
 
 
-class ReceiptTooLarge(DomainError):
-    code = "receipt_amount_too_large"
-
-
-class PurchasedAtOutOfRange(DomainError):
-    code = "purchased_at_out_of_range"
-
-
-@dataclass(frozen=True)
-class MemberRef:
-    member_id: int | None = None
-    card_number: str | None = None
-    phone: str | None = None
-
-    @property
-    def given(self) -> bool:
-        return bool(self.member_id is not None or self.card_number or self.phone)
-
-
-@dataclass(frozen=True)
-class ReceiptIn:
-    member: MemberRef
-    store: str
-    lines: tuple[engine.Line, ...]
-    redeem: engine.Redeem
-    receipt_number: str = ""
-    purchased_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class QuoteResult:
-    quote: engine.Quote
-    member_id: int | None
-
-
 def _check_active(member: Member) -> None:
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(
             _("This member's account is %(status)s.") % {"status": member.get_status_display()}
         )
-
-
-def receipt_check(seller: Seller, receipt: ReceiptIn, now: datetime) -> None:
-    """What every receipt must pass before the rules: the seller's own store, an amount within
-    KOPILKA_MAX_RECEIPT_AMOUNT, and a time at most 5 minutes ahead and 30 days back."""
-    store_check(seller, receipt.store)
-    amount = sum(engine.line_amount(line) for line in receipt.lines)
-    if amount > settings.KOPILKA_MAX_RECEIPT_AMOUNT:
-        limit = format_rubles(settings.KOPILKA_MAX_RECEIPT_AMOUNT)
-        raise ReceiptTooLarge(
-            _("A receipt may be at most %(limit)s ₽; this one is %(amount)s ₽.")
-            % {"limit": limit, "amount": format_rubles(amount)},
-            fields={"lines": _("At most %(limit)s ₽ in all.") % {"limit": limit}},
-        )
-    at = receipt.purchased_at
-    if at is not None and not (now - MAX_BEHIND <= at <= now + MAX_AHEAD):
-        raise PurchasedAtOutOfRange(
-            _("purchased_at must be at most 5 minutes ahead of now and at most 30 days back."),
-            fields={
-                "purchased_at": _("From %(earliest)s to %(latest)s.")
-                % {
-                    "earliest": (now - MAX_BEHIND).isoformat(timespec="seconds"),
-                    "latest": (now + MAX_AHEAD).isoformat(timespec="seconds"),
-                }
-            },
-        )
-
-
-def engine_receipt(seller: Seller, receipt: ReceiptIn, now: datetime) -> engine.Receipt:
-    return engine.Receipt(
-        store=seller.store.code,
-        at=receipt.purchased_at or now,
-        time_zone=seller.store.time_zone,
-        lines=receipt.lines,
-    )
 
 
 def receipt_quote(*, seller: Seller, receipt: ReceiptIn) -> QuoteResult:
@@ -147,90 +89,6 @@ def receipt_quote(*, seller: Seller, receipt: ReceiptIn) -> QuoteResult:
         )
     quote = engine.quote(priced, state, program, receipt.redeem)
     return QuoteResult(quote, state.member_id if state else None)
-
-
-def purchase_row(
-    seller: Seller, receipt: ReceiptIn, quote: engine.Quote, member_id: int | None, at: datetime
-) -> dict[str, object]:
-    """The purchase row, as both commit paths write it."""
-    return {
-        "store_id": seller.store.id,
-        "terminal_id": seller.actor.terminal_id,
-        "member_id": member_id,
-        "receipt_number": receipt.receipt_number,
-        "created_at": at,
-        "purchased_at": receipt.purchased_at or at,
-        "amount": quote.amount,
-        "discount": quote.discount,
-        "redeem_points": quote.redeem_points,
-        "payable": quote.payable,
-        "earn_points": quote.earn_points,
-        "program_version_id": quote.program_version or None,
-        "reasons": [reason.stored() for reason in quote.reasons],
-    }
-
-
-def line_rows(
-    purchase_id: int, member_id: int | None, receipt: ReceiptIn, quote: engine.Quote
-) -> list[dict[str, object]]:
-    """The receipt's lines with the quote's figures and reasons, as both commit paths write them."""
-    return [
-        {
-            "purchase_id": purchase_id,
-            "member_id": member_id,
-            "position": position,
-            "sku": line.sku,
-            "name": line.name,
-            "category": line.category,
-            "quantity": line.quantity,
-            "price": line.price,
-            "amount": figures.amount,
-            "discount": figures.discount,
-            "redeem_points": figures.redeem_points,
-            "earn_points": figures.earn_points,
-            "rules": list(figures.rules),
-            "reasons": [reason.stored() for reason in figures.reasons],
-        }
-        for position, (line, figures) in enumerate(
-            zip(receipt.lines, quote.lines, strict=True), start=1
-        )
-    ]
-
-
-def audit_data(quote: engine.Quote) -> dict[str, object]:
-    """The purchase.commit audit row's data, as both commit paths write it."""
-    return {
-        "amount": quote.amount,
-        "discount": quote.discount,
-        "redeem": quote.redeem_points,
-        "earn": quote.earn_points,
-        "program_version": quote.program_version,
-    }
-
-
-def purchase_plan(
-    seller: Seller,
-    quote: engine.Quote,
-    member_id: int,
-    purchase_id: int,
-    lots: list[OpenLot],
-    at: datetime,
-) -> Plan:
-    return plan_purchase(
-        member_id=member_id,
-        purchase_id=purchase_id,
-        effects=quote.effects,
-        lots=lots,
-        at=at,
-        actor_label=seller.actor.label,
-        spend_delta=quote.amount - quote.discount,
-    )
-
-
-def _purchase_instance(row: dict[str, object], purchase_id: int) -> Purchase:
-    purchase = Purchase(pk=purchase_id, **row)
-    purchase._state.adding = False
-    return purchase
 
 
 @transaction.atomic(savepoint=False)
@@ -275,7 +133,7 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
         member_id=member_pk,
         data=audit_data(quote),
     )
-    return _purchase_instance(row, purchase_id), QuoteResult(quote, member_pk)
+    return purchase_instance(row, purchase_id), QuoteResult(quote, member_pk)
 
 
 Render = Callable[[Purchase, QuoteResult], Mapping[str, Any]]
@@ -292,9 +150,7 @@ def purchase_commit_once(
     `purchase_commit`), which gives the answer.
     """
     if connection.vendor == "postgresql":
-        from kopilka.pos.fast_commit import commit_in_one_statement
-
-        body = commit_in_one_statement(
+        body = fast_commit.commit_in_one_statement(
             seller=seller, receipt=receipt, key=key, request_hash=request_hash, render=render
         )
         if body is not None:
