@@ -179,8 +179,10 @@ def profile(call: Callable[[], object], calls: int, top: int = 15) -> dict[str, 
 
 # The stage functions `quote` calls (program/engine/stages.py, in its order) and its own helpers.
 STAGES = (
+    "compiled",
     "excluded_actions",
     "eligible_rules",
+    "bonus_hits",
     "combine",
     "terms",
     "discounts",
@@ -190,7 +192,7 @@ STAGES = (
     "bonuses",
     "bonus_spread",
 )
-QUOTE_HELPERS = ("line_amount", "lot_dates", "_line_reasons", "_receipt_reasons")
+QUOTE_HELPERS = ("line_amount", "lot_dates", "_receipt_reasons")
 
 
 def stage_breakdown(call: Callable[[], object], calls: int) -> dict[str, Any]:

@@ -26,4 +26,7 @@ def parse_rubles(text: str | Decimal | int) -> int:
 
 
 def format_rubles(kopecks: int) -> str:
-    return str((Decimal(kopecks) / KOPECKS).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """123450 -> "1234.50", -5 -> "-0.05": integer arithmetic, as exact as Decimal and faster
+    (every line of every answer formats several amounts)."""
+    roubles, rest = divmod(abs(kopecks), 100)
+    return f"{'-' if kopecks < 0 else ''}{roubles}.{rest:02d}"

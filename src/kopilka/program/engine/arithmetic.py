@@ -1,4 +1,4 @@
-"""Exact arithmetic the stages share: line amounts, percentages and largest-remainder splits."""
+"""Exact integer arithmetic the stages share: line amounts and largest-remainder splits."""
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -6,37 +6,37 @@ from fractions import Fraction
 
 from kopilka.program.engine.values import Line
 
-HUNDRED = Fraction(100)
-
 
 def line_amount(line: Line) -> int:
     """round_half_up(price × quantity) in kopecks: the one rounding of a line's amount."""
+    quantity = line.quantity
+    if quantity == quantity.to_integral_value():
+        return line.price * int(quantity)
+    # Enough precision that price * quantity is exact before the one rounding we mean to do.
     with localcontext(prec=64):
-        exact = Decimal(line.price) * Decimal(line.quantity)
+        exact = Decimal(line.price) * quantity
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def percent_of(amount: int, percent: Decimal | Fraction) -> int:
-    """floor(amount × percent / 100): a discount never rounds up against the business."""
-    return int(Fraction(amount) * Fraction(percent) / HUNDRED)
-
-
 def apportion(
-    ideals: Sequence[Fraction], total: int, caps: Sequence[int] | None = None
+    numerators: Sequence[int], denominator: int, total: int, caps: Sequence[int] | None = None
 ) -> list[int]:
-    """Split `total` into parts near `ideals` by largest remainder.
+    """Split `total` into parts near numerators[i] / denominator by largest remainder.
 
     Each part starts at the floor of its ideal share; the missing units go one per part to the
     largest remainders (earlier part first on a tie), skipping parts already at their cap, and go
     round again only when caps left too few parts with room.
     """
     if total == 0:
-        return [0] * len(ideals)
-    parts = [int(x) for x in ideals]  # floor: ideals are never negative
-    order = sorted(range(len(parts)), key=lambda i: (-(ideals[i] - parts[i]), i))
+        return [0] * len(numerators)
+    shares = [divmod(x, denominator) for x in numerators]
+    parts = [whole for whole, _rest in shares]
     left = total - sum(parts)
     if left < 0 or (caps is not None and any(p > c for p, c in zip(parts, caps, strict=True))):
         raise ValueError("ideal shares exceed the total or the caps")
+    if left == 0:
+        return parts
+    order = sorted(range(len(parts)), key=lambda i: (-shares[i][1], i))
     while left > 0:
         room = [i for i in order if caps is None or parts[i] < caps[i]][:left]
         if not room:
@@ -54,12 +54,15 @@ def spread(total: int, weights: Sequence[int], caps: Sequence[int] | None = None
         if total:
             raise ValueError("nothing to spread a non-zero total on")
         return [0] * len(weights)
-    return apportion([Fraction(total * w, whole) for w in weights], total, caps)
+    return apportion([total * w for w in weights], whole, total, caps)
 
 
-def decimal_text(value: Decimal | Fraction) -> str:
-    """5 -> "5", Decimal("2.50") -> "2.5", Fraction(15, 2) -> "7.5": exact, never a float."""
+def decimal_text(value: Decimal | Fraction | int, digits: int = 0) -> str:
+    """5 -> "5", Decimal("2.50") -> "2.5", Fraction(15, 2) -> "7.5", (25_000, 4) -> "2.5":
+    exact, never a float; an integer is divided by 10 ** digits."""
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)
+    elif isinstance(value, int):
+        value = Decimal(value).scaleb(-digits)
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

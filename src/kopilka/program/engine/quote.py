@@ -69,18 +69,16 @@ def lot_dates(at: datetime, time_zone: str, program: Program) -> tuple[datetime,
     return available_at, midnight(program.expiry_days + 1)
 
 
-def _base(program: Program, member: MemberState) -> tuple[Decimal, Params | None]:
-    """The mode's own discount % and its reason part."""
+def _base(program: Program, member: MemberState) -> tuple[int, Params | None]:
+    """The mode's own discount (scaled %) and its reason part."""
     if program.mode == "discount" and program.discount_percent:
-        return program.discount_percent, {
-            "kind": "mode",
-            "percent": decimal_text(program.discount_percent),
-        }
+        part = {"kind": "mode", "percent": decimal_text(program.discount_percent)}
+        return stages.scaled(program.discount_percent), part
     if program.mode == "accumulating_discount":
         level = discount_level(program, member.spend)
         if level:
-            return level, {"kind": "level", "percent": decimal_text(level)}
-    return Decimal(0), None
+            return stages.scaled(level), {"kind": "level", "percent": decimal_text(level)}
+    return 0, None
 
 
 def discount_level(program: Program, spend: int) -> Decimal:
@@ -125,6 +123,9 @@ def _named(rule: Rule, **figures: object) -> Params:
     return {"rule": rule.code, "name": rule.name, **figures}
 
 
+SCALE_DIGITS = len(str(stages.SCALE)) - 1
+
+
 def quote(
     receipt: Receipt, member: MemberState | None, program: Program, redeem: Redeem = 0
 ) -> Quote:
@@ -133,10 +134,7 @@ def quote(
     Raises QuoteError subclasses for a redeem the member or the program does not allow.
     """
     lines = receipt.lines
-    n = len(lines)
     amounts = [line_amount(line) for line in lines]
-    excluded = stages.excluded_actions(program, lines)
-    zero = [0] * n
     if member is None:
         _redeem_points(redeem, None, 0)
         reasons: tuple[Reason, ...] = (Reason("no_member", {"mode": program.mode}),)
@@ -158,56 +156,68 @@ def quote(
             program_version=program.version,
             point_value=program.point_value,
         )
+    compiled = stages.compiled(program)
+    point_value = program.point_value
+    excluded = stages.excluded_actions(program, lines)
 
     # 1-2. which rules hold for the receipt, then which apply on each line
-    rules = stages.eligible_rules(receipt, member, program, amounts, excluded)
-    shares = stages.bonus_shares(rules, lines, excluded)
+    rules = stages.eligible_rules(receipt, member, compiled, amounts, excluded)
+    hits = stages.bonus_hits(rules, lines, excluded)
     base_discount, base_part = _base(program, member)
-    base_earn = program.earn_percent if program.mode == "points" else Decimal(0)
+    base_earn = stages.scaled(program.earn_percent) if program.mode == "points" else 0
     bases = [
-        stages.LineBase(a, base_discount, base_earn, ex)
-        for a, ex in zip(amounts, excluded, strict=True)
+        stages.LineBase(a, line.quantity, base_discount, base_earn, ex)
+        for a, line, ex in zip(amounts, lines, excluded, strict=True)
     ]
-    applied = [
-        stages.combine(
-            base,
-            [r for r in rules if stages.line_matches(r, line, base.excluded)],
-            program.point_value,
-            shares,
-        )
-        for base, line in zip(bases, lines, strict=True)
-    ]
-    line_terms = [stages.terms(base, rs) for base, rs in zip(bases, applied, strict=True)]
+    holding = set(rules)
+    applied = []
+    for base, line in zip(bases, lines, strict=True):
+        matching = [
+            r
+            for r in compiled.matching(line)
+            if r in holding and (not base.excluded or stages.acts_on(r, base.excluded))
+        ]
+        chosen = stages.combine(base, matching, point_value, hits, compiled)
+        applied.append(stages.without_idle_multipliers(base, chosen))
+    # lines under the same rules have the same terms: computed once per set of rules
+    known: dict[tuple[object, ...], stages.LineTerms] = {}
+    line_terms = []
+    for base, on_line in zip(bases, applied, strict=True):
+        key = (on_line, base.excluded)
+        if key not in known:
+            known[key] = stages.terms(base, on_line)
+        line_terms.append(known[key])
 
     # 3. discounts
     line_discount = stages.discounts(amounts, line_terms)
     after_discount = [a - d for a, d in zip(amounts, line_discount, strict=True)]
 
     # 4. redemption
-    limits = stages.redemption_limits(after_discount, excluded, program, member.available)
+    limits = stages.redemption_limits(after_discount, excluded, compiled, member.available)
     points = _redeem_points(redeem, member, limits.max_redeemable)
     line_redeem = stages.redeem_spread(points, after_discount, limits)
-    payables = [
-        a - r * program.point_value for a, r in zip(after_discount, line_redeem, strict=True)
-    ]
+    payables = [a - r * point_value for a, r in zip(after_discount, line_redeem, strict=True)]
 
     # 5. earning on the lines
     percent_points, per_unit = stages.earning(
-        payables, line_terms, [line.quantity for line in lines], program.point_value
+        payables, line_terms, [line.quantity for line in lines], point_value
     )
 
     # 6. receipt bonuses
     bonus_rules = stages.bonuses(rules, applied)
-    line_bonus = [list(zero) for _ in bonus_rules]
-    for k, (rule, hits) in enumerate(bonus_rules):
-        line_bonus[k] = stages.bonus_spread(rule.then.bonus_points or 0, hits, payables)
+    line_bonus = [
+        stages.bonus_spread(rule.bonus or 0, on_lines, payables) for rule, on_lines in bonus_rules
+    ]
 
+    texts = _Texts(compiled, base_part, base_earn)
     line_quotes = []
     for i, line in enumerate(lines):
-        earned = percent_points[i] + per_unit[i] + sum(b[i] for b in line_bonus)
-        codes = [r.code for r in applied[i]] + [
-            r.code for (r, _h), b in zip(bonus_rules, line_bonus, strict=True) if b[i]
+        bonus_parts = [
+            (rule.rule, b[i])
+            for (rule, _on), b in zip(bonus_rules, line_bonus, strict=True)
+            if b[i]
         ]
+        earned = percent_points[i] + per_unit[i] + sum(points for _r, points in bonus_parts)
         line_quotes.append(
             LineQuote(
                 sku=line.sku,
@@ -216,22 +226,16 @@ def quote(
                 redeem_points=line_redeem[i],
                 payable=payables[i],
                 earn_points=earned,
-                rules=tuple(dict.fromkeys(codes)),
-                reasons=_line_reasons(
-                    i,
+                rules=tuple(r.code for r in applied[i]),
+                reasons=texts.line(
                     line.category,
                     excluded[i],
-                    base_part,
-                    base_earn,
                     applied[i],
+                    line.quantity,
                     line_discount[i],
                     line_redeem[i],
-                    program,
-                    percent_points[i],
-                    per_unit[i],
                     earned,
-                    bonus_rules,
-                    line_bonus,
+                    bonus_parts,
                 ),
             )
         )
@@ -246,7 +250,7 @@ def quote(
         available_at, expires_at = lot_dates(receipt.at, receipt.time_zone, program)
         effects.append(Grant(earn, available_at, expires_at))
     day = receipt.at.astimezone(ZoneInfo(receipt.time_zone)).date()
-    used = {code for q in line_quotes for code in q.rules}
+    used = {r.code for on_line in applied for r in on_line}
     effects.extend(RuleUse(r.code, day) for r in rules if r.code in used)
 
     pending = program.pending_days > 0
@@ -262,7 +266,7 @@ def quote(
         earn,
         line_terms,
         per_unit,
-        bonus_rules,
+        [rule.rule for rule, _on in bonus_rules],
         available_after,
         pending_after,
     )
@@ -279,74 +283,93 @@ def quote(
         reasons=reasons,
         effects=tuple(effects),
         program_version=program.version,
-        point_value=program.point_value,
+        point_value=point_value,
     )
 
 
-def _line_reasons(
-    i: int,
-    category: str,
-    excluded: frozenset[str],
-    base_part: Params | None,
-    base_earn: Decimal,
-    applied: tuple[Rule, ...],
-    discount: int,
-    redeemed: int,
-    program: Program,
-    percent_points: int,
-    per_unit: int,
-    earned: int,
-    bonus_rules: list[tuple[Rule, list[bool]]],
-    line_bonus: list[list[int]],
-) -> tuple[Reason, ...]:
-    reasons = []
-    if excluded:
-        law = category in LAW_EXCLUDED and excluded <= LAW_EXCLUDED[category]
-        reasons.append(
-            Reason(
-                "excluded",
-                {"category": category, "actions": sorted(excluded), "law": law},
-            )
-        )
-    if discount:
-        parts = [base_part] if base_part else []
-        parts += [
+class _Texts:
+    """The reasons of each line. What a set of rules says on a line is the same for every line
+    it applies to, so its parts are built once per quote; only the figures differ."""
+
+    def __init__(
+        self, program: stages.CompiledProgram, base_part: Params | None, base_earn: int
+    ) -> None:
+        self.program, self.base_part, self.base_earn = program.program, base_part, base_earn
+        self._parts = program.parts
+        self._base_key = tuple(base_part.values()) if base_part else ()
+
+    def _rule_parts(
+        self, excluded: frozenset[str], applied: tuple[stages.CompiledRule, ...]
+    ) -> tuple[list[Params], list[Params]]:
+        key = (excluded, applied, self._base_key)
+        if key in self._parts:
+            return self._parts[key]
+        if len(self._parts) >= 10_000:
+            self._parts.clear()
+        rules = [r.rule for r in applied]
+        discount_parts = [self.base_part] if self.base_part else []
+        discount_parts += [
             {"kind": "percent", **_named(r, percent=decimal_text(r.then.discount_percent))}
-            for r in applied
+            for r in rules
             if r.then.discount_percent
         ]
-        reasons.append(Reason("line_discount", {"money": format_rubles(discount), "parts": parts}))
-    if redeemed:
-        money = format_rubles(redeemed * program.point_value)
-        reasons.append(Reason("line_redeem", {"points": redeemed, "money": money}))
-    if "earn" not in excluded:
         earn_parts: list[Params] = []
-        replacing = [r for r in applied if r.then.earn_percent is not None]
-        if replacing:
-            top = max(replacing, key=lambda r: r.then.earn_percent or 0)
-            percent = decimal_text(top.then.earn_percent or Decimal(0))
-            earn_parts.append({"kind": "percent", **_named(top, percent=percent)})
-        elif base_earn:
-            earn_parts.append({"kind": "base", "percent": decimal_text(base_earn)})
-        if earn_parts:
-            earn_parts += [
-                {"kind": "multiplier", **_named(r, multiplier=decimal_text(r.then.earn_multiplier))}
+        if "earn" not in excluded:
+            replacing = [r for r in rules if r.then.earn_percent is not None]
+            if replacing:
+                top = max(replacing, key=lambda r: r.then.earn_percent or 0)
+                percent = decimal_text(top.then.earn_percent or Decimal(0))
+                earn_parts.append({"kind": "percent", **_named(top, percent=percent)})
+            elif self.base_earn:
+                percent = decimal_text(self.base_earn, SCALE_DIGITS)
+                earn_parts.append({"kind": "base", "percent": percent})
+            if earn_parts:
+                earn_parts += [
+                    {
+                        "kind": "multiplier",
+                        **_named(r, multiplier=decimal_text(r.then.earn_multiplier)),
+                    }
+                    for r in rules
+                    if r.then.earn_multiplier is not None
+                ]
+        self._parts[key] = discount_parts, earn_parts
+        return discount_parts, earn_parts
+
+    def line(
+        self,
+        category: str,
+        excluded: frozenset[str],
+        applied: tuple[stages.CompiledRule, ...],
+        quantity: Decimal,
+        discount: int,
+        redeemed: int,
+        earned: int,
+        bonus_parts: list[tuple[Rule, int]],
+    ) -> tuple[Reason, ...]:
+        reasons = []
+        discount_parts, earn_parts = self._rule_parts(excluded, applied)
+        if excluded:
+            law = category in LAW_EXCLUDED and excluded <= LAW_EXCLUDED[category]
+            params = {"category": category, "actions": sorted(excluded), "law": law}
+            reasons.append(Reason("excluded", params))
+        if discount:
+            params = {"money": format_rubles(discount), "parts": discount_parts}
+            reasons.append(Reason("line_discount", params))
+        if redeemed:
+            money = format_rubles(redeemed * self.program.point_value)
+            reasons.append(Reason("line_redeem", {"points": redeemed, "money": money}))
+        if "earn" not in excluded:
+            parts = earn_parts + [
+                {"kind": "per_unit", **_named(r.rule, points=int(quantity * r.per_unit))}
                 for r in applied
-                if r.then.earn_multiplier is not None
+                if r.per_unit
             ]
-        earn_parts += [
-            {"kind": "per_unit", **_named(r, points=r.then.points_per_unit)}
-            for r in applied
-            if r.then.points_per_unit
-        ]
-        earn_parts += [
-            {"kind": "bonus", **_named(rule, points=b[i])}
-            for (rule, _hits), b in zip(bonus_rules, line_bonus, strict=True)
-            if b[i]
-        ]
-        if earn_parts:
-            reasons.append(Reason("line_earn", {"points": earned, "parts": earn_parts}))
-    return tuple(reasons)
+            parts += [
+                {"kind": "bonus", **_named(rule, points=points)} for rule, points in bonus_parts
+            ]
+            if parts:
+                reasons.append(Reason("line_earn", {"points": earned, "parts": parts}))
+        return tuple(reasons)
 
 
 def _receipt_reasons(
@@ -359,7 +382,7 @@ def _receipt_reasons(
     earn: int,
     line_terms: list[stages.LineTerms],
     per_unit: list[int],
-    bonus_rules: list[tuple[Rule, list[bool]]],
+    bonus_rules: list[Rule],
     available_after: int,
     pending_after: int,
 ) -> tuple[Reason, ...]:
@@ -375,16 +398,17 @@ def _receipt_reasons(
         reasons.append(
             Reason("redeem_cap", {"points": limits.max_redeemable, "limit": limit, "share": share})
         )
-    rates = {t.earn_percent for t in line_terms}
+    most = max((t.multipliers for t in line_terms), default=0)
+    rates = {t.rate * stages.SCALE ** (most - t.multipliers) for t in line_terms}
     uniform = (
         len(rates) == 1 and not any(per_unit) and not bonus_rules and program.point_value == 100
     )
-    rate = decimal_text(rates.pop()) if uniform else None
+    rate = decimal_text(rates.pop(), SCALE_DIGITS * (1 + most)) if uniform else None
     if earn or (rate is not None and rate != "0"):
         reasons.append(
             Reason("earn", {"points": earn, "rate": rate, "paid": format_rubles(payable)})
         )
-    for rule, _hits in bonus_rules:
+    for rule in bonus_rules:
         reasons.append(Reason("bonus", _named(rule, points=rule.then.bonus_points)))
     if earn and program.pending_days:
         reasons.append(Reason("pending", {"days": program.pending_days}))

@@ -20,9 +20,10 @@ Params = dict[str, Any]
 def _translated(language: str | None, singular: str, plural: str, n: int) -> str:
     from django.utils import translation
 
-    if not plural:
-        return translation.gettext(singular)
-    return translation.ngettext(singular, plural, n)
+    with translation.override(language):
+        if not plural:
+            return translation.gettext(singular)
+        return translation.ngettext(singular, plural, n)
 
 
 def _language() -> str | None:

@@ -6,7 +6,8 @@
    bonuses included, on the lines they match), combined: the highest-priority `exclusive` rule
    alone, otherwise every `stack` rule and the one `best` rule worth most to the member;
 3. `discounts`: the mode's own discount and the discount rules, per line;
-4. `redemption`: how many points may pay and how they spread over the lines;
+4. `redemption_limits` and `redeem_spread`: how many points may pay and how they spread over
+   the lines;
 5. `earning`: the earn rate per line (the mode's, replaced by `earn_percent`, times every
    `earn_multiplier`) on the money paid, plus `points_per_unit`;
 6. `bonuses`: each `bonus_points` rule that applied on at least one line, once per receipt,
@@ -14,24 +15,97 @@
 
 Lines in a category excluded from an action (by law: tobacco and nicotine) take no part in it:
 no discount, no points paid, no points earned, and they count towards no rule's conditions.
+
+All arithmetic is on integers: percentages and multipliers are whole numbers of `SCALE`ths
+(`compiled`), an earn rate is a numerator over `SCALE ** (1 + multipliers)`, and every floor and
+largest remainder is exact. A program is compiled once (`compiled`, cached per version).
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from kopilka.program.engine.arithmetic import HUNDRED, apportion, percent_of, spread
-from kopilka.program.engine.values import (
-    Action,
-    Line,
-    MemberState,
-    Program,
-    Receipt,
-    Rule,
-)
+from kopilka.program.engine.arithmetic import apportion, spread
+from kopilka.program.engine.values import Action, Line, MemberState, Program, Receipt, Rule
+
+SCALE = 10_000  # percentages and multipliers in ten-thousandths: "2.5" % -> 25_000
+HUNDRED = 100 * SCALE  # 100 % scaled
+NO_ACTIONS: frozenset[Action] = frozenset()
+
+
+def scaled(value: Decimal) -> int:
+    """A percentage or multiplier as a whole number of SCALEths (exact, or refused)."""
+    result = value * SCALE
+    if result != result.to_integral_value():
+        raise ValueError(f"at most 4 decimal places: {value}")
+    return int(result)
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    """A rule's figures as integers, with its place in rule order."""
+
+    rule: Rule
+    order: int  # 0 = first: highest priority, then lowest code
+    code: str
+    combine: str
+    discount: int  # scaled %, 0 when the rule gives none
+    earn_percent: int | None  # scaled %
+    multiplier: int | None  # scaled
+    per_unit: int
+    bonus: int | None
+    categories: frozenset[str] | None
+    skus: frozenset[str] | None
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledProgram:
+    program: Program
+    rules: tuple[CompiledRule, ...]  # in rule order
+    redeem_max: int  # scaled %
+    limited: bool  # some rule has a limit: rule uses matter
+    # Where to look for a line's rules: those without line conditions, those that name SKUs (by
+    # SKU), and those that name only categories (by category); each in rule order.
+    anywhere: tuple[CompiledRule, ...]
+    by_sku: dict[str, tuple[CompiledRule, ...]]
+    by_category: dict[str, tuple[CompiledRule, ...]]
+
+    # (category, sku) -> the rules whose line conditions hold for such a line; filled as lines
+    # come (a catalogue is finite), read by `matching`
+    matched: dict[tuple[str, str], tuple[CompiledRule, ...]] = field(default_factory=dict)
+    # a tuple of stacked rules -> their sums, for `combine`
+    stacks: dict[tuple[CompiledRule, ...], "StackSum"] = field(default_factory=dict)
+    # what a set of rules says on a line (the reasons' parts), for quote's texts
+    parts: dict[tuple[object, ...], tuple[list[dict[str, object]], list[dict[str, object]]]] = (
+        field(default_factory=dict)
+    )
+
+    def matching(self, line: Line) -> tuple[CompiledRule, ...]:
+        """The rules whose line conditions (categories, SKUs) hold for `line`, in rule order."""
+        key = (line.category, line.sku)
+        found = self.matched.get(key)
+        if found is None:
+            candidates = sorted(
+                {
+                    *self.anywhere,
+                    *self.by_sku.get(line.sku, ()),
+                    *self.by_category.get(line.category, ()),
+                },
+                key=lambda r: r.order,
+            )
+            found = tuple(r for r in candidates if _conditions_hold(r, line))
+            if len(self.matched) >= 10_000:
+                self.matched.clear()
+            self.matched[key] = found
+        return found
+
+
+def _conditions_hold(rule: CompiledRule, line: Line) -> bool:
+    return (rule.categories is None or line.category in rule.categories) and (
+        rule.skus is None or line.sku in rule.skus
+    )
 
 
 def rule_order(rule: Rule) -> tuple[int, str]:
@@ -39,24 +113,79 @@ def rule_order(rule: Rule) -> tuple[int, str]:
     return -rule.priority, rule.code
 
 
+_compiled: dict[int, CompiledProgram] = {}
+
+
+def compiled(program: Program) -> CompiledProgram:
+    """The program with its figures as integers; kept per program object (a version is
+    immutable, and the cache holds the object, so its id is not reused while cached)."""
+    cached = _compiled.get(id(program))
+    if cached is not None and cached.program is program:
+        return cached
+    rules = []
+    for order, rule in enumerate(sorted(program.rules, key=rule_order)):
+        t = rule.then
+        rules.append(
+            CompiledRule(
+                rule=rule,
+                order=order,
+                code=rule.code,
+                combine=rule.combine,
+                discount=scaled(t.discount_percent) if t.discount_percent else 0,
+                earn_percent=None if t.earn_percent is None else scaled(t.earn_percent),
+                multiplier=None if t.earn_multiplier is None else scaled(t.earn_multiplier),
+                per_unit=t.points_per_unit or 0,
+                bonus=t.bonus_points,
+                categories=rule.when.categories,
+                skus=rule.when.skus,
+            )
+        )
+    by_sku: dict[str, list[CompiledRule]] = {}
+    by_category: dict[str, list[CompiledRule]] = {}
+    for r in rules:
+        if r.skus is not None:
+            for sku in r.skus:
+                by_sku.setdefault(sku, []).append(r)
+        elif r.categories is not None:
+            for category in r.categories:
+                by_category.setdefault(category, []).append(r)
+    result = CompiledProgram(
+        program=program,
+        rules=tuple(rules),
+        redeem_max=scaled(program.redeem_max_percent),
+        limited=any(
+            r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules
+        ),
+        anywhere=tuple(r for r in rules if r.skus is None and r.categories is None),
+        by_sku={sku: tuple(found) for sku, found in by_sku.items()},
+        by_category={category: tuple(found) for category, found in by_category.items()},
+    )
+    if len(_compiled) >= 64:
+        _compiled.clear()
+    _compiled[id(program)] = result
+    return result
+
+
 def excluded_actions(program: Program, lines: Sequence[Line]) -> list[frozenset[Action]]:
-    return [program.excluded_categories.get(line.category, frozenset()) for line in lines]
+    table = program.excluded_categories
+    return [table.get(line.category, NO_ACTIONS) for line in lines]
 
 
 def eligible_rules(
     receipt: Receipt,
     member: MemberState,
-    program: Program,
+    program: CompiledProgram,
     amounts: Sequence[int],
     excluded: Sequence[frozenset[Action]],
-) -> list[Rule]:
+) -> list[CompiledRule]:
     """Rules whose receipt-level conditions hold and whose limits are not used up, in rule order."""
     local = receipt.at.astimezone(ZoneInfo(receipt.time_zone))
     day, clock_time, weekday = local.date(), local.time().replace(tzinfo=None), local.isoweekday()
     # Excluded lines count towards no condition: a tobacco purchase must not unlock a bonus.
     counted = sum(a for a, ex in zip(amounts, excluded, strict=True) if not ex)
     chosen = []
-    for rule in program.rules:
+    for compiled_rule in program.rules:
+        rule = compiled_rule.rule
         w, limit = rule.when, rule.limit
         if (
             (w.date_from is not None and day < w.date_from)
@@ -83,18 +212,34 @@ def eligible_rules(
             )
         ):
             continue
-        chosen.append(rule)
-    return sorted(chosen, key=rule_order)
+        chosen.append(compiled_rule)
+    return chosen
 
 
-def line_matches(rule: Rule, line: Line, excluded: frozenset[Action]) -> bool:
-    """The rule's line conditions hold (a bonus never matches a line excluded from earning)."""
-    w = rule.when
-    if rule.then.bonus_points is not None and "earn" in excluded:
-        return False
-    return (w.categories is None or line.category in w.categories) and (
-        w.skus is None or line.sku in w.skus
-    )
+def acts_on(rule: CompiledRule, excluded: frozenset[Action]) -> bool:
+    """Whether the rule's effect can act on a line excluded from `excluded`: a discount rule
+    never matches a line excluded from discounts, an earning rule (bonuses included) never one
+    excluded from earning, so it neither shapes nor uses up anything there."""
+    discounts = rule.rule.then.discount_percent is not None
+    return not ("discount" in excluded and discounts) and not ("earn" in excluded and not discounts)
+
+
+def line_matches(rule: CompiledRule, line: Line, excluded: frozenset[Action]) -> bool:
+    """The rule's line conditions hold and its effect can act on the line."""
+    return acts_on(rule, excluded) and _conditions_hold(rule, line)
+
+
+def without_idle_multipliers(
+    base: "LineBase", rules: tuple[CompiledRule, ...]
+) -> tuple[CompiledRule, ...]:
+    """A multiplier with no rate to multiply (the discount modes earn nothing of their own)
+    gives the line nothing: it is not among the line's rules, and not used up."""
+    if all(r.multiplier is None for r in rules):
+        return rules
+    replacing = [r.earn_percent for r in rules if r.earn_percent is not None]
+    if max(replacing) if replacing else base.earn_percent:
+        return rules
+    return tuple(r for r in rules if r.multiplier is None)
 
 
 @dataclass(frozen=True)
@@ -102,92 +247,159 @@ class LineBase:
     """What a line gets before any rule: its amount, the mode's discount and earn rate."""
 
     amount: int
-    discount_percent: Decimal
-    earn_percent: Decimal
+    quantity: Decimal
+    discount: int  # scaled %
+    earn_percent: int  # scaled %
     excluded: frozenset[Action]
-
-
-def line_worth(
-    base: LineBase, rules: Sequence[Rule], point_value: int, bonus_share: Mapping[str, Fraction]
-) -> Fraction:
-    """Kopecks a set of rules is worth to the member on one line, before points pay for it:
-    the discount, the points earned at the point's value, and each bonus's share of the line
-    (its points over the lines it matches)."""
-    t = terms(base, rules)
-    discount = percent_of(base.amount, t.discount_percent)
-    paid = Fraction(base.amount - discount)
-    bonuses = sum((bonus_share[r.code] for r in rules if r.code in bonus_share), Fraction(0))
-    return discount + paid * t.earn_percent / HUNDRED + (t.per_unit + bonuses) * point_value
-
-
-def _line_terms(base: LineBase, rules: Sequence[Rule]) -> tuple[Fraction, Fraction, int]:
-    """(discount %, earn %, points per unit) of a line under `rules`, exclusions applied."""
-    discount = Fraction(0)
-    if "discount" not in base.excluded:
-        discount = Fraction(base.discount_percent) + sum(
-            (Fraction(r.then.discount_percent) for r in rules if r.then.discount_percent),
-            Fraction(0),
-        )
-    rate, per_unit = Fraction(0), 0
-    if "earn" not in base.excluded:
-        replacing = [r.then.earn_percent for r in rules if r.then.earn_percent is not None]
-        rate = Fraction(max(replacing)) if replacing else Fraction(base.earn_percent)
-        for r in rules:
-            if r.then.earn_multiplier is not None:
-                rate *= Fraction(r.then.earn_multiplier)
-        per_unit = sum(r.then.points_per_unit or 0 for r in rules)
-    return min(discount, HUNDRED), rate, per_unit
-
-
-def combine(
-    base: LineBase,
-    rules: Sequence[Rule],
-    point_value: int,
-    bonus_share: Mapping[str, Fraction],
-) -> tuple[Rule, ...]:
-    """The rules that apply to one line, from those whose conditions hold (in rule order);
-    receipt bonuses take part like any other rule on the lines they match."""
-    exclusive = [r for r in rules if r.combine == "exclusive"]
-    if exclusive:
-        return (exclusive[0],)
-    stack = [r for r in rules if r.combine == "stack"]
-    best = [r for r in rules if r.combine == "best"]
-    if best:
-        # rule order already puts higher priority, then lower code, first; max keeps the first
-        winner = max(best, key=lambda r: line_worth(base, [*stack, r], point_value, bonus_share))
-        stack.append(winner)
-    return tuple(sorted(stack, key=rule_order))
-
-
-def bonus_shares(
-    rules: Sequence[Rule], lines: Sequence[Line], excluded: Sequence[frozenset[Action]]
-) -> dict[str, Fraction]:
-    """Each bonus rule's points over the number of lines it matches: its worth on one line."""
-    shares = {}
-    for rule in rules:
-        if rule.then.bonus_points is not None:
-            hits = sum(
-                line_matches(rule, line, ex) for line, ex in zip(lines, excluded, strict=True)
-            )
-            if hits:
-                shares[rule.code] = Fraction(rule.then.bonus_points, hits)
-    return shares
 
 
 @dataclass(frozen=True)
 class LineTerms:
-    discount_percent: Fraction
-    earn_percent: Fraction
+    discount: int  # scaled %, at most 100 %
+    rate: int  # earn % = rate / SCALE ** (1 + multipliers)
+    multipliers: int
     per_unit: int  # points per unit, from rules
 
 
-def terms(base: LineBase, rules: Sequence[Rule]) -> LineTerms:
-    discount, rate, per_unit = _line_terms(base, rules)
-    return LineTerms(discount, rate, per_unit)
+def terms(base: LineBase, rules: Sequence[CompiledRule]) -> LineTerms:
+    """A line's discount, earn rate and points per unit under `rules`, exclusions applied."""
+    discount = 0
+    if "discount" not in base.excluded:
+        discount = min(HUNDRED, base.discount + sum(r.discount for r in rules))
+    if "earn" in base.excluded:
+        return LineTerms(discount, 0, 0, 0)
+    replacing = [r.earn_percent for r in rules if r.earn_percent is not None]
+    rate = max(replacing) if replacing else base.earn_percent
+    multipliers = 0
+    for r in rules:
+        if r.multiplier is not None:
+            rate *= r.multiplier
+            multipliers += 1
+    return LineTerms(discount, rate, multipliers, sum(r.per_unit for r in rules))
+
+
+def percent_of(amount: int, percent: int) -> int:
+    """floor(amount × percent / 100) for a scaled percent: never rounds up against the business."""
+    return amount * percent // HUNDRED
+
+
+Worth = tuple[int, int]  # numerator, denominator (kopecks)
+
+
+def combine(
+    base: LineBase,
+    rules: Sequence[CompiledRule],
+    point_value: int,
+    bonus_hits: dict[str, int],
+    program: CompiledProgram,
+) -> tuple[CompiledRule, ...]:
+    """The rules that apply to one line, from those whose conditions hold (in rule order);
+    receipt bonuses take part like any other rule on the lines they match."""
+    stack = []
+    candidates = []
+    for r in rules:
+        if r.combine == "exclusive":
+            return (r,)  # rule order: the first exclusive rule is the highest-priority one
+        if r.combine == "stack":
+            stack.append(r)
+        else:
+            candidates.append(r)
+    stacked = tuple(stack)
+    if not candidates:
+        return stacked
+    sums = program.stacks.get(stacked)
+    if sums is None:
+        sums = program.stacks[stacked] = StackSum.of(stacked)
+    best, best_worth = candidates[0], sums.worth(base, candidates[0], point_value, bonus_hits)
+    for r in candidates[1:]:  # rule order: on equal worth the earlier (higher priority) wins
+        num, den = sums.worth(base, r, point_value, bonus_hits)
+        if num * best_worth[1] > best_worth[0] * den:
+            best, best_worth = r, (num, den)
+    at = next((i for i, r in enumerate(stacked) if r.order > best.order), len(stacked))
+    return (*stacked[:at], best, *stacked[at:])
+
+
+@dataclass(frozen=True)
+class StackSum:
+    """The stacked rules of a line summed once: what each `best` candidate adds to."""
+
+    discount: int
+    replacing: int | None
+    multiplier: int
+    multipliers: int
+    per_unit: int
+    bonuses: tuple[tuple[int, str], ...]  # (points, rule code)
+
+    @classmethod
+    def of(cls, stack: Sequence[CompiledRule]) -> "StackSum":
+        replacing = [r.earn_percent for r in stack if r.earn_percent is not None]
+        multiplier, multipliers = 1, 0
+        for r in stack:
+            if r.multiplier is not None:
+                multiplier *= r.multiplier
+                multipliers += 1
+        return cls(
+            discount=sum(r.discount for r in stack),
+            replacing=max(replacing) if replacing else None,
+            multiplier=multiplier,
+            multipliers=multipliers,
+            per_unit=sum(r.per_unit for r in stack),
+            bonuses=tuple((r.bonus, r.code) for r in stack if r.bonus is not None),
+        )
+
+    def worth(
+        self, base: LineBase, r: CompiledRule, point_value: int, bonus_hits: dict[str, int]
+    ) -> Worth:
+        """Kopecks the stack and `r` are worth to the member on the line before points pay for
+        it: the discount, the points earned at the point's value, and each bonus's share of the
+        line (its points over the lines it matches), as an exact fraction."""
+        discount = 0
+        if "discount" not in base.excluded:
+            discount = percent_of(
+                base.amount, min(HUNDRED, base.discount + self.discount + r.discount)
+            )
+        if "earn" in base.excluded:
+            return discount, 1
+        replacing = self.replacing
+        if r.earn_percent is not None:
+            replacing = r.earn_percent if replacing is None else max(replacing, r.earn_percent)
+        rate = (base.earn_percent if replacing is None else replacing) * self.multiplier
+        multipliers = self.multipliers
+        if r.multiplier is not None:
+            rate *= r.multiplier
+            multipliers += 1
+        per_unit = int(base.quantity * (self.per_unit + r.per_unit))
+        bonuses = [(points, bonus_hits[code]) for points, code in self.bonuses]
+        if r.bonus is not None:
+            bonuses.append((r.bonus, bonus_hits[r.code]))
+        rate_den = SCALE ** (1 + multipliers) * 100
+        den = rate_den
+        for _points, hits in bonuses:
+            den *= hits
+        num = (discount + per_unit * point_value) * den
+        num += (base.amount - discount) * rate * (den // rate_den)
+        for points, hits in bonuses:
+            num += points * point_value * (den // hits)
+        return num, den
+
+
+def bonus_hits(
+    rules: Sequence[CompiledRule], lines: Sequence[Line], excluded: Sequence[frozenset[Action]]
+) -> dict[str, int]:
+    """How many lines each bonus rule matches: its worth on one line is its points over that."""
+    hits = {}
+    for rule in rules:
+        if rule.bonus is not None:
+            count = sum(
+                line_matches(rule, line, ex) for line, ex in zip(lines, excluded, strict=True)
+            )
+            if count:
+                hits[rule.code] = count
+    return hits
 
 
 def discounts(amounts: Sequence[int], line_terms: Sequence[LineTerms]) -> list[int]:
-    return [percent_of(a, t.discount_percent) for a, t in zip(amounts, line_terms, strict=True)]
+    return [percent_of(a, t.discount) for a, t in zip(amounts, line_terms, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -201,16 +413,14 @@ class Redemption:
 def redemption_limits(
     after_discount: Sequence[int],
     excluded: Sequence[frozenset[Action]],
-    program: Program,
+    program: CompiledProgram,
     available: int,
 ) -> Redemption:
     """At most redeem_max_percent of what can be paid with points, whole point values per line."""
+    point_value = program.program.point_value
     payable = [0 if "redeem" in ex else a for a, ex in zip(after_discount, excluded, strict=True)]
-    caps = [a // program.point_value for a in payable]
-    share_limit = (
-        int(Fraction(sum(payable)) * Fraction(program.redeem_max_percent) / HUNDRED)
-        // program.point_value
-    )
+    caps = [a // point_value for a in payable]
+    share_limit = percent_of(sum(payable), program.redeem_max) // point_value
     lines_limit = sum(caps)
     return Redemption(
         max_redeemable=max(0, min(available, share_limit, lines_limit)),
@@ -237,22 +447,24 @@ def earning(
     The percent points of the receipt are floored once, then spread by largest remainder, so
     the receipt figure is exact and each line gets the floor or floor + 1 of its own share.
     """
-    ideals = [
-        Fraction(p) * t.earn_percent / (HUNDRED * point_value)
+    most = max((t.multipliers for t in line_terms), default=0)
+    denominator = SCALE ** (1 + most) * 100 * point_value
+    numerators = [
+        p * t.rate * SCALE ** (most - t.multipliers)
         for p, t in zip(payables, line_terms, strict=True)
     ]
-    percent_points = apportion(ideals, int(sum(ideals, Fraction(0))))
-    per_unit = [int(Fraction(q) * t.per_unit) for q, t in zip(quantities, line_terms, strict=True)]
+    percent_points = apportion(numerators, denominator, sum(numerators) // denominator)
+    per_unit = [int(q * t.per_unit) for q, t in zip(quantities, line_terms, strict=True)]
     return percent_points, per_unit
 
 
 def bonuses(
-    rules: Sequence[Rule], applied: Sequence[Sequence[Rule]]
-) -> list[tuple[Rule, list[bool]]]:
+    rules: Sequence[CompiledRule], applied: Sequence[Sequence[CompiledRule]]
+) -> list[tuple[CompiledRule, list[bool]]]:
     """The bonus rules that applied on at least one line, with the lines they applied on."""
     chosen = []
     for rule in rules:
-        if rule.then.bonus_points is not None:
+        if rule.bonus is not None:
             hits = [rule in on_line for on_line in applied]
             if any(hits):
                 chosen.append((rule, hits))
