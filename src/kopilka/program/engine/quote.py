@@ -162,7 +162,7 @@ def quote(
 
     # 1-2. which rules hold for the receipt, then which apply on each line
     rules = stages.eligible_rules(receipt, member, compiled, amounts, excluded)
-    hits = stages.bonus_hits(rules, lines, excluded)
+    hits = stages.bonus_hits(compiled, rules, lines, excluded)
     base_discount, base_part = _base(program, member)
     base_earn = stages.scaled(program.earn_percent) if program.mode == "points" else 0
     bases = [

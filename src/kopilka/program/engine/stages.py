@@ -384,17 +384,20 @@ class StackSum:
 
 
 def bonus_hits(
-    rules: Sequence[CompiledRule], lines: Sequence[Line], excluded: Sequence[frozenset[Action]]
+    program: CompiledProgram,
+    rules: Sequence[CompiledRule],
+    lines: Sequence[Line],
+    excluded: Sequence[frozenset[Action]],
 ) -> dict[str, int]:
     """How many lines each bonus rule matches: its worth on one line is its points over that."""
-    hits = {}
-    for rule in rules:
-        if rule.bonus is not None:
-            count = sum(
-                line_matches(rule, line, ex) for line, ex in zip(lines, excluded, strict=True)
-            )
-            if count:
-                hits[rule.code] = count
+    holding = {r for r in rules if r.bonus is not None}
+    hits: dict[str, int] = {}
+    if holding:
+        for line, ex in zip(lines, excluded, strict=True):
+            if "earn" not in ex:
+                for r in program.matching(line):
+                    if r in holding:
+                        hits[r.code] = hits.get(r.code, 0) + 1
     return hits
 
 
