@@ -45,22 +45,51 @@ ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("src", "tests", "pyproject.toml", "manage.py")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kopilka_mut"
 
-ENGINE = ("tests/program/test_engine.py",)
-PROGRAM = ("tests/program/test_engine.py", "tests/program/test_services.py")
+ENGINE = (
+    "tests/program/test_engine.py",
+    "tests/program/test_engine_modes.py",
+    "tests/program/test_engine_properties.py",
+)
+DOCUMENT = ("tests/program/test_document.py",)
+VERSIONS = (
+    "tests/program/test_services.py",
+    "tests/program/test_versions.py",
+    "tests/program/test_version_cache.py",
+)
 RETURNS = ("tests/pos/test_returns.py",)
 PROPERTIES = ("tests/ledger/test_ledger_properties.py",)
-LEDGER = ("tests/ledger/test_ledger.py", *RETURNS, *PROPERTIES)
-PURCHASES = ("tests/api/test_purchases_api.py", "tests/pos/test_commit_paths.py")
+MEMORY = ("tests/ledger/test_memory_ledger.py",)
+STATE = ("tests/ledger/test_state.py",)
+PLAN = ("tests/ledger/test_plan.py",)
+# Fast files first: `pytest -x` stops at the first failure.
+LEDGER = (*PLAN, "tests/ledger/test_ledger.py", *STATE, *RETURNS, *MEMORY, *PROPERTIES)
 COMMIT_PATHS = ("tests/pos/test_commit_paths.py",)
-MEMBERS = ("tests/api/test_members_api.py", "tests/members/test_cards.py")
+PROGRAM_RULES = ("tests/pos/test_program_rules.py",)
 CONCURRENCY = ("tests/pos/test_concurrency.py",)
+PURCHASES = ("tests/api/test_purchases_api.py", *COMMIT_PATHS)
+POS = (*PURCHASES, *RETURNS, *PROGRAM_RULES)
+CARDS = ("tests/members/test_cards.py",)
+GUARD = ("tests/pos/test_fast_commit_guard.py",)
+CLAIM = ("tests/pos/test_fast_commit_claim.py",)
+MEMBERS = ("tests/api/test_members_api.py", *CARDS)
 
-ENGINE_PY = "src/kopilka/program/engine.py"
+ARITHMETIC_PY = "src/kopilka/program/engine/arithmetic.py"
+STAGES_PY = "src/kopilka/program/engine/stages.py"
+QUOTE_PY = "src/kopilka/program/engine/quote.py"
+DOCUMENT_PY = "src/kopilka/program/engine/document.py"
+PROGRAM_SELECTORS_PY = "src/kopilka/program/selectors.py"
+PROGRAM_SERVICES_PY = "src/kopilka/program/services.py"
+PLAN_PY = "src/kopilka/ledger/plan.py"
+APPLY_PY = "src/kopilka/ledger/apply.py"
+MEMORY_PY = "src/kopilka/ledger/memory.py"
+STATE_PY = "src/kopilka/ledger/state.py"
 LEDGER_PY = "src/kopilka/ledger/services.py"
-SELECTORS_PY = "src/kopilka/ledger/selectors.py"
 IDEMPOTENCY_PY = "src/kopilka/core/idempotency.py"
+SQL_PY = "src/kopilka/core/sql.py"
 POS_PY = "src/kopilka/pos/services.py"
-COMMIT_SQL = "src/kopilka/pos/migrations/0002_purchase_commit_function.py"
+RECEIPTS_PY = "src/kopilka/pos/receipts.py"
+STORES_PY = "src/kopilka/pos/stores.py"
+FAST_PY = "src/kopilka/pos/fast_commit.py"
 MEMBERS_PY = "src/kopilka/members/services.py"
 
 
@@ -75,76 +104,129 @@ class Mutation:
 
     @property
     def area(self) -> str:
-        if self.file == COMMIT_SQL:
-            return "pos/0002 SQL commit"  # kopilka_purchase_commit, sent by pos/services.py
         path = self.file.removeprefix("src/kopilka/")
+        if path.startswith("program/engine/") and path != "program/engine/document.py":
+            return "program/engine/"  # the rules engine: arithmetic, stages, quote
         if path.startswith(("program/", "ledger/")):
             return path.split("/")[0] + "/"
         return path
 
 
+# Mutations of code that moved, under their new ids (old id -> new id).
+RENAMED = {
+    "engine-earn-on-amount": "engine-earn-before-redemption",
+    "engine-full-share-refused": "program-maximum-refused",
+    "program-settings-not-validated": "program-invalid-document-accepted",
+    "ledger-expiry-a-day-early": "engine-expiry-a-day-early",
+    "ledger-pending-a-day-late": "engine-pending-a-day-late",
+    "ledger-refund-earliest-expiry": "state-refund-earliest-expiry",
+    "pos-one-statement-stale-available": "fast-guard-never-matches",
+    "pos-kp002-not-handed-over": "fast-kp002-not-handed-over",
+    "pos-duplicate-receipt-not-handed-over": "fast-duplicate-not-handed-over",
+    "sql-available-unchecked": "fast-guard-misses-version",
+    "sql-pending-unchecked": "fast-guard-misses-version",
+}
+# Mutations whose bug can no longer be written, and why.
+DROPPED = {
+    "sql-fifo-by-id": "the PL/pgSQL function is gone (pos 0004): both commit paths take lots from "
+    "ledger.plan.fifo, mutated by ledger-fifo-by-id",
+    "sql-spends-pending": "the PL/pgSQL function is gone: the one planner's pending filter is "
+    "mutated by ledger-redeem-includes-pending and ledger-open-lots-pending-filter",
+    "sql-spend-overdraws-lot": "the PL/pgSQL function is gone: fast_commit writes the planner's "
+    "takes (ledger-spend-overdraws-lot, fast-lot-takes-dropped)",
+    "engine-exclusive-bonus-not-alone": "receipt bonuses are no longer combined apart: they take "
+    "part in each line's combine (engine-exclusive-not-alone)",
+    "engine-best-bonus-smallest": "receipt bonuses are no longer combined apart: best compares "
+    "them by their worth on the line (engine-best-picks-the-worst, engine-best-bonus-whole-share)",
+}
+
 M = Mutation
 MUTATIONS: list[Mutation] = [
-    # --- program/ ---------------------------------------------------------------------------
+    # --- program/engine/: arithmetic --------------------------------------------------------
     M(
         "engine-apportion-smallest-first",
-        ENGINE_PY,
+        ARITHMETIC_PY,
         "key=lambda i: (-shares[i][1], i)",
         "key=lambda i: (shares[i][1], i)",
         ENGINE,
-        "_apportion hands the spare units to the smallest remainders first",
+        "apportion hands the spare units to the smallest remainders first",
     ),
     M(
         "engine-apportion-ties-to-later",
-        ENGINE_PY,
+        ARITHMETIC_PY,
         "key=lambda i: (-shares[i][1], i)",
         "key=lambda i: (-shares[i][1], -i)",
         ENGINE,
-        "_apportion breaks ties in favour of the later line",
+        "apportion breaks ties in favour of the later line",
     ),
     M(
         "engine-apportion-ignores-caps",
-        ENGINE_PY,
+        ARITHMETIC_PY,
         "room = [i for i in order if caps is None or parts[i] < caps[i]][:left]",
         "room = order[:left]",
         ENGINE,
-        "_apportion gives a unit to a line already at its cap (points beyond whole roubles)",
-    ),
-    M(
-        "engine-earn-floored-per-line",
-        ENGINE_PY,
-        "total = sum(payables) * rules.earn_rate_bp // EARN_DENOMINATOR",
-        "total = sum(p * rules.earn_rate_bp // EARN_DENOMINATOR for p in payables)",
-        ENGINE,
-        "earn floored per line instead of once per receipt (loses up to a point a line)",
+        "apportion gives a unit to a line already at its cap (points beyond whole point values)",
     ),
     M(
         "engine-line-amount-bankers-rounding",
-        ENGINE_PY,
+        ARITHMETIC_PY,
         "rounding=ROUND_HALF_UP",
         'rounding="ROUND_HALF_EVEN"',
         ENGINE,
         "line amounts rounded half-even instead of half-up",
     ),
     M(
-        "engine-share-limit-off-by-one",
-        ENGINE_PY,
-        "share_limit = amount * rules.max_redeem_share_bp // (BP * POINT_VALUE)",
-        "share_limit = amount * rules.max_redeem_share_bp // (BP * POINT_VALUE) + 1",
+        "engine-percent-rounds-up",
+        STAGES_PY,
+        "return amount * percent // HUNDRED",
+        "return -(-amount * percent // HUNDRED)",
         ENGINE,
-        "the redeem share limit allows one point more than 30 %",
+        "a percentage of money (a discount) rounds up, against the business, instead of down",
+    ),
+    # --- program/engine/: redemption --------------------------------------------------------
+    M(
+        "engine-share-limit-off-by-one",
+        STAGES_PY,
+        "share_limit = percent_of(sum(payable), program.redeem_max) // point_value",
+        "share_limit = percent_of(sum(payable), program.redeem_max) // point_value + 1",
+        ENGINE,
+        "the redeem share limit allows one point more than redeem_max_percent",
     ),
     M(
         "engine-caps-round-up",
-        ENGINE_PY,
-        "caps = [a // POINT_VALUE for a in amounts]",
-        "caps = [-(-a // POINT_VALUE) for a in amounts]",
+        STAGES_PY,
+        "caps = [a // point_value for a in payable]",
+        "caps = [-(-a // point_value) for a in payable]",
         ENGINE,
-        "a line's redeem cap rounds its amount up to a whole rouble instead of down",
+        "a line's redeem cap rounds its amount up to a whole point value instead of down",
+    ),
+    M(
+        "engine-max-ignores-balance",
+        STAGES_PY,
+        "max_redeemable=max(0, min(available, share_limit, lines_limit)),",
+        "max_redeemable=max(0, min(share_limit, lines_limit)),",
+        ENGINE,
+        '"max" ignores the member\'s balance',
+    ),
+    M(
+        "engine-share-on-whole-receipt",
+        STAGES_PY,
+        "share_limit = percent_of(sum(payable),",
+        "share_limit = percent_of(sum(after_discount),",
+        ENGINE,
+        "the share limit is taken of the whole receipt, lines excluded from redemption included",
+    ),
+    M(
+        "engine-excluded-line-redeems",
+        STAGES_PY,
+        '    payable = [0 if "redeem" in ex else a for a, ex in zip(after_discount, excluded, strict=True)]',
+        "    payable = list(after_discount)",
+        ENGINE,
+        "a line excluded from redemption (tobacco) is paid with points",
     ),
     M(
         "engine-insufficient-boundary",
-        ENGINE_PY,
+        QUOTE_PY,
         "if redeem > member.available:",
         "if redeem >= member.available:",
         ENGINE,
@@ -152,243 +234,631 @@ MUTATIONS: list[Mutation] = [
     ),
     M(
         "engine-limit-boundary",
-        ENGINE_PY,
+        QUOTE_PY,
         "if redeem > max_redeemable:",
         "if redeem >= max_redeemable:",
         ENGINE,
         "redeeming exactly the maximum is refused",
     ),
+    # --- program/engine/: earning -----------------------------------------------------------
     M(
-        "engine-max-ignores-balance",
-        ENGINE_PY,
-        "max(0, min(member.available, share_limit, lines_limit))",
-        "max(0, min(share_limit, lines_limit))",
+        "engine-earn-floored-per-line",
+        STAGES_PY,
+        "percent_points = apportion(numerators, denominator, sum(numerators) // denominator)",
+        "percent_points = apportion(numerators, denominator, sum(x // denominator for x in numerators))",
         ENGINE,
-        '"max" ignores the member\'s balance',
+        "earn floored per line instead of once per receipt (loses up to a point a line)",
+    ),
+    M(
+        "engine-earn-before-redemption",
+        QUOTE_PY,
+        "stages.earning(\n        payables, line_terms",
+        "stages.earning(\n        after_discount, line_terms",
+        ENGINE,
+        "points earned on the amount before redemption instead of what was paid",
+    ),
+    M(
+        "engine-anonymous-earns",
+        QUOTE_PY,
+        "    if member is None:\n        _redeem_points(redeem, None, 0)\n",
+        "    if member is None:\n        member = MemberState(member_id=0, available=0, pending=0)\n"
+        "    if False:\n        _redeem_points(redeem, None, 0)\n",
+        ENGINE,
+        "a receipt without a member card is priced as an empty member's: it earns points",
     ),
     M(
         "engine-pending-counted-available",
-        ENGINE_PY,
+        QUOTE_PY,
         "available_after = member.available - points + (0 if pending else earn)",
         "available_after = member.available - points + earn",
         ENGINE,
         "points that wait a pending period are shown as available at once",
     ),
     M(
-        "engine-earn-on-amount",
-        ENGINE_PY,
-        "line_earn = earn_for_payable(payables, rules) if member",
-        "line_earn = earn_for_payable(amounts, rules) if member",
+        "engine-multiplier-adds",
+        STAGES_PY,
+        "    multipliers = 0\n    for r in rules:\n        if r.multiplier is not None:\n            rate *= r.multiplier\n            multipliers += 1\n    return LineTerms(",
+        "    found = [r.multiplier for r in rules if r.multiplier is not None]\n    multipliers = 1 if found else 0\n    if found:\n        rate *= SCALE + sum(m - SCALE for m in found)\n    return LineTerms(",
         ENGINE,
-        "points earned on the amount before redemption instead of what was paid",
+        "earn multipliers add up (x2 and x3 give x4) instead of multiplying (x6)",
     ),
     M(
-        "engine-anonymous-earns",
-        ENGINE_PY,
-        "line_earn = earn_for_payable(payables, rules) if member is not None else [0] * len(amounts)",
-        "line_earn = earn_for_payable(payables, rules)",
+        "engine-earn-percent-smallest-wins",
+        STAGES_PY,
+        "rate = max(replacing) if replacing else base.earn_percent",
+        "rate = min(replacing) if replacing else base.earn_percent",
         ENGINE,
-        "a receipt without a member card earns points",
+        "of two earn_percent rules on a line the smallest rate wins",
     ),
     M(
-        "engine-full-share-refused",
-        ENGINE_PY,
-        "if self.max_redeem_share_bp > BP:",
-        "if self.max_redeem_share_bp >= BP:",
+        "engine-earn-percent-adds",
+        STAGES_PY,
+        "rate = max(replacing) if replacing else base.earn_percent",
+        "rate = base.earn_percent + sum(replacing)",
         ENGINE,
-        "rules refuse a 100 % redeem share",
+        "earn_percent adds to the line's rate instead of replacing it",
     ),
     M(
-        "program-pending-days-dropped",
-        "src/kopilka/program/selectors.py",
-        "pending_days=row.pending_days,",
-        "pending_days=0,",
-        PURCHASES,
-        "the program's pending period is not read from the settings",
+        "engine-per-unit-rounds-up",
+        STAGES_PY,
+        "per_unit = [int(q * t.per_unit) for q, t",
+        'per_unit = [int((q * t.per_unit).to_integral_value(rounding="ROUND_CEILING")) for q, t',
+        ENGINE,
+        "points per unit of a fractional quantity (0.5 kg) round up instead of down",
     ),
     M(
-        "program-cache-never-cleared",
-        "src/kopilka/program/selectors.py",
-        "    global _cache\n    _cache = None",
-        "    pass",
-        COMMIT_PATHS,
-        "rules_cache_clear does nothing: a settings change waits for the cache to expire",
+        "engine-per-unit-once-per-line",
+        STAGES_PY,
+        "per_unit = [int(q * t.per_unit) for q, t",
+        "per_unit = [t.per_unit for q, t",
+        ENGINE,
+        "points per unit given once per line, whatever the quantity",
     ),
     M(
-        "program-settings-not-validated",
-        "src/kopilka/program/services.py",
-        "    row.full_clean()\n",
+        "engine-discount-mode-earns",
+        QUOTE_PY,
+        'base_earn = stages.scaled(program.earn_percent) if program.mode == "points" else 0',
+        "base_earn = stages.scaled(program.earn_percent)",
+        ENGINE,
+        "a discount card also earns the points mode's base rate",
+    ),
+    # --- program/engine/: discounts ---------------------------------------------------------
+    M(
+        "engine-discount-not-capped",
+        STAGES_PY,
+        "discount = min(HUNDRED, base.discount + sum(r.discount for r in rules))",
+        "discount = base.discount + sum(r.discount for r in rules)",
+        ENGINE,
+        "discounts on a line add up beyond 100 %",
+    ),
+    M(
+        "engine-rule-discount-replaces-card",
+        STAGES_PY,
+        "discount = min(HUNDRED, base.discount + sum(r.discount for r in rules))",
+        "discount = min(HUNDRED, sum(r.discount for r in rules) or base.discount)",
+        ENGINE,
+        "a discount rule replaces the card's discount instead of adding to it",
+    ),
+    M(
+        "engine-level-boundary",
+        QUOTE_PY,
+        "if lv.from_spend <= spend]",
+        "if lv.from_spend < spend]",
+        ENGINE,
+        "an accumulating discount level is reached only above its threshold, not at it",
+    ),
+    M(
+        "engine-level-lowest",
+        QUOTE_PY,
+        "return reached[-1] if reached else Decimal(0)",
+        "return reached[0] if reached else Decimal(0)",
+        ENGINE,
+        "the accumulating discount gives the lowest level reached, not the highest",
+    ),
+    # --- program/engine/: exclusions --------------------------------------------------------
+    M(
+        "engine-excluded-line-discounted",
+        STAGES_PY,
+        '    discount = 0\n    if "discount" not in base.excluded:\n        discount = min(HUNDRED, base.discount + sum(',
+        "    discount = 0\n    if True:\n        discount = min(HUNDRED, base.discount + sum(",
+        ENGINE,
+        "a line excluded from discounts (tobacco) is still discounted",
+    ),
+    M(
+        "engine-excluded-line-earns",
+        STAGES_PY,
+        '    if "earn" in base.excluded:\n        return LineTerms(discount, 0, 0, 0)\n',
         "",
-        PROGRAM,
-        "program_settings_update saves values the model forbids (negative days, share > 100 %)",
+        ENGINE,
+        "a line excluded from earning (tobacco) still earns points",
     ),
-    # --- ledger/ ----------------------------------------------------------------------------
     M(
-        "ledger-expiry-a-day-early",
-        LEDGER_PY,
-        "clock.days_later_midnight(at, rules.expiry_days + 1)",
-        "clock.days_later_midnight(at, rules.expiry_days)",
-        LEDGER,
+        "engine-excluded-line-takes-rules",
+        QUOTE_PY,
+        "if r in holding and (not base.excluded or stages.acts_on(r, base.excluded))",
+        "if r in holding",
+        ENGINE,
+        "a line excluded from an action still takes that action's rules (a bonus share, a listed rule)",
+    ),
+    M(
+        "engine-acts-on-ignores-exclusions",
+        STAGES_PY,
+        'return not ("discount" in excluded and discounts) and not ("earn" in excluded and not discounts)',
+        "return True",
+        ENGINE,
+        "a rule whose effect cannot act on an excluded line is still listed there and used up",
+    ),
+    M(
+        "engine-bonus-share-counts-excluded-lines",
+        STAGES_PY,
+        '            if "earn" not in ex:\n                for r in program.matching(line):',
+        "            if True:\n                for r in program.matching(line):",
+        ENGINE,
+        "best values a bonus on a line by counting lines excluded from earning among its lines",
+    ),
+    M(
+        "engine-excluded-counted-in-min-receipt",
+        STAGES_PY,
+        "counted = sum(a for a, ex in zip(amounts, excluded, strict=True) if not ex)",
+        "counted = sum(amounts)",
+        ENGINE,
+        "excluded lines (tobacco) count towards a rule's minimum receipt",
+    ),
+    # --- program/engine/: conditions and time -----------------------------------------------
+    M(
+        "engine-time-to-inclusive",
+        STAGES_PY,
+        "clock_time >= w.time_to",
+        "clock_time > w.time_to",
+        ENGINE,
+        "a rule's time_to is inclusive (11:00 still counts as before 11:00)",
+    ),
+    M(
+        "engine-time-from-exclusive",
+        STAGES_PY,
+        "clock_time < w.time_from",
+        "clock_time <= w.time_from",
+        ENGINE,
+        "a rule's time_from is exclusive (07:00 sharp does not count)",
+    ),
+    M(
+        "engine-weekday-in-utc",
+        STAGES_PY,
+        "local.isoweekday()",
+        'receipt.at.astimezone(ZoneInfo("UTC")).isoweekday()',
+        ENGINE,
+        "a rule's weekday is read in UTC instead of the store's zone",
+    ),
+    M(
+        "engine-hours-in-utc",
+        STAGES_PY,
+        "local.time().replace(tzinfo=None)",
+        'receipt.at.astimezone(ZoneInfo("UTC")).time().replace(tzinfo=None)',
+        ENGINE,
+        "a rule's hours are read in UTC instead of the store's zone",
+    ),
+    M(
+        "engine-weekday-zero-based",
+        STAGES_PY,
+        "local.isoweekday()",
+        "local.weekday()",
+        ENGINE,
+        "weekdays counted from 0 = Monday instead of ISO 1 = Monday",
+    ),
+    M(
+        "engine-date-to-exclusive",
+        STAGES_PY,
+        "day > w.date_to",
+        "day >= w.date_to",
+        ENGINE,
+        "a rule's last day (date_to) does not count",
+    ),
+    M(
+        "engine-min-receipt-boundary",
+        STAGES_PY,
+        "counted < w.min_receipt",
+        "counted <= w.min_receipt",
+        ENGINE,
+        "a receipt of exactly the minimum amount does not qualify",
+    ),
+    M(
+        "engine-stores-ignored",
+        STAGES_PY,
+        "(w.stores is not None and receipt.store not in w.stores)",
+        "(False)",
+        ENGINE,
+        "a rule limited to some stores applies in every store",
+    ),
+    M(
+        "engine-skus-ignored",
+        STAGES_PY,
+        "w.skus is None or line.sku in w.skus",
+        "True",
+        ENGINE,
+        "a rule limited to some SKUs applies to every line",
+    ),
+    M(
+        "engine-enrolled-within-boundary",
+        STAGES_PY,
+        "receipt.at >= member.enrolled_at + timedelta(days=w.enrolled_within_days)",
+        "receipt.at > member.enrolled_at + timedelta(days=w.enrolled_within_days)",
+        ENGINE,
+        "a newcomer rule still applies at the very end of its enrolled_within_days",
+    ),
+    # --- program/engine/: limits ------------------------------------------------------------
+    M(
+        "engine-day-limit-boundary",
+        STAGES_PY,
+        "member.day_uses.get(rule.code, 0) >= limit.per_member_per_day",
+        "member.day_uses.get(rule.code, 0) > limit.per_member_per_day",
+        ENGINE,
+        "a once-a-day rule applies twice (>= became >)",
+    ),
+    M(
+        "engine-month-limit-boundary",
+        STAGES_PY,
+        "member.month_uses.get(rule.code, 0) >= limit.per_member_per_month",
+        "member.month_uses.get(rule.code, 0) > limit.per_member_per_month",
+        ENGINE,
+        "a monthly limit lets one use more through (>= became >)",
+    ),
+    M(
+        "engine-day-limit-read-as-month",
+        STAGES_PY,
+        "member.day_uses.get(rule.code, 0) >= limit.per_member_per_day",
+        "member.month_uses.get(rule.code, 0) >= limit.per_member_per_day",
+        ENGINE,
+        "a per-day limit counts the uses of the whole month",
+    ),
+    M(
+        "engine-month-limit-read-as-day",
+        STAGES_PY,
+        "member.month_uses.get(rule.code, 0) >= limit.per_member_per_month",
+        "member.day_uses.get(rule.code, 0) >= limit.per_member_per_month",
+        ENGINE,
+        "a per-month limit counts only the uses of the day",
+    ),
+    # --- program/engine/: combination -------------------------------------------------------
+    M(
+        "engine-exclusive-not-alone",
+        STAGES_PY,
+        "            return (r,)  # rule order",
+        '            return (r, *[s for s in rules if s.combine == "stack"])  # rule order',
+        ENGINE,
+        "an exclusive rule stacks with the stack rules instead of applying alone",
+    ),
+    M(
+        "engine-exclusive-lowest-priority",
+        STAGES_PY,
+        "            return (r,)  # rule order",
+        '            return ([s for s in rules if s.combine == "exclusive"][-1],)  # rule order',
+        ENGINE,
+        "of two exclusive rules the lowest priority (last) wins",
+    ),
+    M(
+        "engine-best-picks-the-worst",
+        STAGES_PY,
+        "if num * best_worth[1] > best_worth[0] * den:",
+        "if num * best_worth[1] < best_worth[0] * den:",
+        ENGINE,
+        "of the best rules the one worth least to the member is taken",
+    ),
+    M(
+        "engine-best-ties-to-later",
+        STAGES_PY,
+        "if num * best_worth[1] > best_worth[0] * den:",
+        "if num * best_worth[1] >= best_worth[0] * den:",
+        ENGINE,
+        "of best rules of equal worth the later (lower priority, higher code) wins",
+    ),
+    M(
+        "engine-best-per-unit-once",
+        STAGES_PY,
+        "per_unit = int(base.quantity * (self.per_unit + r.per_unit))",
+        "per_unit = self.per_unit + r.per_unit",
+        ENGINE,
+        "best values points per unit once, not for the line's whole quantity",
+    ),
+    M(
+        "engine-best-bonus-whole-share",
+        STAGES_PY,
+        "bonuses.append((r.bonus, bonus_hits[r.code]))",
+        "bonuses.append((r.bonus, 1))",
+        ENGINE,
+        "best values a receipt bonus in full on every line it matches, not its share",
+    ),
+    M(
+        "engine-best-listed-last",
+        STAGES_PY,
+        "at = next((i for i, r in enumerate(stacked) if r.order > best.order), len(stacked))",
+        "at = len(stacked)",
+        ENGINE,
+        "the best rule is listed after the stacked ones, out of rule order",
+    ),
+    M(
+        "engine-idle-multiplier-kept",
+        STAGES_PY,
+        "    if all(r.multiplier is None for r in rules):\n        return rules\n",
+        "    if True:\n        return rules\n",
+        ENGINE,
+        "a multiplier with no rate to multiply (a discount mode) is listed on the line and used up",
+    ),
+    M(
+        "engine-match-cache-by-category",
+        STAGES_PY,
+        "key = (line.category, line.sku)",
+        'key = (line.category, "")',
+        ENGINE,
+        "the rules matched for a line are cached by category only: a SKU rule leaks to its category",
+    ),
+    M(
+        "engine-rule-ties-by-input-order",
+        STAGES_PY,
+        "return -rule.priority, rule.code",
+        'return -rule.priority, ""',
+        ENGINE,
+        "rules of equal priority are ordered as written in the document instead of by code",
+    ),
+    M(
+        "engine-lowest-priority-first",
+        STAGES_PY,
+        "return -rule.priority, rule.code",
+        "return rule.priority, rule.code",
+        ENGINE,
+        "lower priority rules come first (exclusive and best ties go the wrong way)",
+    ),
+    M(
+        "engine-bonus-to-all-lines",
+        STAGES_PY,
+        "weights = [p if hit else 0 for p, hit in zip(payables, hits, strict=True)]",
+        "weights = list(payables)",
+        ENGINE,
+        "a receipt bonus is spread over every line instead of the lines it matched",
+    ),
+    # --- program/engine/: effects and lot dates ---------------------------------------------
+    M(
+        "engine-rule-use-for-unused-rules",
+        QUOTE_PY,
+        "effects.extend(RuleUse(r.code, day) for r in rules if r.code in used)",
+        "effects.extend(RuleUse(r.code, day) for r in rules)",
+        ENGINE,
+        "a rule whose conditions held but that gave nothing is used up",
+    ),
+    M(
+        "engine-rule-use-utc-day",
+        QUOTE_PY,
+        "day = receipt.at.astimezone(ZoneInfo(receipt.time_zone)).date()",
+        'day = receipt.at.astimezone(ZoneInfo("UTC")).date()',
+        ENGINE,
+        "a rule use is dated by the UTC day instead of the store's",
+    ),
+    M(
+        "engine-expiry-a-day-early",
+        QUOTE_PY,
+        "return available_at, midnight(program.expiry_days + 1)",
+        "return available_at, midnight(program.expiry_days)",
+        (*ENGINE, "tests/ledger/test_ledger.py"),
         "points expire at the start of their last valid day instead of its end",
     ),
     M(
-        "ledger-pending-a-day-late",
-        LEDGER_PY,
-        "else clock.days_later_midnight(at, rules.pending_days)",
-        "else clock.days_later_midnight(at, rules.pending_days + 1)",
-        LEDGER,
+        "engine-pending-a-day-late",
+        QUOTE_PY,
+        "else midnight(program.pending_days)",
+        "else midnight(program.pending_days + 1)",
+        (*ENGINE, "tests/ledger/test_ledger.py"),
         "pending points become available a day late",
     ),
     M(
+        "engine-lot-dates-in-utc",
+        QUOTE_PY,
+        "    zone = ZoneInfo(time_zone)\n    day = at.astimezone(zone).date()",
+        '    zone = ZoneInfo("UTC")\n    day = at.astimezone(zone).date()',
+        (*ENGINE, "tests/ledger/test_ledger.py"),
+        "lots become available and expire at UTC midnight instead of the store's",
+    ),
+    # --- program/: the document and its versions --------------------------------------------
+    M(
+        "program-pending-days-dropped",
+        DOCUMENT_PY,
+        '    read("pending_days", lambda value, path: reader.integer(value, path, 0, 365))\n',
+        "",
+        (*DOCUMENT, *COMMIT_PATHS),
+        "the program's pending period is not read from its document",
+    ),
+    M(
+        "program-maximum-refused",
+        DOCUMENT_PY,
+        "        if value > high:\n",
+        "        if value >= high:\n",
+        (*DOCUMENT, *VERSIONS),
+        "a value at its maximum (a 100 % redeem share, 365 pending days) is refused",
+    ),
+    M(
+        "program-invalid-document-accepted",
+        DOCUMENT_PY,
+        "    if reader.problems:\n        raise DocumentError(reader.problems)\n"
+        "    return Program(**values, version=version)",
+        "    return Program(**values, version=version)",
+        (*DOCUMENT, *VERSIONS),
+        "a document with problems is read with defaults in their place instead of refused",
+    ),
+    M(
+        "program-cache-never-cleared",
+        PROGRAM_SELECTORS_PY,
+        "    global _versions\n    _versions = None\n",
+        "    global _versions\n",
+        (*VERSIONS, *COMMIT_PATHS),
+        "program_cache_clear does nothing: a new version waits for the cache to expire",
+    ),
+    M(
+        "program-version-not-in-force-at-its-moment",
+        PROGRAM_SELECTORS_PY,
+        "from bisect import bisect_right",
+        "from bisect import bisect_left as bisect_right",
+        VERSIONS,
+        "a version is not in force at its effective_from, and of two at one time the older wins",
+    ),
+    M(
+        "program-version-in-past-allowed",
+        PROGRAM_SERVICES_PY,
+        "    if effective_from < now - PAST_TOLERANCE:\n",
+        "    if False:\n",
+        VERSIONS,
+        "a version may take effect in the past (re-pricing purchases already made)",
+    ),
+    M(
+        "program-cache-not-cleared-on-create",
+        PROGRAM_SERVICES_PY,
+        "    transaction.on_commit(program_cache_clear)\n",
+        "",
+        VERSIONS,
+        "a new version does not clear this process's cache: it waits for it to expire",
+    ),
+    # --- ledger/plan.py: the one planner ----------------------------------------------------
+    M(
         "ledger-fifo-by-id",
-        LEDGER_PY,
-        "AND expires_at > %s{pending} ORDER BY expires_at, id",
-        "AND expires_at > %s{pending} ORDER BY id",
+        PLAN_PY,
+        "key=lambda lot: (lot.available_at > at, lot.expires_at, lot.id)",
+        "key=lambda lot: (lot.available_at > at, lot.id)",
         LEDGER,
         "spending takes the oldest lot first instead of the soonest expiring",
     ),
     M(
-        "ledger-open-lots-pending-filter",
-        LEDGER_PY,
-        '" AND available_at <= %s"',
-        '" AND (available_at <= %s OR TRUE)"',
+        "ledger-fifo-pending-not-last",
+        PLAN_PY,
+        "key=lambda lot: (lot.available_at > at, lot.expires_at, lot.id)",
+        "key=lambda lot: (lot.expires_at, lot.id)",
         LEDGER,
-        "a redemption may spend pending points",
+        "a return takes back the member's pending points before available ones",
+    ),
+    M(
+        "ledger-open-lots-pending-filter",
+        PLAN_PY,
+        "(include_pending or lot.available_at <= at)",
+        "(include_pending or lot.available_at <= at or True)",
+        LEDGER,
+        "spending (a redemption, a debit) may take pending points",
     ),
     M(
         "ledger-redeem-includes-pending",
-        LEDGER_PY,
-        "        lots = _open_lots(member_id, at, include_pending=False)",
-        "        lots = _open_lots(member_id, at, include_pending=True)",
+        PLAN_PY,
+        "takes = _take(fifo(lots, at, include_pending=False), spent, 0)",
+        "takes = _take(fifo(lots, at, include_pending=True), spent, 0)",
         LEDGER,
         "purchase redemption spends pending lots",
     ),
     M(
         "ledger-open-lots-expiry-boundary",
-        LEDGER_PY,
-        "AND expires_at > %s{pending}",
-        "AND expires_at >= %s{pending}",
+        PLAN_PY,
+        "lot.remaining > 0 and lot.expires_at > at and (include_pending",
+        "lot.remaining > 0 and lot.expires_at >= at and (include_pending",
         LEDGER,
         "a lot can still be spent at the very moment it expires",
     ),
     M(
-        "ledger-spend-overdraws-lot",
-        LEDGER_PY,
-        "take = min(lot.remaining, left)",
-        "take = left",
-        LEDGER,
-        "a spend takes more from a lot than it holds",
-    ),
-    M(
-        "ledger-balance-sign",
-        LEDGER_PY,
-        "SET points_balance = points_balance + %s",
-        "SET points_balance = points_balance - %s",
-        LEDGER,
-        "the cached balance moves the wrong way",
-    ),
-    M(
-        "ledger-unbalanced-allowed",
-        LEDGER_PY,
-        "    if sum(amount for _account, amount in legs) != 0:",
-        "    if False:",
-        ("tests/ledger/test_ledger.py",),
-        "a transfer whose postings do not sum to zero is written",
-    ),
-    M(
-        "ledger-lock-omitted",
-        LEDGER_PY,
-        'lock = " FOR UPDATE" if connection.features.has_select_for_update else ""',
-        'lock = ""',
-        CONCURRENCY,
-        "the member row is read without FOR UPDATE: parallel redemptions overdraw",
-    ),
-    M(
-        "ledger-return-other-lots-first",
-        LEDGER_PY,
-        "lots=[*earn_lots, *refund_lot, *others],",
-        "lots=[*others, *earn_lots, *refund_lot],",
-        RETURNS,
-        "a return takes back other lots' points before the purchase's own",
-    ),
-    M(
-        "ledger-return-refund-last",
-        LEDGER_PY,
-        "lots=[*earn_lots, *refund_lot, *others],",
-        "lots=[*earn_lots, *others, *refund_lot],",
-        RETURNS,
-        "a return takes back other points before its own refund",
-    ),
-    M(
-        "ledger-refund-fresh-expiry",
-        LEDGER_PY,
-        "expires_at=latest or lot_dates(at=at, rules=rules)[1],",
-        "expires_at=lot_dates(at=at, rules=rules)[1],",
-        RETURNS,
-        "refunded points get a fresh expiry instead of keeping the original",
-    ),
-    M(
-        "ledger-refund-earliest-expiry",
-        LEDGER_PY,
-        "from django.db.models import Max",
-        "from django.db.models import Min as Max",
-        RETURNS,
-        "refunded points expire with the earliest lot that paid, not the latest",
-    ),
-    M(
-        "ledger-collectable-without-refund",
-        LEDGER_PY,
-        "refund + sum(lot.remaining for lot in earn_lots)",
-        "sum(lot.remaining for lot in earn_lots)",
-        RETURNS,
-        "a return does not count its own refund as points it can take back",
-    ),
-    M(
-        "ledger-adjust-counts-pending",
-        LEDGER_PY,
-        "available, _pending = member_points(member_id, at)\n        if -points > available:",
-        "available, _pending = member_points(member_id, at)\n        if -points > available + _pending:",
-        LEDGER,
-        "a negative adjustment may take pending points",
-    ),
-    M(
-        "ledger-adjust-without-staff",
-        LEDGER_PY,
-        "    if actor.user_id is None:",
-        "    if False:",
-        LEDGER,
-        "points adjusted without a staff user",
-    ),
-    M(
-        "ledger-expire-due-boundary",
-        LEDGER_PY,
-        "PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__lte=at)",
-        "PointLot.objects.filter(member_id=member_id, remaining__gt=0, expires_at__lt=at)",
-        LEDGER,
-        "the expiry run skips lots that expire at the very moment it runs",
-    ),
-    M(
         "ledger-available-boundary",
-        SELECTORS_PY,
-        "CASE WHEN available_at <= %s THEN remaining",
-        "CASE WHEN available_at < %s THEN remaining",
+        PLAN_PY,
+        "            if lot.available_at <= at:\n",
+        "            if lot.available_at < at:\n",
         LEDGER,
         "points earned this instant are counted as pending",
     ),
     M(
         "ledger-balance-expiry-boundary",
-        SELECTORS_PY,
-        "AND remaining > 0 AND expires_at > %s",
-        "AND remaining > 0 AND expires_at >= %s",
+        PLAN_PY,
+        "if lot.remaining > 0 and lot.expires_at > at:\n",
+        "if lot.remaining > 0 and lot.expires_at >= at:\n",
         LEDGER,
         "the balance counts points at the moment they expire",
+    ),
+    M(
+        "ledger-spend-overdraws-lot",
+        PLAN_PY,
+        "take = min(remaining, left)",
+        "take = left",
+        LEDGER,
+        "a spend takes more from a lot than it holds",
+    ),
+    M(
+        "ledger-unbalanced-allowed",
+        PLAN_PY,
+        "    if sum(amount for _account, amount in kept) != 0:\n",
+        "    if False:\n",
+        ("tests/ledger/test_ledger.py",),
+        "a transfer whose postings do not sum to zero is written",
+    ),
+    M(
+        "ledger-return-other-lots-first",
+        PLAN_PY,
+        "takes = _take([*order, *others], taken, 0)",
+        "takes = _take([*others, *order], taken, 0)",
+        RETURNS,
+        "a return takes back other lots' points before the purchase's own",
+    ),
+    M(
+        "ledger-return-refund-last",
+        PLAN_PY,
+        "            order.append((NewLot(0), refund))\n",
+        "            others.append((NewLot(0), refund))  # type: ignore[arg-type]\n",
+        RETURNS,
+        "a return takes back other points before its own refund",
+    ),
+    M(
+        "ledger-collectable-without-refund",
+        PLAN_PY,
+        "taken = min(take_back, refund + sum(lot.remaining for lot in live))",
+        "taken = min(take_back, sum(lot.remaining for lot in live))",
+        RETURNS,
+        "a return does not count its own refund as points it can take back",
+    ),
+    M(
+        "ledger-refund-fresh-expiry",
+        PLAN_PY,
+        "refund_expires_at = paid_until or lot_dates(at, time_zone, program)[1]",
+        "refund_expires_at = lot_dates(at, time_zone, program)[1]",
+        RETURNS,
+        "refunded points get a fresh expiry instead of keeping the original",
+    ),
+    M(
+        "pos-refund-paid-until-dropped",
+        POS_PY,
+        "paid_until=redeemed_until(purchase.pk),",
+        "paid_until=None,",
+        RETURNS,
+        "the return service does not tell the planner which lot paid last: a fresh expiry",
+    ),
+    M(
+        "ledger-adjust-counts-pending",
+        PLAN_PY,
+        "takes = _take(fifo(lots, at, include_pending=False), -points, 0) if points < 0 else []",
+        "takes = _take(fifo(lots, at, include_pending=True), -points, 0) if points < 0 else []",
+        LEDGER,
+        "a negative adjustment may take pending points",
+    ),
+    M(
+        "ledger-expire-due-boundary",
+        PLAN_PY,
+        "(lot for lot in lots if lot.remaining > 0 and lot.expires_at <= at),",
+        "(lot for lot in lots if lot.remaining > 0 and lot.expires_at < at),",
+        LEDGER,
+        "the expiry plan skips lots that expire at the very moment it runs",
+    ),
+    M(
+        "ledger-expiry-takes-unexpired",
+        PLAN_PY,
+        "(lot for lot in lots if lot.remaining > 0 and lot.expires_at <= at),",
+        "(lot for lot in lots if lot.remaining > 0),",
+        LEDGER,
+        "the expiry plan takes every lot of a member with one due, unexpired ones too",
     ),
     # The random histories alone must notice a service that refuses what the rules allow.
     M(
         "ledger-debits-half-refused",
-        LEDGER_PY,
-        "        if -points > available:",
-        "        if -points > available // 2:",
+        PLAN_PY,
+        "    takes = _take(fifo(lots, at, include_pending=False), -points, 0) if points < 0 else []",
+        "    if points < 0 and -points > points_of(lots, at)[0] // 2:\n"
+        '        raise InsufficientPoints("half", available=points_of(lots, at)[0], requested=-points)\n'
+        "    takes = _take(fifo(lots, at, include_pending=False), -points, 0) if points < 0 else []",
         PROPERTIES,
         "a debit of more than half the available points is refused (random histories only)",
     ),
@@ -399,6 +869,194 @@ MUTATIONS: list[Mutation] = [
         "    if errors or returned_before:\n",
         PROPERTIES,
         "a second return from the same purchase is refused (random histories only)",
+    ),
+    # --- ledger/services.py -----------------------------------------------------------------
+    M(
+        "ledger-expire-members-boundary",
+        LEDGER_PY,
+        "PointLot.objects.filter(remaining__gt=0, expires_at__lte=at)",
+        "PointLot.objects.filter(remaining__gt=0, expires_at__lt=at)",
+        LEDGER,
+        "the expiry run skips members whose points expire at the very moment it runs",
+    ),
+    M(
+        "ledger-adjust-without-staff",
+        LEDGER_PY,
+        "    if actor.user_id is None:",
+        "    if False:",
+        LEDGER,
+        "points adjusted without a staff user",
+    ),
+    M(
+        "ledger-lock-omitted",
+        LEDGER_PY,
+        "member = Member.objects.select_for_update().only(",
+        "member = Member.objects.only(",
+        (*CONCURRENCY, *PROGRAM_RULES),
+        "the member row is read without FOR UPDATE: parallel redemptions overdraw",
+    ),
+    # --- ledger/apply.py: the database applier ----------------------------------------------
+    M(
+        "ledger-balance-sign",
+        APPLY_PY,
+        "SET points_balance = points_balance + %s",
+        "SET points_balance = points_balance - %s",
+        LEDGER,
+        "the cached balance moves the wrong way",
+    ),
+    M(
+        "apply-lot-take-skipped",
+        APPLY_PY,
+        "            cursor.execute(_LOT_TAKE_SQL, [points, lot_id])\n",
+        "            pass\n",
+        LEDGER,
+        "the database applier forgets to lower the remaining points of the lots it takes from",
+    ),
+    M(
+        "apply-new-lot-taken-not-subtracted",
+        APPLY_PY,
+        '            "remaining": lot.points - taken[i],\n',
+        '            "remaining": lot.points,\n',
+        LEDGER,
+        "a new lot (a return's refund) keeps points the same plan already took from it",
+    ),
+    M(
+        "apply-version-not-moved",
+        APPLY_PY,
+        '"spend_total = spend_total + %s, state_version = state_version + 1 WHERE id = %s"',
+        '"spend_total = spend_total + %s WHERE id = %s"',
+        (*LEDGER, *COMMIT_PATHS),
+        "the applier does not move state_version: the fast path's guard misses its writes",
+    ),
+    M(
+        "apply-spend-not-moved",
+        APPLY_PY,
+        '"spend_total = spend_total + %s, state_version = state_version + 1 WHERE id = %s"',
+        '"spend_total = spend_total + 0 * %s, state_version = state_version + 1 WHERE id = %s"',
+        (*LEDGER, *PROGRAM_RULES),
+        "the applier does not move the member's cumulative spend",
+    ),
+    M(
+        "apply-rule-uses-not-written",
+        APPLY_PY,
+        "    insert_rows(RuleUse, rows.rule_uses)\n",
+        "",
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "rule uses are not written: a once-a-day rule applies on every receipt",
+    ),
+    # --- ledger/memory.py: the in-memory applier --------------------------------------------
+    M(
+        "memory-lot-row-remaining-stale",
+        MEMORY_PY,
+        '            self._lot_rows[lot_id]["remaining"] -= points  # type: ignore[operator]\n',
+        "",
+        MEMORY,
+        "the memory applier forgets to lower a lot row's remaining points",
+    ),
+    M(
+        "memory-open-lot-not-reduced",
+        MEMORY_PY,
+        "lot.id, lot.remaining - points, lot.available_at, lot.expires_at",
+        "lot.id, lot.remaining, lot.available_at, lot.expires_at",
+        MEMORY,
+        "the memory applier forgets to lower an open lot's remaining points (the balance)",
+    ),
+    M(
+        "memory-spend-not-moved",
+        MEMORY_PY,
+        "        book.spend += plan.spend_delta\n",
+        "",
+        MEMORY,
+        "the memory applier does not move the member's cumulative spend",
+    ),
+    M(
+        "memory-rule-uses-forgotten",
+        MEMORY_PY,
+        "        book.uses.extend((use.rule, use.day) for use in plan.rule_uses)\n",
+        "",
+        MEMORY,
+        "the memory applier forgets rule uses: a once-a-day rule applies again",
+    ),
+    M(
+        "memory-refund-earliest-expiry",
+        MEMORY_PY,
+        "max(self._lot_expiry[lot] for lot in spent)",
+        "min(self._lot_expiry[lot] for lot in spent)",
+        MEMORY,
+        "in memory, refunded points expire with the earliest lot that paid, not the latest",
+    ),
+    M(
+        "memory-refund-lots-count-as-earned",
+        MEMORY_PY,
+        "if plan.purchase_id is not None and plan.return_id is None:",
+        "if plan.purchase_id is not None:",
+        MEMORY,
+        "in memory, a return's refund lot counts as the purchase's own earned points",
+    ),
+    # --- ledger/state.py: what the engine knows about a member ------------------------------
+    M(
+        "state-field-not-from-column",
+        STATE_PY,
+        "        **{field: getattr(member, column) for field, column in STATE_COLUMNS.items()},\n",
+        "        enrolled_at=member.created_at,\n",
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "the locked path's MemberState.spend is not read from spend_total (stays 0)",
+    ),
+    M(
+        "state-spend-column-dropped",
+        STATE_PY,
+        'STATE_COLUMNS = {"enrolled_at": "created_at", "spend": "spend_total"}',
+        'STATE_COLUMNS = {"enrolled_at": "created_at"}',
+        (*STATE, *PROGRAM_RULES, *COMMIT_PATHS),
+        "spend is dropped from the state columns: not read, and not compared by the guard",
+    ),
+    M(
+        "state-day-uses-whole-month",
+        STATE_PY,
+        "            if used_on == day:\n",
+        "            if True:\n",
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "a rule's uses on the day count every use of the month",
+    ),
+    M(
+        "state-uses-of-other-months",
+        STATE_PY,
+        "        if month_start(used_on) == first:\n",
+        "        if True:\n",
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "a rule's uses in the month count uses of other months",
+    ),
+    M(
+        "state-local-day-utc",
+        STATE_PY,
+        "    return at.astimezone(ZoneInfo(time_zone)).date()",
+        '    return at.astimezone(ZoneInfo("UTC")).date()',
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "rule uses are counted by the UTC day instead of the store's",
+    ),
+    M(
+        "state-monthly-limits-not-read",
+        STATE_PY,
+        "limited = any(r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules)",
+        "limited = any(r.limit.per_member_per_day for r in program.rules)",
+        (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
+        "the locked path reads no rule uses for a program whose limits are all monthly",
+    ),
+    M(
+        "state-purchase-lots-any-kind",
+        STATE_PY,
+        "            transfer__kind=Transfer.Kind.EARN,\n",
+        "",
+        (*RETURNS, *MEMORY),
+        "a return counts an earlier return's refund lot as the purchase's own earned points",
+    ),
+    M(
+        "state-refund-earliest-expiry",
+        STATE_PY,
+        "from django.db.models import Max",
+        "from django.db.models import Min as Max",
+        RETURNS,
+        "refunded points expire with the earliest lot that paid, not the latest",
     ),
     # --- core/idempotency.py ----------------------------------------------------------------
     M(
@@ -449,11 +1107,11 @@ MUTATIONS: list[Mutation] = [
         PURCHASES,
         "a key already claimed runs the work again (a retry books the purchase twice)",
     ),
-    # --- pos/services.py --------------------------------------------------------------------
+    # --- pos/services.py: the locked path and returns ---------------------------------------
     M(
         "pos-key-scope-shared",
-        POS_PY,
-        'return f"terminal:{terminal.id}"',
+        STORES_PY,
+        'return f"terminal:{self.actor.terminal_id}"',
         'return "terminal"',
         (*PURCHASES, *RETURNS, "tests/api/test_boundaries.py"),
         "Idempotency-Keys shared by all terminals: one till gets another's stored answer",
@@ -469,17 +1127,16 @@ MUTATIONS: list[Mutation] = [
     M(
         "pos-share-not-cumulative",
         POS_PY,
-        "earn_reversed=_share(line.earn_points, after, line.quantity)\n"
-        "                - _share(line.earn_points, before, line.quantity),",
-        "earn_reversed=_share(line.earn_points, quantity, line.quantity),",
+        "    return _share(figure, after, line.quantity) - _share(figure, before, line.quantity)",
+        "    return _share(figure, after - before, line.quantity)",
         RETURNS,
         "take-back shares computed per return, not on cumulative quantities",
     ),
     M(
         "pos-refund-share-off-by-one",
         POS_PY,
-        "redeem_refunded=_share(line.redeem_points, after, line.quantity)",
-        "redeem_refunded=_share(line.redeem_points, after, line.quantity) + 1",
+        "redeem_refunded=_returned(line, line.redeem_points, before, after),",
+        "redeem_refunded=_returned(line, line.redeem_points, before, after) + 1,",
         RETURNS,
         "a return refunds one point more than its share",
     ),
@@ -512,32 +1169,81 @@ MUTATIONS: list[Mutation] = [
     M(
         "pos-return-lock-omitted",
         POS_PY,
-        '        ledger.member_lock(head["member_id"])',
+        '        member_lock(head["member_id"])  # members before purchases: the commit\'s lock order',
         "        pass",
         (*RETURNS, *CONCURRENCY),
         "a return does not lock the member before moving points",
     ),
     M(
+        "pos-return-spend-not-given-back",
+        POS_PY,
+        "spend_delta=-sum(row.amount - row.discount for row in rows),",
+        "spend_delta=0,",
+        (*RETURNS, *PROGRAM_RULES, *MEMORY),
+        "a return does not give back the cumulative spend (the accumulating discount's level)",
+    ),
+    M(
+        "pos-return-spend-before-discount",
+        POS_PY,
+        "spend_delta=-sum(row.amount - row.discount for row in rows),",
+        "spend_delta=-sum(row.amount for row in rows),",
+        (*RETURNS, *PROGRAM_RULES, *MEMORY),
+        "a return gives back the spend before the discount, more than the purchase added",
+    ),
+    M(
+        "pos-spend-before-discount",
+        RECEIPTS_PY,
+        "        spend_delta=quote.amount - quote.discount,",
+        "        spend_delta=quote.amount,",
+        (*PROGRAM_RULES, *COMMIT_PATHS),
+        "the cumulative spend counts amounts before discounts",
+    ),
+    M(
         "pos-commit-receipt-unchecked",
         POS_PY,
-        "    receipt_check(terminal, receipt)\n    now = clock.now()\n    rules = current_rules()\n"
-        "    member = None",
-        "    now = clock.now()\n    rules = current_rules()\n    member = None",
-        (*PURCHASES, "tests/api/test_bad_input.py"),
-        "the locked commit skips the store and amount checks (another store, a huge receipt)",
+        "    receipt_check(seller, receipt, now)\n    priced = engine_receipt(seller, receipt, now)\n"
+        "    program = program_in_force(priced.at)\n    member = state = None",
+        "    priced = engine_receipt(seller, receipt, now)\n"
+        "    program = program_in_force(priced.at)\n    member = state = None",
+        (*PURCHASES, "tests/api/test_bad_input.py", *PROGRAM_RULES),
+        "the locked commit skips the store, amount and time checks",
     ),
     M(
         "pos-receipt-limit-boundary",
-        POS_PY,
+        RECEIPTS_PY,
         "if amount > settings.KOPILKA_MAX_RECEIPT_AMOUNT:",
         "if amount >= settings.KOPILKA_MAX_RECEIPT_AMOUNT:",
         ("tests/api/test_bad_input.py",),
         "a receipt of exactly the maximum amount is refused",
     ),
     M(
+        "pos-purchased-at-far-ahead",
+        RECEIPTS_PY,
+        "MAX_AHEAD = timedelta(minutes=5)",
+        "MAX_AHEAD = timedelta(hours=5)",
+        (*PROGRAM_RULES, "tests/api/test_bad_input.py"),
+        "a receipt dated hours ahead of the server's clock is accepted",
+    ),
+    M(
+        "pos-offline-receipt-priced-now",
+        RECEIPTS_PY,
+        "        at=receipt.purchased_at or now,\n",
+        "        at=now,\n",
+        (*PROGRAM_RULES, *COMMIT_PATHS),
+        "an offline receipt is priced at the time it arrives instead of its purchased_at",
+    ),
+    M(
+        "pos-store-zone-ignored",
+        RECEIPTS_PY,
+        "        time_zone=seller.store.time_zone,\n        lines=receipt.lines,",
+        '        time_zone="UTC",\n        lines=receipt.lines,',
+        (*PROGRAM_RULES, *COMMIT_PATHS),
+        "receipts are priced on UTC's clock instead of the store's zone",
+    ),
+    M(
         "pos-return-other-store",
         POS_PY,
-        "mine = Purchase.objects.filter(pk=purchase_id, store_id=terminal.store_id)",
+        "mine = Purchase.objects.filter(pk=purchase_id, store_id=seller.store.id)",
         "mine = Purchase.objects.filter(pk=purchase_id)",
         (*RETURNS, "tests/api/test_boundaries.py"),
         "a terminal returns another store's purchase",
@@ -545,78 +1251,141 @@ MUTATIONS: list[Mutation] = [
     M(
         "pos-commit-inactive-member",
         POS_PY,
-        "        _check_active(member)\n        snapshot = engine.MemberSnapshot(member_id=member.pk,"
-        " available=available, pending=pending)\n    quote = engine.quote(receipt.lines, snapshot,"
-        " rules, receipt.redeem)\n    purchase = _purchase(",
-        "        snapshot = engine.MemberSnapshot(member_id=member.pk,"
-        " available=available, pending=pending)\n    quote = engine.quote(receipt.lines, snapshot,"
-        " rules, receipt.redeem)\n    purchase = _purchase(",
-        ("tests/members/test_cards.py", *PURCHASES),
+        "        member = member_lock(member_id)\n        _check_active(member)\n",
+        "        member = member_lock(member_id)\n",
+        (*CARDS, *PURCHASES),
         "a blocked member earns and spends on the locked path",
     ),
+    # --- pos/fast_commit.py: a read, then one guarded statement (PostgreSQL) ----------------
     M(
-        "pos-one-statement-stale-available",
-        POS_PY,
-        '"available": snapshot.available if snapshot else 0,',
-        '"available": 0,',
-        COMMIT_PATHS,
-        "the one-statement commit never matches the balance, so every purchase falls back",
+        "fast-guard-misses-version",
+        FAST_PY,
+        'f"WHERE id = %s AND state_version = %s AND {checks} "',
+        'f"WHERE id = %s AND (state_version = %s OR TRUE) AND {checks} "',
+        (*COMMIT_PATHS, *CONCURRENCY, *GUARD),
+        "the guard does not compare state_version: a commit lands on points changed since the read",
     ),
     M(
-        "pos-kp002-not-handed-over",
-        POS_PY,
-        '_LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}',
-        '_LOCKED_PATH_DECIDES = {"KP001", "23505"}',
+        "fast-guard-misses-spend",
+        FAST_PY,
+        'checks = " AND ".join(f"{column} = %s" for column in GUARD_COLUMNS)',
+        'checks = " AND ".join(f"({column} = %s OR {column!r} = \'spend_total\')"'
+        " for column in GUARD_COLUMNS)",
+        (*COMMIT_PATHS, *PROGRAM_RULES, *CONCURRENCY, *GUARD),
+        "the guard does not compare spend_total (a state column)",
+    ),
+    M(
+        "fast-guard-misses-status",
+        FAST_PY,
+        'checks = " AND ".join(f"{column} = %s" for column in GUARD_COLUMNS)',
+        'checks = " AND ".join(f"({column} = %s OR {column!r} = \'status\')"'
+        " for column in GUARD_COLUMNS)",
+        (*COMMIT_PATHS, *CARDS, *CONCURRENCY, *GUARD),
+        "the guard does not compare the status: a member blocked since the read still earns",
+    ),
+    M(
+        "fast-guard-never-matches",
+        FAST_PY,
+        "return purchase_id, [t1, t2], state, lots, (version, *columns)",
+        "return purchase_id, [t1, t2], state, lots, (version + 1, *columns)",
+        COMMIT_PATHS,
+        "the guard never matches, so every purchase with a member falls back to the locked path",
+    ),
+    M(
+        "fast-takes-not-gated",
+        FAST_PY,
+        'f"WHERE {lot}.id = t.id AND EXISTS (SELECT 1 FROM guard))"',
+        'f"WHERE {lot}.id = t.id)"',
+        (*COMMIT_PATHS, *CONCURRENCY),
+        "the lot takes are not gated on the guard",
+    ),
+    M(
+        "fast-inserts-not-gated",
+        SQL_PY,
+        "%s::jsonb) WHERE EXISTS (SELECT 1 FROM {gate})",
+        "%s::jsonb)",
+        (*COMMIT_PATHS, *CONCURRENCY),
+        "the planned rows are inserted whether or not the guard matched",
+    ),
+    M(
+        "fast-guard-before-claim",
+        FAST_PY,
+        '"AND EXISTS (SELECT 1 FROM claim) RETURNING id)"',
+        '"RETURNING id)"',
+        (*COMMIT_PATHS, *CONCURRENCY, "tests/pos/test_idempotency_race.py", *CLAIM),
+        "the guard does not wait for the key's claim: the member row is locked before the key",
+    ),
+    M(
+        "fast-refusal-dropped",
+        FAST_PY,
+        "\"SELECT kopilka_refuse('member state changed since the read') \"",
+        '"SELECT 1 "',
+        COMMIT_PATHS,
+        "a guard that did not match writes nothing but answers 201 (no refusal, no locked path)",
+    ),
+    M(
+        "fast-kp002-not-handed-over",
+        FAST_PY,
+        '_LOCKED_PATH_DECIDES = {"KP002", "23505"}',
+        '_LOCKED_PATH_DECIDES = {"23505"}',
         COMMIT_PATHS,
         "a member changed since the read is a server error instead of the locked path",
     ),
     M(
-        "pos-duplicate-receipt-not-handed-over",
-        POS_PY,
-        '_LOCKED_PATH_DECIDES = {"KP001", "KP002", "23505"}',
-        '_LOCKED_PATH_DECIDES = {"KP001", "KP002"}',
+        "fast-duplicate-not-handed-over",
+        FAST_PY,
+        '_LOCKED_PATH_DECIDES = {"KP002", "23505"}',
+        '_LOCKED_PATH_DECIDES = {"KP002"}',
         PURCHASES,
-        "a used receipt number is a server error instead of duplicate_receipt",
+        "a used key or receipt number is a server error instead of the locked path's answer",
     ),
     M(
-        "sql-fifo-by-id",
-        COMMIT_SQL,
-        "             ORDER BY expires_at, id\n        LOOP",
-        "             ORDER BY id\n        LOOP",
-        COMMIT_PATHS,
-        "kopilka_purchase_commit spends lots by id instead of expiry",
-    ),
-    M(
-        "sql-spends-pending",
-        COMMIT_SQL,
-        "               AND available_at <= v_at\n             ORDER BY expires_at, id",
-        "             ORDER BY expires_at, id",
-        COMMIT_PATHS,
-        "kopilka_purchase_commit spends pending lots",
-    ),
-    M(
-        "sql-available-unchecked",
-        COMMIT_SQL,
-        "           OR v_available <> (p->>'available')::bigint\n",
+        "fast-inactive-member-committed",
+        FAST_PY,
+        '    if state_values["status"] != Member.Status.ACTIVE:\n        raise _LockedPathDecides\n',
         "",
-        COMMIT_PATHS,
-        "kopilka_purchase_commit misses a change of the available points since the read",
+        (*CARDS, *COMMIT_PATHS),
+        "a blocked member earns and spends on the one-statement path",
     ),
     M(
-        "sql-pending-unchecked",
-        COMMIT_SQL,
-        "           OR v_pending <> (p->>'pending')::bigint THEN",
-        "           THEN",
-        COMMIT_PATHS,
-        "kopilka_purchase_commit misses a change of the pending points since the read",
+        "fast-state-field-not-from-column",
+        FAST_PY,
+        "        **{field: state_values[column] for field, column in STATE_COLUMNS.items()},\n",
+        '        enrolled_at=state_values["created_at"],\n',
+        (*COMMIT_PATHS, *PROGRAM_RULES),
+        "the one-statement path's MemberState.spend is not read from spend_total (stays 0)",
     ),
     M(
-        "sql-spend-overdraws-lot",
-        COMMIT_SQL,
-        "v_take := least(v_lot.remaining, v_left);",
-        "v_take := v_left;",
+        "fast-version-not-moved",
+        FAST_PY,
+        '"spend_total = spend_total + %s, state_version = state_version + 1 "',
+        '"spend_total = spend_total + %s "',
+        (*COMMIT_PATHS, *CONCURRENCY),
+        "the one-statement write does not move state_version",
+    ),
+    M(
+        "fast-spend-not-moved",
+        FAST_PY,
+        '"spend_total = spend_total + %s, state_version = state_version + 1 "',
+        '"spend_total = spend_total + 0 * %s, state_version = state_version + 1 "',
+        (*COMMIT_PATHS, *PROGRAM_RULES),
+        "the one-statement write does not move the member's cumulative spend",
+    ),
+    M(
+        "fast-balance-sign",
+        FAST_PY,
+        "SET points_balance = points_balance + %s",
+        "SET points_balance = points_balance - %s",
         COMMIT_PATHS,
-        "kopilka_purchase_commit takes more from a lot than it holds",
+        "the one-statement write moves the cached balance the wrong way",
+    ),
+    M(
+        "fast-lot-takes-dropped",
+        FAST_PY,
+        'params.append(json.dumps([{"id": lot, "points": p} for lot, p in rows.lot_takes]))',
+        'params.append("[]")',
+        (*COMMIT_PATHS, *CONCURRENCY),
+        "the one-statement write forgets to lower the remaining points of the lots it spends",
     ),
     # --- members/services.py ----------------------------------------------------------------
     M(
@@ -810,6 +1579,8 @@ def run_one(
     mutation: Mutation, copy: Copy, number: int, args: argparse.Namespace, deselect: list[str]
 ) -> Result:
     target = copy.path(mutation.file)
+    if not target.exists():
+        return Result(mutation, "stale", detail="the file is gone")
     original = target.read_text()
     count = original.count(mutation.old)
     if count == 0:
@@ -855,13 +1626,15 @@ def score(results: list[Result]) -> dict[str, dict[str, object]]:
     return dict(sorted(areas.items()))
 
 
-def _source(path: str, ref: str | None) -> str:
+def _source(path: str, ref: str | None) -> str | None:
+    """The file's text in the working tree or at `ref`; None if it is not there."""
     if ref is None:
-        return (ROOT / path).read_text()
+        file = ROOT / path
+        return file.read_text() if file.exists() else None
     shown = subprocess.run(
-        ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True
     )
-    return shown.stdout
+    return shown.stdout if shown.returncode == 0 else None
 
 
 def _git(*args: str) -> str:
@@ -894,9 +1667,15 @@ def main() -> int:
         raise SystemExit(f"unknown mutations: {sorted(unknown)}")
     if args.list:
         for m in chosen:
-            found = _source(m.file, args.ref).count(m.old)
-            state = {0: "stale", 1: "applies"}.get(found, f"ambiguous ({found})")
-            print(f"{m.id:40} {m.area:22} {state:10} {m.description}")
+            text = _source(m.file, args.ref)
+            found = -1 if text is None else text.count(m.old)
+            state = {-1: "no file", 0: "stale", 1: "applies"}.get(found, f"ambiguous ({found})")
+            print(f"{m.id:44} {m.area:22} {state:10} {m.description}")
+        if not args.only:
+            for old, new in RENAMED.items():
+                print(f"{old:44} {'renamed':22} {new}")
+            for old, why in DROPPED.items():
+                print(f"{old:44} {'dropped':22} {why}")
         return 0
 
     started_at = datetime.now(UTC)
@@ -975,6 +1754,8 @@ def main() -> int:
         },
         "areas": score(results),
         "mutations": [r.as_json() for r in results],
+        "renamed": RENAMED,
+        "dropped": DROPPED,
     }
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
