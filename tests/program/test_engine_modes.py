@@ -181,12 +181,6 @@ def test_the_next_level_is_the_first_not_yet_reached():
     assert next_discount_level(program, 5_000_000) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discount_level takes the last level reached in list order, not the highest: a "
-    "Program built in code (not through the document, which sorts) with levels out of order "
-    "gets the lower one. Fix: max(reached levels by from_spend).",
-)
 def test_discount_levels_out_of_order_still_give_the_highest_reached():
     program = Program(
         mode="accumulating_discount", discount_levels=(LEVELS[1], LEVELS[0])
@@ -716,14 +710,6 @@ def test_an_exclusive_line_rule_replaces_the_bonus_on_its_line():
     assert (q.earn_points, q.lines[0].rules) == (15, ("triple",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a multiplier that cannot act (the discount modes earn nothing of their own) is "
-    "dropped only after combination (stages.without_idle_multipliers after combine): an "
-    "exclusive one still wins the line and takes the coffee's 5 % off away, then is dropped "
-    "itself, so the line has no rule at all. Fix: drop idle multipliers from the matching "
-    "rules before combine (no earn rate from the mode and no matching earn_percent rule).",
-)
 def test_an_idle_exclusive_multiplier_does_not_take_the_lines_discount_away():
     program = rules(
         rule("coffee-off", Then(discount_percent=D(5)), on("coffee")),

@@ -83,13 +83,14 @@ def _base(program: Program, member: MemberState) -> tuple[int, Params | None]:
 
 def discount_level(program: Program, spend: int) -> Decimal:
     """The accumulating discount % for a cumulative spend: the highest level reached."""
-    reached = [lv.percent for lv in program.discount_levels if lv.from_spend <= spend]
-    return reached[-1] if reached else Decimal(0)
+    reached = [lv for lv in program.discount_levels if lv.from_spend <= spend]
+    return max(reached, key=lambda lv: lv.from_spend).percent if reached else Decimal(0)
 
 
 def next_discount_level(program: Program, spend: int) -> DiscountLevel | None:
     """The first accumulating discount level not yet reached, if any."""
-    return next((lv for lv in program.discount_levels if lv.from_spend > spend), None)
+    ahead = [lv for lv in program.discount_levels if lv.from_spend > spend]
+    return min(ahead, key=lambda lv: lv.from_spend) if ahead else None
 
 
 def _redeem_points(redeem: Redeem, member: MemberState | None, max_redeemable: int) -> int:
@@ -177,6 +178,9 @@ def quote(
             for r in compiled.matching(line)
             if r in holding and (not base.excluded or stages.acts_on(r, base.excluded))
         ]
+        # an idle multiplier is out before combining (as an exclusive it would knock out rules
+        # that do act), and after (when the earn_percent it could multiply lost)
+        matching = list(stages.without_idle_multipliers(base, tuple(matching)))
         chosen = stages.combine(base, matching, point_value, hits, compiled)
         applied.append(stages.without_idle_multipliers(base, chosen))
     # lines under the same rules have the same terms: computed once per set of rules
