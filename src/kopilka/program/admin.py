@@ -96,7 +96,9 @@ class ProgramVersionAdmin(TitledAdmin):
 
     @admin.display(description=gettext_lazy("document"))
     def pretty_document(self, obj: ProgramVersion) -> SafeString:
-        text = json.dumps(obj.document, indent=2, ensure_ascii=False)
+        # in the document's own key order (PostgreSQL's jsonb keeps keys sorted its own way)
+        document = program_to_document(program_from_document(obj.document, version=obj.pk))
+        text = json.dumps(document, indent=2, ensure_ascii=False)
         return format_html('<pre class="kopilka-document">{}</pre>', text)
 
     def add_view(
