@@ -1,6 +1,6 @@
 """Money is integer kopecks inside, a decimal string of roubles outside ("1299.90")."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 KOPECKS = Decimal(100)
 
