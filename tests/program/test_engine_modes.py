@@ -923,7 +923,7 @@ def test_line_reasons_read_in_russian():
             "начисляются и баллами не оплачивается."
         ],
     ]
-    assert texts(q.reasons, "ru")[1] == "За этот чек вы получаете 24 балла."
+    assert texts(q.reasons, "ru")[1] == "Вы получаете 24 балла: 10% от оплаченных 240.00 ₽."
     q = rich_quote()
     assert [texts(ln.reasons, "ru") for ln in q.lines[:3]] == [
         ["18 баллов оплатили 18.00 ₽", "5 % базовых + ×2 «Утренний кофе» = 22 балла"],

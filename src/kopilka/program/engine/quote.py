@@ -266,9 +266,10 @@ def quote(
         limits,
         points,
         discount,
-        payable,
+        # what the earn rate applies to: the money paid for lines that earn
+        sum(p for p, ex in zip(payables, excluded, strict=True) if "earn" not in ex),
         earn,
-        line_terms,
+        [t for t, ex in zip(line_terms, excluded, strict=True) if "earn" not in ex],
         per_unit,
         [rule.rule for rule, _on in bonus_rules],
         available_after,
