@@ -42,7 +42,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("src", "tests", "pyproject.toml", "manage.py")
+COPIED = ("src", "tests", "pyproject.toml", "manage.py", "README.md")  # a test reads the README
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kopilka_mut"
 
 ENGINE = (
