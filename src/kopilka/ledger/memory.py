@@ -50,7 +50,6 @@ class MemoryLedger:
         self._expiring: list[tuple[datetime, int, int]] = []  # (expires_at, lot id, member id)
         self._earned_by: dict[int, int] = {}  # lot id -> purchase whose earning made it
         self._paid_until: dict[int, datetime] = {}  # purchase id -> latest expiry it spent
-        self._lot_expiry: dict[int, datetime] = {}  # every lot's expiry, by id
         self._lot_rows: dict[int, Row] = {}  # every lot's row, by id: takes update `remaining`
 
     def open_lots(self, member_id: int) -> list[OpenLot]:
@@ -146,7 +145,7 @@ class MemoryLedger:
                 del book.lots[lot_id]
         if plan.purchase_id is not None and any(t.kind == REDEEM for t in plan.transfers):
             spent = {lot for lot, _points in rows.lot_takes}
-            self._paid_until[plan.purchase_id] = max(self._lot_expiry[lot] for lot in spent)
+            self._paid_until[plan.purchase_id] = max(self._expires_at(lot) for lot in spent)
         for transfer in plan.transfers:
             self.points[transfer.kind] += transfer.points
         book.balance += plan.balance_delta
@@ -155,13 +154,15 @@ class MemoryLedger:
         book.uses.extend((use.rule, use.day) for use in plan.rule_uses)
         return transfer_ids
 
+    def _expires_at(self, lot_id: int) -> datetime:
+        expires_at = self._lot_rows[lot_id]["expires_at"]
+        assert isinstance(expires_at, datetime)
+        return expires_at
+
     def _add(self, table: str, rows: list[Row], ids: list[int]) -> None:
         for row, row_id in zip(rows, ids, strict=True):
             row["id"] = row_id
             if table == "lot":
-                expires_at = row["expires_at"]
-                assert isinstance(expires_at, datetime)
-                self._lot_expiry[row_id] = expires_at
                 self._lot_rows[row_id] = row
         self.rows[table].extend(rows)
 

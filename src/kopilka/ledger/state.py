@@ -17,7 +17,7 @@ from django.db.models import Max
 from kopilka.ledger.models import LotSpend, PointLot, RuleUse, Transfer
 from kopilka.ledger.plan import OpenLot, points_of
 from kopilka.members.models import Member
-from kopilka.program.engine import MemberState, Program
+from kopilka.program.engine import MemberState, Program, stages
 
 # Member columns the engine reads, by MemberState field.
 STATE_COLUMNS = {"enrolled_at": "created_at", "spend": "spend_total"}
@@ -100,9 +100,8 @@ def member_state(
     day = local_day(receipt_at, time_zone)
     first = month_start(day)
     # Uses count only against limits: a program without them needs no read.
-    limited = any(r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules)
     uses = []
-    if limited:
+    if stages.compiled(program).limited:
         uses = list(
             RuleUse.objects.filter(
                 member_id=member.pk, day__gte=first, day__lt=first + timedelta(days=31)

@@ -224,11 +224,6 @@ def acts_on(rule: CompiledRule, excluded: frozenset[Action]) -> bool:
     return not ("discount" in excluded and discounts) and not ("earn" in excluded and not discounts)
 
 
-def line_matches(rule: CompiledRule, line: Line, excluded: frozenset[Action]) -> bool:
-    """The rule's line conditions hold and its effect can act on the line."""
-    return acts_on(rule, excluded) and _conditions_hold(rule, line)
-
-
 def without_idle_multipliers(
     base: "LineBase", rules: tuple[CompiledRule, ...]
 ) -> tuple[CompiledRule, ...]:
@@ -263,19 +258,7 @@ class LineTerms:
 
 def terms(base: LineBase, rules: Sequence[CompiledRule]) -> LineTerms:
     """A line's discount, earn rate and points per unit under `rules`, exclusions applied."""
-    discount = 0
-    if "discount" not in base.excluded:
-        discount = min(HUNDRED, base.discount + sum(r.discount for r in rules))
-    if "earn" in base.excluded:
-        return LineTerms(discount, 0, 0, 0)
-    replacing = [r.earn_percent for r in rules if r.earn_percent is not None]
-    rate = max(replacing) if replacing else base.earn_percent
-    multipliers = 0
-    for r in rules:
-        if r.multiplier is not None:
-            rate *= r.multiplier
-            multipliers += 1
-    return LineTerms(discount, rate, multipliers, sum(r.per_unit for r in rules))
+    return StackSum.of(rules).terms(base)
 
 
 def percent_of(amount: int, percent: int) -> int:
@@ -347,37 +330,48 @@ class StackSum:
             bonuses=tuple((r.bonus, r.code) for r in stack if r.bonus is not None),
         )
 
+    def terms(self, base: LineBase, extra: CompiledRule | None = None) -> LineTerms:
+        """The line's terms under the stack (and `extra` on top): the one place that says how
+        discounts add up (at most 100 %), which earn rate replaces the mode's, and how
+        multipliers multiply it."""
+        discount = 0
+        if "discount" not in base.excluded:
+            added = extra.discount if extra is not None else 0
+            discount = min(HUNDRED, base.discount + self.discount + added)
+        if "earn" in base.excluded:
+            return LineTerms(discount, 0, 0, 0)
+        replacing = self.replacing
+        multiplier, multipliers, per_unit = self.multiplier, self.multipliers, self.per_unit
+        if extra is not None:
+            if extra.earn_percent is not None:
+                replacing = max(replacing or 0, extra.earn_percent)
+            if extra.multiplier is not None:
+                multiplier *= extra.multiplier
+                multipliers += 1
+            per_unit += extra.per_unit
+        rate = (base.earn_percent if replacing is None else replacing) * multiplier
+        return LineTerms(discount, rate, multipliers, per_unit)
+
     def worth(
         self, base: LineBase, r: CompiledRule, point_value: int, bonus_hits: dict[str, int]
     ) -> Worth:
         """Kopecks the stack and `r` are worth to the member on the line before points pay for
         it: the discount, the points earned at the point's value, and each bonus's share of the
         line (its points over the lines it matches), as an exact fraction."""
-        discount = 0
-        if "discount" not in base.excluded:
-            discount = percent_of(
-                base.amount, min(HUNDRED, base.discount + self.discount + r.discount)
-            )
+        t = self.terms(base, r)
+        discount = percent_of(base.amount, t.discount)
         if "earn" in base.excluded:
             return discount, 1
-        replacing = self.replacing
-        if r.earn_percent is not None:
-            replacing = r.earn_percent if replacing is None else max(replacing, r.earn_percent)
-        rate = (base.earn_percent if replacing is None else replacing) * self.multiplier
-        multipliers = self.multipliers
-        if r.multiplier is not None:
-            rate *= r.multiplier
-            multipliers += 1
-        per_unit = int(base.quantity * (self.per_unit + r.per_unit))
+        per_unit = int(base.quantity * t.per_unit)
         bonuses = [(points, bonus_hits[code]) for points, code in self.bonuses]
         if r.bonus is not None:
             bonuses.append((r.bonus, bonus_hits[r.code]))
-        rate_den = SCALE ** (1 + multipliers) * 100
+        rate_den = SCALE ** (1 + t.multipliers) * 100
         den = rate_den
         for _points, hits in bonuses:
             den *= hits
         num = (discount + per_unit * point_value) * den
-        num += (base.amount - discount) * rate * (den // rate_den)
+        num += (base.amount - discount) * t.rate * (den // rate_den)
         for points, hits in bonuses:
             num += points * point_value * (den // hits)
         return num, den
