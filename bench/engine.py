@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import itertools
 import json
 import os
 import pstats
@@ -49,6 +50,7 @@ if not settings.configured:  # the engine needs no settings; gettext only needs 
     settings.configure(USE_I18N=False)
 
 from kopilka.program import engine  # noqa: E402
+from kopilka.program.engine import stages  # noqa: E402
 from kopilka.program.engine.document import program_from_document  # noqa: E402
 from rulegen import PRODUCT_OF_THE_WEEK, PROMO, SKUS, TOBACCO, rules_document  # noqa: E402
 from timing import machine_cpu_seconds, own_cpu_seconds  # noqa: E402
@@ -182,9 +184,9 @@ STAGES = (
     "compiled",
     "excluded_actions",
     "eligible_rules",
+    "line_plan",
     "bonus_hits",
-    "combine",
-    "terms",
+    "choose",
     "discounts",
     "redemption_limits",
     "redeem_spread",
@@ -198,11 +200,9 @@ QUOTE_HELPERS = ("line_amount", "lot_dates", "_receipt_reasons")
 def stage_breakdown(call: Callable[[], object], calls: int) -> dict[str, Any]:
     """Thread CPU time per stage of a quote: each stage function wrapped with a timer for the
     run (and put back after), a call made inside another timed stage charged to the outer one
-    (`combine` includes the `terms` of its `best` candidates). Without cProfile's inflation,
+    (`choose` includes the `worth` of its `best` candidates). Without cProfile's inflation,
     but with a timer's cost (~0.3 µs) per call."""
     import importlib
-
-    from kopilka.program.engine import stages
 
     quote_module = importlib.import_module("kopilka.program.engine.quote")
     totals: dict[str, int] = {}
@@ -300,6 +300,17 @@ def main(argv: list[str] | None = None) -> int:
         name: (lambda p=program, r=redeem: engine.quote(the_receipt, member, p, r))
         for name, (program, redeem) in cases.items()
     }
+    # Beside the one receipt quoted again and again: 100 receipts of the same catalogue in turn
+    # (other quantities, prices and lines), and the first quote of a version in a process (its
+    # compiled rules and line plans made anew each time: what a worker pays once per version).
+    others = itertools.cycle([receipt(AT, args.lines, args.seed + n) for n in range(1, 101)])
+    calls[f"rules_{args.rules}_100_receipts"] = lambda: engine.quote(next(others), member, ruled)
+
+    def first_quote() -> engine.Quote:
+        stages.compiled_cache_clear()
+        return engine.quote(the_receipt, member, ruled)
+
+    calls[f"rules_{args.rules}_first_of_a_version"] = first_quote
     for call in calls.values():  # warm: imports, zoneinfo's cache, the first Fractions
         for _ in range(200):
             call()
@@ -331,13 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         "quotes_per_case": per_block * args.blocks,
         "gc": "enabled" if gc.isenabled() else "disabled",
     }
-    for name, (program, redeem) in cases.items():
-        result[name] = {
-            **stats_us(samples[name]),
-            "cpu": stats_us(cpu_samples[name]),
-            "redeem": redeem,
-            "quote": summary(engine.quote(the_receipt, member, program, redeem), program),
-        }
+    for name in calls:
+        result[name] = {**stats_us(samples[name]), "cpu": stats_us(cpu_samples[name])}
+        if name in cases:
+            program, redeem = cases[name]
+            quoted = engine.quote(the_receipt, member, program, redeem)
+            result[name] |= {"redeem": redeem, "quote": summary(quoted, program)}
     result["target"] = {
         "case": main_case,
         "median_us_max": TARGET_US,

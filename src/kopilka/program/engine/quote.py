@@ -163,34 +163,21 @@ def quote(
 
     # 1-2. which rules hold for the receipt, then which apply on each line
     rules = stages.eligible_rules(receipt, member, compiled, amounts, excluded)
-    hits = stages.bonus_hits(compiled, rules, lines, excluded)
     base_discount, base_part = _base(program, member)
     base_earn = stages.scaled(program.earn_percent) if program.mode == "points" else 0
-    bases = [
-        stages.LineBase(a, line.quantity, base_discount, base_earn, ex)
-        for a, line, ex in zip(amounts, lines, excluded, strict=True)
+    holding = tuple(rules)
+    bases = {ex: stages.LineBase(base_discount, base_earn, ex) for ex in set(excluded)}
+    plans = [
+        stages.line_plan(compiled, holding, line, bases[ex])
+        for line, ex in zip(lines, excluded, strict=True)
     ]
-    holding = set(rules)
-    applied = []
-    for base, line in zip(bases, lines, strict=True):
-        matching = [
-            r
-            for r in compiled.matching(line)
-            if r in holding and (not base.excluded or stages.acts_on(r, base.excluded))
-        ]
-        # an idle multiplier is out before combining (as an exclusive it would knock out rules
-        # that do act), and after (when the earn_percent it could multiply lost)
-        matching = list(stages.without_idle_multipliers(base, tuple(matching)))
-        chosen = stages.combine(base, matching, point_value, hits, compiled)
-        applied.append(stages.without_idle_multipliers(base, chosen))
-    # lines under the same rules have the same terms: computed once per set of rules
-    known: dict[tuple[object, ...], stages.LineTerms] = {}
-    line_terms = []
-    for base, on_line in zip(bases, applied, strict=True):
-        key = (on_line, base.excluded)
-        if key not in known:
-            known[key] = stages.terms(base, on_line)
-        line_terms.append(known[key])
+    hits = stages.bonus_hits(plans)
+    outcomes = [
+        stages.choose(plan, a, line.quantity, point_value, hits)
+        for plan, a, line in zip(plans, amounts, lines, strict=True)
+    ]
+    applied = [o.applied for o in outcomes]
+    line_terms = [o.terms for o in outcomes]
 
     # 3. discounts
     line_discount = stages.discounts(amounts, line_terms)

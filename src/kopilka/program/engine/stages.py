@@ -2,9 +2,13 @@
 
 1. `eligible_rules`: the rules whose receipt conditions hold (store, day, time, dates, minimum
    receipt, member flags) and whose limits the member has not used up;
-2. `combine`: for each line, the rules whose line conditions hold (categories, SKUs; receipt
-   bonuses included, on the lines they match), combined: the highest-priority `exclusive` rule
-   alone, otherwise every `stack` rule and the one `best` rule worth most to the member;
+2. `line_plan` and `choose`: for each line, the rules whose line conditions hold (categories,
+   SKUs; receipt bonuses included, on the lines they match), combined: the highest-priority
+   `exclusive` rule alone, otherwise every `stack` rule and the one `best` rule worth most to
+   the member. What the rules can do on a kind of line (its category, SKU and exclusions, under
+   the rules holding for the receipt) is planned once per program version (`line_plan`); only
+   the `best` contest, which depends on the line's amount and the receipt's bonuses, is decided
+   per line (`choose`);
 3. `discounts`: the mode's own discount and the discount rules, per line;
 4. `redemption_limits` and `redeem_spread`: how many points may pay and how they spread over
    the lines;
@@ -75,8 +79,10 @@ class CompiledProgram:
     # (category, sku) -> the rules whose line conditions hold for such a line; filled as lines
     # come (a catalogue is finite), read by `matching`
     matched: dict[tuple[str, str], tuple[CompiledRule, ...]] = field(default_factory=dict)
-    # a tuple of stacked rules -> their sums, for `combine`
-    stacks: dict[tuple[CompiledRule, ...], "StackSum"] = field(default_factory=dict)
+    # the rules holding for a receipt -> a small number, and (that number, a kind of line) ->
+    # its plan, for `line_plan`
+    holdings: dict[tuple[CompiledRule, ...], int] = field(default_factory=dict)
+    plans: dict[tuple[object, ...], "LinePlan"] = field(default_factory=dict)
     # what a set of rules says on a line (the reasons' parts), for quote's texts
     parts: dict[tuple[object, ...], tuple[list[dict[str, object]], list[dict[str, object]]]] = (
         field(default_factory=dict)
@@ -166,6 +172,11 @@ def compiled(program: Program) -> CompiledProgram:
     return result
 
 
+def compiled_cache_clear() -> None:
+    """Forget every compiled version (and its line plans): the next quote compiles anew."""
+    _compiled.clear()
+
+
 def excluded_actions(program: Program, lines: Sequence[Line]) -> list[frozenset[Action]]:
     table = program.excluded_categories
     return [table.get(line.category, NO_ACTIONS) for line in lines]
@@ -239,10 +250,9 @@ def without_idle_multipliers(
 
 @dataclass(frozen=True)
 class LineBase:
-    """What a line gets before any rule: its amount, the mode's discount and earn rate."""
+    """What a kind of line gets before any rule: the mode's discount and earn rate, and the
+    actions its category is excluded from."""
 
-    amount: int
-    quantity: Decimal
     discount: int  # scaled %
     earn_percent: int  # scaled %
     excluded: frozenset[Action]
@@ -266,40 +276,138 @@ def percent_of(amount: int, percent: int) -> int:
     return amount * percent // HUNDRED
 
 
-Worth = tuple[int, int]  # numerator, denominator (kopecks)
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """One way the rules can end up on a line: the rules applied and the line's terms; for a
+    `best` candidate also what the contest weighs (its terms with idle multipliers still in,
+    whether the line earns, and the bonuses of the stack and the candidate)."""
+
+    applied: tuple[CompiledRule, ...]
+    terms: LineTerms
+    weighed: LineTerms
+    earns: bool
+    bonuses: tuple[tuple[int, str], ...]  # (points, rule code)
 
 
-def combine(
-    base: LineBase,
-    rules: Sequence[CompiledRule],
-    point_value: int,
-    bonus_hits: dict[str, int],
+@dataclass(frozen=True, eq=False)
+class LinePlan:
+    """What the rules holding for a receipt do on a kind of line: one outcome, or the `best`
+    candidates' outcomes in rule order (the contest `choose` decides); and the bonus rules the
+    line counts for."""
+
+    outcomes: tuple[Outcome, ...]
+    bonus_codes: tuple[str, ...]
+
+
+def line_plan(
     program: CompiledProgram,
-) -> tuple[CompiledRule, ...]:
-    """The rules that apply to one line, from those whose conditions hold (in rule order);
-    receipt bonuses take part like any other rule on the lines they match."""
-    stack = []
-    candidates = []
+    holding: tuple[CompiledRule, ...],
+    line: Line,
+    base: LineBase,
+) -> LinePlan:
+    """The plan of `line` under the rules `holding` for its receipt (in rule order), kept per
+    program version: a kind of line (category, SKU, the mode's terms) is planned once."""
+    number = program.holdings.get(holding)
+    if number is None:
+        if len(program.holdings) >= 1_000:
+            program.holdings.clear()
+            program.plans.clear()
+        number = program.holdings[holding] = len(program.holdings)
+    key = (number, line.category, line.sku, base)
+    plan = program.plans.get(key)
+    if plan is None:
+        if len(program.plans) >= 10_000:
+            program.plans.clear()
+        plan = program.plans[key] = _plan(program, set(holding), line, base)
+    return plan
+
+
+def _plan(
+    program: CompiledProgram, holding: set[CompiledRule], line: Line, base: LineBase
+) -> LinePlan:
+    matched = [r for r in program.matching(line) if r in holding]
+    bonus_codes = (
+        () if "earn" in base.excluded else tuple(r.code for r in matched if r.bonus is not None)
+    )
+    rules = [r for r in matched if not base.excluded or acts_on(r, base.excluded)]
+    # an idle multiplier is out before combining (as an exclusive it would knock out rules that
+    # do act), and after (when the earn_percent it could multiply lost)
+    rules = list(without_idle_multipliers(base, tuple(rules)))
+    stack: list[CompiledRule] = []
+    candidates: list[CompiledRule] = []
     for r in rules:
-        if r.combine == "exclusive":
-            return (r,)  # rule order: the first exclusive rule is the highest-priority one
+        if r.combine == "exclusive":  # rule order: the first is the highest-priority one
+            stack, candidates = [r], []
+            break
         if r.combine == "stack":
             stack.append(r)
         else:
             candidates.append(r)
     stacked = tuple(stack)
+    sums = StackSum.of(stacked)
+
+    def outcome(applied: tuple[CompiledRule, ...], extra: CompiledRule | None) -> Outcome:
+        applied = without_idle_multipliers(base, applied)
+        bonuses = sums.bonuses
+        if extra is not None and extra.bonus is not None:
+            bonuses += ((extra.bonus, extra.code),)
+        return Outcome(
+            applied=applied,
+            terms=terms(base, applied),
+            weighed=sums.terms(base, extra),
+            earns="earn" not in base.excluded,
+            bonuses=bonuses,
+        )
+
     if not candidates:
-        return stacked
-    sums = program.stacks.get(stacked)
-    if sums is None:
-        sums = program.stacks[stacked] = StackSum.of(stacked)
-    best, best_worth = candidates[0], sums.worth(base, candidates[0], point_value, bonus_hits)
-    for r in candidates[1:]:  # rule order: on equal worth the earlier (higher priority) wins
-        num, den = sums.worth(base, r, point_value, bonus_hits)
-        if num * best_worth[1] > best_worth[0] * den:
-            best, best_worth = r, (num, den)
-    at = next((i for i, r in enumerate(stacked) if r.order > best.order), len(stacked))
-    return (*stacked[:at], best, *stacked[at:])
+        return LinePlan((outcome(stacked, None),), bonus_codes)
+    outcomes = []
+    for best in candidates:
+        at = next((i for i, r in enumerate(stacked) if r.order > best.order), len(stacked))
+        outcomes.append(outcome((*stacked[:at], best, *stacked[at:]), best))
+    return LinePlan(tuple(outcomes), bonus_codes)
+
+
+Worth = tuple[int, int]  # numerator, denominator (kopecks)
+
+
+def choose(
+    plan: LinePlan, amount: int, quantity: Decimal, point_value: int, bonus_hits: dict[str, int]
+) -> Outcome:
+    """The plan's outcome on a line of `amount`: the one, or the `best` candidate worth most to
+    the member (on equal worth the earlier in rule order, the higher priority)."""
+    outcomes = plan.outcomes
+    if len(outcomes) == 1:
+        return outcomes[0]
+    best = outcomes[0]
+    best_num, best_den = worth(best, amount, quantity, point_value, bonus_hits)
+    for o in outcomes[1:]:
+        num, den = worth(o, amount, quantity, point_value, bonus_hits)
+        if num * best_den > best_num * den:
+            best, best_num, best_den = o, num, den
+    return best
+
+
+def worth(
+    o: Outcome, amount: int, quantity: Decimal, point_value: int, bonus_hits: dict[str, int]
+) -> Worth:
+    """Kopecks an outcome is worth to the member on a line of `amount` before points pay for it:
+    the discount, the points earned at the point's value, and each bonus's share of the line
+    (its points over the lines it matches), as an exact fraction."""
+    t = o.weighed
+    discount = percent_of(amount, t.discount)
+    if not o.earns:
+        return discount, 1
+    per_unit = int(quantity * t.per_unit) if t.per_unit else 0
+    rate_den = SCALE ** (1 + t.multipliers) * 100
+    den = rate_den
+    for _points, code in o.bonuses:
+        den *= bonus_hits[code]
+    num = (discount + per_unit * point_value) * den
+    num += (amount - discount) * t.rate * (den // rate_den)
+    for points, code in o.bonuses:
+        num += points * point_value * (den // bonus_hits[code])
+    return num, den
 
 
 @dataclass(frozen=True)
@@ -352,46 +460,13 @@ class StackSum:
         rate = (base.earn_percent if replacing is None else replacing) * multiplier
         return LineTerms(discount, rate, multipliers, per_unit)
 
-    def worth(
-        self, base: LineBase, r: CompiledRule, point_value: int, bonus_hits: dict[str, int]
-    ) -> Worth:
-        """Kopecks the stack and `r` are worth to the member on the line before points pay for
-        it: the discount, the points earned at the point's value, and each bonus's share of the
-        line (its points over the lines it matches), as an exact fraction."""
-        t = self.terms(base, r)
-        discount = percent_of(base.amount, t.discount)
-        if "earn" in base.excluded:
-            return discount, 1
-        per_unit = int(base.quantity * t.per_unit)
-        bonuses = [(points, bonus_hits[code]) for points, code in self.bonuses]
-        if r.bonus is not None:
-            bonuses.append((r.bonus, bonus_hits[r.code]))
-        rate_den = SCALE ** (1 + t.multipliers) * 100
-        den = rate_den
-        for _points, hits in bonuses:
-            den *= hits
-        num = (discount + per_unit * point_value) * den
-        num += (base.amount - discount) * t.rate * (den // rate_den)
-        for points, hits in bonuses:
-            num += points * point_value * (den // hits)
-        return num, den
 
-
-def bonus_hits(
-    program: CompiledProgram,
-    rules: Sequence[CompiledRule],
-    lines: Sequence[Line],
-    excluded: Sequence[frozenset[Action]],
-) -> dict[str, int]:
+def bonus_hits(plans: Sequence[LinePlan]) -> dict[str, int]:
     """How many lines each bonus rule matches: its worth on one line is its points over that."""
-    holding = {r for r in rules if r.bonus is not None}
     hits: dict[str, int] = {}
-    if holding:
-        for line, ex in zip(lines, excluded, strict=True):
-            if "earn" not in ex:
-                for r in program.matching(line):
-                    if r in holding:
-                        hits[r.code] = hits.get(r.code, 0) + 1
+    for plan in plans:
+        for code in plan.bonus_codes:
+            hits[code] = hits.get(code, 0) + 1
     return hits
 
 
