@@ -1051,8 +1051,8 @@ MUTATIONS: list[Mutation] = [
     M(
         "state-monthly-limits-not-read",
         STAGES_PY,
-        "r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules",
-        "r.limit.per_member_per_day for r in program.rules",
+        "limited=bool(rule.limit.per_member_per_day or rule.limit.per_member_per_month),",
+        "limited=bool(rule.limit.per_member_per_day),",
         (*LEDGER, *PROGRAM_RULES, *COMMIT_PATHS),
         "the locked path reads no rule uses for a program whose limits are all monthly",
     ),

@@ -340,9 +340,12 @@ def test_effects_follow_the_figures(case):
     assert spends == ([Spend(q.redeem_points)] if q.redeem_points else [])
     expected = [Grant(q.earn_points, *lot_dates(receipt.at, receipt.time_zone, program))]
     assert grants == (expected if q.earn_points else [])
-    # one use per rule that shaped a line, dated by the store's own day
+    # one use per limited rule that shaped a line, dated by the store's own day
     day = receipt.at.astimezone(lot_dates(receipt.at, receipt.time_zone, program)[1].tzinfo).date()
-    codes = {code for line in q.lines for code in line.rules}
+    limited = {
+        r.code for r in program.rules if r.limit.per_member_per_day or r.limit.per_member_per_month
+    }
+    codes = {code for line in q.lines for code in line.rules} & limited
     assert sorted(u.rule for u in uses) == sorted(codes)
     assert all(u.day == day for u in uses)
     if member is not None:

@@ -241,7 +241,8 @@ def quote(
         available_at, expires_at = lot_dates(receipt.at, receipt.time_zone, program)
         effects.append(Grant(earn, available_at, expires_at))
     day = receipt.at.astimezone(ZoneInfo(receipt.time_zone)).date()
-    used = {r.code for on_line in applied for r in on_line}
+    # a use is recorded only where a limit will count it
+    used = {r.code for on_line in applied for r in on_line if r.limited}
     effects.extend(RuleUse(r.code, day) for r in rules if r.code in used)
 
     pending = program.pending_days > 0

@@ -62,6 +62,7 @@ class CompiledRule:
     bonus: int | None
     categories: frozenset[str] | None
     skus: frozenset[str] | None
+    limited: bool  # a per-day or per-month limit: its uses are recorded and counted
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +145,7 @@ def compiled(program: Program) -> CompiledProgram:
                 bonus=t.bonus_points,
                 categories=rule.when.categories,
                 skus=rule.when.skus,
+                limited=bool(rule.limit.per_member_per_day or rule.limit.per_member_per_month),
             )
         )
     by_sku: dict[str, list[CompiledRule]] = {}
@@ -159,9 +161,7 @@ def compiled(program: Program) -> CompiledProgram:
         program=program,
         rules=tuple(rules),
         redeem_max=scaled(program.redeem_max_percent),
-        limited=any(
-            r.limit.per_member_per_day or r.limit.per_member_per_month for r in program.rules
-        ),
+        limited=any(r.limited for r in rules),
         anywhere=tuple(r for r in rules if r.skus is None and r.categories is None),
         by_sku={sku: tuple(found) for sku, found in by_sku.items()},
         by_category={category: tuple(found) for category, found in by_category.items()},
