@@ -33,6 +33,7 @@ from kopilka.program.engine.values import (
     Program,
     Rule,
     Then,
+    Tier,
     When,
 )
 
@@ -73,6 +74,27 @@ EXAMPLE: dict[str, Any] = {
             "limit": {"per_member_per_day": 1},
         }
     ],
+    "tiers": [
+        {
+            "code": "silver",
+            "name": "Серебро",
+            "qualify_spend": "10000.00",
+            "earn_multiplier": "1.5",
+            "redeem_max_percent": "40",
+            "discount_percent": "0",
+            "privileges": ["Кофе без очереди", "Ранний доступ к новинкам"],
+        },
+        {
+            "code": "gold",
+            "name": "Золото",
+            "qualify_spend": "30000.00",
+            "earn_multiplier": "2",
+            "discount_percent": "3",
+            "privileges": ["Кофе без очереди", "Десерт в день рождения"],
+        },
+    ],
+    "tier_window_days": 365,
+    "tier_grace_days": 30,
 }
 
 
@@ -131,6 +153,26 @@ def test_the_issue_example_reads_as_the_program_it_describes() -> None:
             limit=Limit(per_member_per_day=1),
         ),
     )
+    assert program.tiers == (
+        Tier(
+            code="silver",
+            name="Серебро",
+            qualify_spend=1_000_000,
+            earn_multiplier=Decimal("1.5"),
+            redeem_max_percent=Decimal(40),
+            discount_percent=Decimal(0),
+            privileges=("Кофе без очереди", "Ранний доступ к новинкам"),
+        ),
+        Tier(
+            code="gold",
+            name="Золото",
+            qualify_spend=3_000_000,
+            earn_multiplier=Decimal(2),
+            discount_percent=Decimal(3),
+            privileges=("Кофе без очереди", "Десерт в день рождения"),
+        ),
+    )
+    assert (program.tier_window_days, program.tier_grace_days) == (365, 30)
     # and it is already canonical: written back key for key
     assert program_to_document(program) == EXAMPLE
     assert list(program_to_document(program)) == list(EXAMPLE)
@@ -158,6 +200,9 @@ def test_the_default_document_is_today_s_program() -> None:
             "tobacco": ["earn", "discount", "redeem"],
         },
         "rules": [],
+        "tiers": [],
+        "tier_window_days": 365,
+        "tier_grace_days": 30,
     }
     assert program_from_document(DEFAULT_DOCUMENT) == Program()
     assert document_warnings(DEFAULT_DOCUMENT) == []

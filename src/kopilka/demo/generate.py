@@ -35,7 +35,7 @@ from kopilka.core.phones import InvalidPhone, normalize_phone
 from kopilka.ledger.memory import MemoryLedger
 from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
 from kopilka.ledger.plan import plan_expiry, plan_return
-from kopilka.members.models import Card, Consent, Member
+from kopilka.members.models import Card, Consent, Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
 from kopilka.pos.receipts import MemberRef, ReceiptIn, line_rows, purchase_plan, purchase_row
 from kopilka.pos.stores import Seller, StoreRef
@@ -51,6 +51,7 @@ LEDGER_TABLES: dict[str, type[Model]] = {
     "lot": PointLot,
     "spend": LotSpend,
     "rule_use": RuleUse,
+    "tier_change": TierChange,
 }
 
 STORES = (("central", "Кофейня на Тверской"), ("park", "Кофейня в парке"))
@@ -558,7 +559,7 @@ class Shop:
 # Children first; raw DELETEs because the ORM would load every row to check its PROTECT links.
 DEMO_TABLES = (
     RuleUse, LotSpend, PointLot, Posting, Transfer, ReturnLine, PurchaseReturn, PurchaseLine,
-    Purchase, Consent, Card, Member, Terminal, Store,
+    Purchase, TierChange, Consent, Card, Member, Terminal, Store,
 )  # fmt: skip
 
 

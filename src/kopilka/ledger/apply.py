@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from kopilka.core.money import format_rubles
 from kopilka.core.sql import insert_rows
 from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
 from kopilka.ledger.plan import NewLot, Plan
-from kopilka.members.models import Member
+from kopilka.members.models import Member, TierChange
+from kopilka.program.engine import Reason
 
 Row = dict[str, object]
 
@@ -116,4 +118,40 @@ def plan_apply(plan: Plan) -> list[int]:
         for lot_id, points in rows.lot_takes:
             cursor.execute(_LOT_TAKE_SQL, [points, lot_id])
         cursor.execute(_MEMBER_MOVE_SQL, [plan.balance_delta, plan.spend_delta, plan.member_id])
+    if plan.tier is not None:
+        tier_raise(plan)
     return transfer_ids
+
+
+def tier_raise(plan: Plan) -> None:
+    """The member reached a higher tier: the row holds it from now, the change says why."""
+    reached = plan.tier
+    assert reached is not None
+    Member.objects.filter(pk=plan.member_id).update(
+        tier_code=reached.tier, tier_since=plan.at, tier_at_risk_since=None
+    )
+    TierChange.objects.create(**tier_change_row(plan))
+
+
+def tier_change_row(plan: Plan) -> Row:
+    reached = plan.tier
+    assert reached is not None
+    return {
+        "member_id": plan.member_id,
+        "created_at": plan.at,
+        "kind": TierChange.Kind.UPGRADE,
+        "from_tier": reached.previous,
+        "to_tier": reached.tier,
+        "window_spend": reached.spend,
+        "purchase_id": plan.purchase_id,
+        "actor_label": plan.actor_label,
+        "reason": Reason(
+            "tier_upgrade",
+            {
+                "tier": reached.name,
+                "spend": format_rubles(reached.spend),
+                "threshold": format_rubles(reached.qualify_spend),
+                "days": reached.window_days,
+            },
+        ).stored(),
+    }

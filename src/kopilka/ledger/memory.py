@@ -9,9 +9,9 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from kopilka.ledger.apply import Row, lot_rows, plan_rows, transfer_rows
+from kopilka.ledger.apply import Row, lot_rows, plan_rows, tier_change_row, transfer_rows
 from kopilka.ledger.plan import REDEEM, OpenLot, Plan, points_of
 from kopilka.ledger.state import local_day, uses_of
 from kopilka.program.engine import MemberState
@@ -39,6 +39,9 @@ class MemberBook:
     spend: int = 0
     version: int = 0
     uses: list[tuple[str, date]] = field(default_factory=list)
+    tier: str = ""
+    # (the purchase's time, spend change): purchases and, at their purchase's time, returns
+    spends: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 class MemoryLedger:
@@ -51,6 +54,7 @@ class MemoryLedger:
         self._earned_by: dict[int, int] = {}  # lot id -> purchase whose earning made it
         self._paid_until: dict[int, datetime] = {}  # purchase id -> latest expiry it spent
         self._lot_rows: dict[int, Row] = {}  # every lot's row, by id: takes update `remaining`
+        self._purchase_at: dict[int, datetime] = {}  # purchase id -> when its plan was applied
 
     def open_lots(self, member_id: int) -> list[OpenLot]:
         lots = self.books[member_id].lots.values()
@@ -76,9 +80,12 @@ class MemoryLedger:
         time_zone: str,
         at: datetime,
         enrolled_at: datetime | None = None,
+        window_days: int | None = None,
     ) -> MemberState:
-        """As `ledger.state.member_state`, from the books."""
+        """As `ledger.state.member_state`, from the books (`window_days`: the program's tier
+        window, None for a program without tiers)."""
         book = self.books[member_id]
+        since = None if window_days is None else at - timedelta(days=window_days)
         available, pending = points_of(book.lots.values(), at)
         day_uses, month_uses = uses_of(book.uses, local_day(receipt_at, time_zone))
         return MemberState(
@@ -89,6 +96,8 @@ class MemoryLedger:
             spend=book.spend,
             day_uses=day_uses,
             month_uses=month_uses,
+            tier=book.tier,
+            window_spend=0 if since is None else sum(d for t, d in book.spends if t >= since),
         )
 
     def next_expiry(self) -> datetime | None:
@@ -152,6 +161,12 @@ class MemoryLedger:
         book.spend += plan.spend_delta
         book.version += 1
         book.uses.extend((use.rule, use.day) for use in plan.rule_uses)
+        if plan.spend_delta:
+            bought = self._purchase_at.setdefault(plan.purchase_id or 0, plan.at)
+            book.spends.append((bought, plan.spend_delta))
+        if plan.tier is not None:
+            book.tier = plan.tier.tier
+            self._add("tier_change", [tier_change_row(plan)], [self.ids("tier_change")])
         return transfer_ids
 
     def _expires_at(self, lot_id: int) -> datetime:

@@ -17,6 +17,7 @@ from kopilka.program.engine import (
     Program,
     RuleUse,
     Spend,
+    TierReached,
     lot_dates,
 )
 
@@ -110,6 +111,7 @@ class Plan:
     takes: tuple[TakeRow, ...] = ()
     spend_delta: int = 0  # change of the member's cumulative spend, kopecks
     rule_uses: tuple[RuleUse, ...] = ()
+    tier: TierReached | None = None  # the higher tier the purchase reached
     after: tuple[int, int] = (0, 0)  # (available, pending) once applied
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
@@ -119,7 +121,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (self.transfers or self.spend_delta or self.rule_uses)
+        return not (self.transfers or self.spend_delta or self.rule_uses or self.tier)
 
 
 def plan_transfer(kind: str, legs: Sequence[tuple[str, int]], reason: str = "") -> TransferRow:
@@ -211,6 +213,7 @@ def plan_purchase(
         takes=tuple(takes),
         spend_delta=spend_delta,
         rule_uses=tuple(e for e in effects if isinstance(e, RuleUse)),
+        tier=next((e for e in effects if isinstance(e, TierReached)), None),
         after=_after(lots, new_lots, takes, at),
     )
 

@@ -12,15 +12,16 @@ between a quote and its commit.
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max
+from django.db.models import F, Max, Sum
 
 from kopilka.ledger.models import LotSpend, PointLot, RuleUse, Transfer
 from kopilka.ledger.plan import OpenLot, points_of
 from kopilka.members.models import Member
+from kopilka.pos.models import Purchase, ReturnLine
 from kopilka.program.engine import MemberState, Program, stages
 
 # Member columns the engine reads, by MemberState field.
-STATE_COLUMNS = {"enrolled_at": "created_at", "spend": "spend_total"}
+STATE_COLUMNS = {"enrolled_at": "created_at", "spend": "spend_total", "tier": "tier_code"}
 # What the fast path's guard compares besides `state_version`: the state columns, and the
 # status every commit requires (active).
 GUARD_COLUMNS = ("status", *STATE_COLUMNS.values())
@@ -31,6 +32,7 @@ STATE_SOURCES = {
     "pending": "PointLot rows (ledger.apply)",
     "day_uses": "RuleUse rows (ledger.apply)",
     "month_uses": "RuleUse rows (ledger.apply)",
+    "window_spend": "Purchase and ReturnLine rows of the member (written with state_version)",
     **{field: f"Member.{column} (guard)" for field, column in STATE_COLUMNS.items()},
 }
 
@@ -116,5 +118,24 @@ def member_state(
         **{field: getattr(member, column) for field, column in STATE_COLUMNS.items()},
         day_uses=day_uses,
         month_uses=month_uses,
+        # Tiers count spend in a window: a program without them needs no read.
+        window_spend=window_spend(member.pk, window_start(at, program)) if program.tiers else 0,
     )
     return state, lots
+
+
+def window_start(at: datetime, program: Program) -> datetime:
+    """Purchases from this moment on count towards the member's tier."""
+    return at - timedelta(days=program.tier_window_days)
+
+
+def window_spend(member_id: int, since: datetime) -> int:
+    """Spend after discounts of the member's purchases made since `since`, less what was
+    returned of them (kopecks): what a tier qualifies on."""
+    paid = Purchase.objects.filter(member_id=member_id, purchased_at__gte=since).aggregate(
+        total=Sum(F("amount") - F("discount"))
+    )["total"]
+    returned = ReturnLine.objects.filter(
+        member_id=member_id, purchase_line__purchase__purchased_at__gte=since
+    ).aggregate(total=Sum(F("amount") - F("discount")))["total"]
+    return (paid or 0) - (returned or 0)

@@ -44,6 +44,23 @@ class Member(models.Model):
     # Moved by every write of the ledger's applier: a quote made on an older version is stale
     # (the one-statement commit checks it; see ledger/state.py).
     state_version = models.BigIntegerField(_("state version"), default=0)
+    # The member's tier (a code of the program's tiers; blank: below the first). Raised by the
+    # purchase that reaches a higher one, lowered only by the daily review after the grace
+    # period; a tier set by staff holds until tier_manual_until.
+    tier_code = models.CharField(_("tier"), max_length=64, blank=True, default="")
+    tier_since = models.DateTimeField(_("tier since"), null=True, blank=True)
+    tier_manual_until = models.DateField(
+        _("manual tier until"),
+        null=True,
+        blank=True,
+        help_text=_("a tier set by staff holds through this day; reviews resume after it"),
+    )
+    tier_at_risk_since = models.DateField(
+        _("below the tier's spend since"),
+        null=True,
+        blank=True,
+        help_text=_("the review day that first found the spend below the tier's threshold"),
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -117,3 +134,32 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.purpose}/{self.channel}: {self.given}"
+
+
+class TierChange(models.Model):
+    """A member's tier changed: by a purchase, a review or staff, with its reason."""
+
+    class Kind(models.TextChoices):
+        UPGRADE = "upgrade", _("upgrade by spend")
+        DOWNGRADE = "downgrade", _("downgrade at a review")
+        MANUAL = "manual", _("set by staff")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="tier_changes"
+    )
+    created_at = models.DateTimeField(_("time"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    from_tier = models.CharField(_("from tier"), max_length=64, blank=True, default="")
+    to_tier = models.CharField(_("to tier"), max_length=64, blank=True, default="")
+    window_spend = models.BigIntegerField(_("spend in the tier window, kopecks"))
+    purchase_id = models.BigIntegerField(_("purchase"), null=True, blank=True)
+    actor_label = models.CharField(_("by"), max_length=200)
+    reason = models.JSONField(_("reason"), help_text=_("a reason code with its figures"))
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        indexes = [models.Index(fields=["member", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_tier or '—'} → {self.to_tier or '—'}"

@@ -41,9 +41,10 @@ from kopilka.ledger.state import (
     local_day,
     month_start,
     uses_of,
+    window_start,
 )
 from kopilka.members.models import Card, Member
-from kopilka.pos.models import Purchase, PurchaseLine
+from kopilka.pos.models import Purchase, PurchaseLine, ReturnLine
 from kopilka.pos.receipts import (
     MemberRef,
     QuoteResult,
@@ -66,7 +67,20 @@ _LOCKED_PATH_DECIDES = {"KP002", "23505"}
 _SEQ = "nextval(pg_get_serial_sequence(%s, 'id'))"
 
 
-def _read_sql(where: str) -> str:
+def _window_sql() -> str:
+    """`ledger.state.window_spend` as a column: the spend a tier counts (since %s, twice)."""
+    purchase, line = Purchase._meta.db_table, PurchaseLine._meta.db_table
+    returned = ReturnLine._meta.db_table
+    return (
+        f"(SELECT COALESCE(SUM(p.amount - p.discount), 0) FROM {purchase} p "
+        "WHERE p.member_id = m.id AND p.purchased_at >= %s) - "
+        f"(SELECT COALESCE(SUM(r.amount - r.discount), 0) FROM {returned} r "
+        f"JOIN {line} pl ON pl.id = r.purchase_line_id JOIN {purchase} p ON p.id = pl.purchase_id "
+        "WHERE r.member_id = m.id AND p.purchased_at >= %s)"
+    )
+
+
+def _read_sql(where: str, window: bool) -> str:
     lot, use = PointLot._meta.db_table, RuleUse._meta.db_table
     columns = ", ".join(f"m.{column}" for column in GUARD_COLUMNS)
     return (
@@ -75,17 +89,24 @@ def _read_sql(where: str) -> str:
         f"l.expires_at) ORDER BY l.expires_at, l.id), '[]'::json) FROM {lot} l "
         "WHERE l.member_id = m.id AND l.remaining > 0 AND l.expires_at > %s), "
         f"(SELECT COALESCE(json_agg(json_build_array(u.rule, u.day)), '[]'::json) FROM {use} u "
-        "WHERE u.member_id = m.id AND u.day >= %s AND u.day <= %s) "
+        "WHERE u.member_id = m.id AND u.day >= %s AND u.day <= %s), "
+        f"{_window_sql() if window else '0'} "
         f"FROM {Member._meta.db_table} m WHERE {where}"
     )
 
 
-_READ_SQL = {
-    "id": _read_sql("m.id = %s"),
-    "phone": _read_sql("m.phone = %s"),
-    "card": _read_sql(
+_WHERE = {
+    "id": "m.id = %s",
+    "phone": "m.phone = %s",
+    "card": (
         f"m.id = (SELECT member_id FROM {Card._meta.db_table} WHERE number = %s AND status = %s)"
     ),
+}
+# (how the member is named, whether the program has tiers) -> the read
+_READ_SQL = {
+    (kind, window): _read_sql(where, window)
+    for kind, where in _WHERE.items()
+    for window in (False, True)
 }
 
 
@@ -103,7 +124,7 @@ def _next_month(day: date) -> date:
 
 
 def _read(
-    ref: MemberRef, receipt_at: datetime, time_zone: str, at: datetime
+    ref: MemberRef, receipt_at: datetime, time_zone: str, at: datetime, program: engine.Program
 ) -> tuple[int, list[int], engine.MemberState | None, list[OpenLot], tuple[object, ...]]:
     """(purchase id, transfer ids, member state, open lots, guard values). The request's first
     statement, so it is also the connection's health check (`read_first`)."""
@@ -120,10 +141,15 @@ def _read(
     else:
         kind, values = "card", [(ref.card_number or "").strip(), Card.Status.ACTIVE]
     day = local_day(receipt_at, time_zone)
-    row = read_first(_READ_SQL[kind], [*tables, at, month_start(day), _next_month(day), *values])
+    window = bool(program.tiers)
+    since = [window_start(at, program)] * 2 if window else []
+    row = read_first(
+        _READ_SQL[kind, window],
+        [*tables, at, month_start(day), _next_month(day), *since, *values],
+    )
     if row is None:
         raise _LockedPathDecides
-    purchase_id, t1, t2, member_id, version, *columns, lots_json, uses_json = row
+    purchase_id, t1, t2, member_id, version, *columns, lots_json, uses_json, spend = row
     state_values = dict(zip(GUARD_COLUMNS, columns, strict=True))
     if state_values["status"] != Member.Status.ACTIVE:
         raise _LockedPathDecides
@@ -142,6 +168,7 @@ def _read(
         **{field: state_values[column] for field, column in STATE_COLUMNS.items()},
         day_uses=day_uses,
         month_uses=month_uses,
+        window_spend=spend,
     )
     return purchase_id, [t1, t2], state, lots, (version, *columns)
 
@@ -206,12 +233,15 @@ def commit_in_one_statement(
     try:
         receipt_check(seller, receipt, now)
         priced = engine_receipt(seller, receipt, now)
+        program = program_in_force(priced.at)
         purchase_id, transfer_ids, state, lots, guard = _read(
-            receipt.member, priced.at, priced.time_zone, now
+            receipt.member, priced.at, priced.time_zone, now, program
         )
-        quote = engine.quote(priced, state, program_in_force(priced.at), receipt.redeem)
+        quote = engine.quote(priced, state, program, receipt.redeem)
     except (DomainError, _LockedPathDecides):
         return None
+    if any(isinstance(e, engine.TierReached) for e in quote.effects):
+        return None  # a tier change is rare: the locked path writes it and its event
     member_id = state.member_id if state else None
     row = purchase_row(seller, receipt, quote, member_id, now)
     body = dict(render(purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))

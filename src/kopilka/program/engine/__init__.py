@@ -5,7 +5,7 @@ what-if simulation all call `quote`; hypothesis throws thousands of receipts at 
 """
 
 from kopilka.program.engine.arithmetic import line_amount
-from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend
+from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached
 from kopilka.program.engine.errors import (
     InsufficientPoints,
     NoMemberToRedeem,
@@ -18,7 +18,9 @@ from kopilka.program.engine.quote import (
     Redeem,
     discount_level,
     lot_dates,
+    member_tier,
     next_discount_level,
+    next_tier,
     quote,
 )
 from kopilka.program.engine.reasons import Reason
@@ -32,6 +34,7 @@ from kopilka.program.engine.values import (
     Receipt,
     Rule,
     Then,
+    Tier,
     When,
 )
 
@@ -57,10 +60,14 @@ __all__ = [
     "RuleUse",
     "Spend",
     "Then",
+    "Tier",
+    "TierReached",
     "When",
     "discount_level",
     "line_amount",
     "lot_dates",
+    "member_tier",
     "next_discount_level",
+    "next_tier",
     "quote",
 ]

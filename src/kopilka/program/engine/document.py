@@ -34,6 +34,7 @@ from kopilka.program.engine.values import (
     Program,
     Rule,
     Then,
+    Tier,
     When,
 )
 
@@ -51,7 +52,22 @@ TOP_KEYS = (
     "discount_levels",
     "excluded_categories",
     "rules",
+    "tiers",
+    "tier_window_days",
+    "tier_grace_days",
 )
+TIER_KEYS = (
+    "code",
+    "name",
+    "qualify_spend",
+    "earn_multiplier",
+    "redeem_max_percent",
+    "discount_percent",
+    "privileges",
+)
+MAX_TIERS = 20
+MAX_PRIVILEGES = 10
+PRIVILEGE_LENGTH = 120
 LEVEL_KEYS = ("from_spend", "percent")
 RULE_KEYS = ("code", "name", "priority", "combine", "when", "then", "limit")
 WHEN_KEYS = (
@@ -326,6 +342,9 @@ def program_from_document(doc: object, *, version: int = 0) -> Program:
     read("discount_levels", lambda value, path: _levels(reader, value, path))
     read("excluded_categories", lambda value, path: _excluded(reader, value, path))
     read("rules", lambda value, path: _rules(reader, value, path))
+    read("tiers", lambda value, path: _tiers(reader, value, path))
+    read("tier_window_days", lambda value, path: reader.integer(value, path, 1, 3650))
+    read("tier_grace_days", lambda value, path: reader.integer(value, path, 0, 365))
 
     mode = values.get("mode", default.mode)
     if mode == "accumulating_discount":
@@ -371,6 +390,64 @@ def _levels(reader: _Reader, value: object, path: str) -> Any:
         if spend is not MISSING and percent is not MISSING:
             levels.append(DiscountLevel(from_spend=spend, percent=percent))
     return tuple(levels)
+
+
+def _tiers(reader: _Reader, value: object, path: str) -> Any:
+    if not isinstance(value, list):
+        return reader.problem(path, _("must be a list"))
+    if len(value) > MAX_TIERS:
+        return reader.problem(path, _("must have at most %(count)d tiers") % {"count": MAX_TIERS})
+    tiers: list[Tier] = []
+    codes: set[str] = set()
+    previous: int | None = None
+    for number, item in enumerate(value):
+        at = _index(path, number)
+        tier = reader.mapping(item, at, TIER_KEYS)
+        if tier is None:
+            previous = None
+            continue
+        code = _required(reader, tier, at, "code", lambda v, p: _code(reader, v, p))
+        if code is not MISSING and code in codes:
+            code = reader.problem(_key(at, "code"), _("is the code of an earlier tier"))
+        elif code is not MISSING:
+            codes.add(code)
+        name = _required(reader, tier, at, "name", lambda v, p: reader.text(v, p, NAME_LENGTH))
+        spend = _required(
+            reader, tier, at, "qualify_spend", lambda v, p: reader.money(v, p, positive=True)
+        )
+        if spend is not MISSING:
+            if previous is not None and spend <= previous:
+                reader.problem(
+                    _key(at, "qualify_spend"),
+                    _("must be greater than the previous tier’s (%(previous)s)")
+                    % {"previous": money_text(previous)},
+                )
+            previous = spend
+        figures: dict[str, Any] = {}
+        for figure, reading in (
+            ("earn_multiplier", reader.multiplier),
+            ("redeem_max_percent", reader.percent),
+            ("discount_percent", reader.percent),
+        ):
+            if figure in tier:
+                figures[figure] = reading(tier[figure], _key(at, figure))
+        privileges: Any = ()
+        if "privileges" in tier:
+            at_privileges = _key(at, "privileges")
+            read = reader.items(
+                tier["privileges"], at_privileges, lambda v, p: reader.text(v, p, PRIVILEGE_LENGTH)
+            )
+            if read is not None and len(read) > MAX_PRIVILEGES:
+                reader.problem(
+                    at_privileges,
+                    _("must have at most %(count)d items") % {"count": MAX_PRIVILEGES},
+                )
+            privileges = tuple(read or ())
+        if MISSING not in (code, name, spend, *figures.values()):
+            tiers.append(
+                Tier(code=code, name=name, qualify_spend=spend, privileges=privileges, **figures)
+            )
+    return tuple(tiers)
 
 
 def _required(
@@ -577,7 +654,24 @@ def program_to_document(program: Program) -> dict[str, Any]:
             for category, actions in sorted(program.excluded_categories.items())
         },
         "rules": [_rule_document(rule) for rule in program.rules],
+        "tiers": [_tier_document(tier) for tier in program.tiers],
+        "tier_window_days": program.tier_window_days,
+        "tier_grace_days": program.tier_grace_days,
     }
+
+
+def _tier_document(tier: Tier) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "code": tier.code,
+        "name": tier.name,
+        "qualify_spend": money_text(tier.qualify_spend),
+        "earn_multiplier": decimal_text(tier.earn_multiplier),
+    }
+    if tier.redeem_max_percent is not None:
+        document["redeem_max_percent"] = decimal_text(tier.redeem_max_percent)
+    document["discount_percent"] = decimal_text(tier.discount_percent)
+    document["privileges"] = list(tier.privileges)
+    return document
 
 
 def _rule_document(rule: Rule) -> dict[str, Any]:

@@ -33,4 +33,16 @@ class RuleUse:
     day: date  # the receipt's day in the store's time zone
 
 
-Effect = Grant | Spend | RuleUse
+@dataclass(frozen=True)
+class TierReached:
+    """The purchase takes the member's spend in the tier window to a higher tier."""
+
+    tier: str  # its code
+    name: str
+    previous: str  # the code of the tier before ("" below the first)
+    spend: int  # the window's spend with this purchase, kopecks
+    qualify_spend: int  # the tier's threshold, kopecks
+    window_days: int
+
+
+Effect = Grant | Spend | RuleUse | TierReached

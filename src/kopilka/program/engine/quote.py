@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from kopilka.core.money import format_rubles
 from kopilka.program.engine import stages
 from kopilka.program.engine.arithmetic import decimal_text, line_amount
-from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend
+from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached
 from kopilka.program.engine.errors import InsufficientPoints, NoMemberToRedeem, RedeemLimitExceeded
 from kopilka.program.engine.reasons import Params, Reason
 from kopilka.program.engine.values import (
@@ -19,6 +19,7 @@ from kopilka.program.engine.values import (
     Program,
     Receipt,
     Rule,
+    Tier,
 )
 
 Redeem = int | Literal["max"]
@@ -69,16 +70,46 @@ def lot_dates(at: datetime, time_zone: str, program: Program) -> tuple[datetime,
     return available_at, midnight(program.expiry_days + 1)
 
 
-def _base(program: Program, member: MemberState) -> tuple[int, Params | None]:
-    """The mode's own discount (scaled %) and its reason part."""
+def _base(program: Program, member: MemberState, tier: Tier | None) -> tuple[int, list[Params]]:
+    """The mode's own discount and the tier's (scaled %), and their reason parts."""
+    discount, parts = 0, []
     if program.mode == "discount" and program.discount_percent:
-        part = {"kind": "mode", "percent": decimal_text(program.discount_percent)}
-        return stages.scaled(program.discount_percent), part
+        parts.append({"kind": "mode", "percent": decimal_text(program.discount_percent)})
+        discount = stages.scaled(program.discount_percent)
     if program.mode == "accumulating_discount":
         level = discount_level(program, member.spend)
         if level:
-            return stages.scaled(level), {"kind": "level", "percent": decimal_text(level)}
-    return 0, None
+            parts.append({"kind": "level", "percent": decimal_text(level)})
+            discount = stages.scaled(level)
+    if tier is not None and tier.discount_percent:
+        percent = decimal_text(tier.discount_percent)
+        parts.append({"kind": "tier", "percent": percent, "tier": tier.name})
+        discount += stages.scaled(tier.discount_percent)
+    return discount, parts
+
+
+def member_tier(program: Program, member: MemberState) -> Tier | None:
+    """The member's tier under this version (a tier the version no longer has: none)."""
+    return program.tier(member.tier) if member.tier else None
+
+
+def tier_reached(program: Program, member: MemberState, spend: int) -> tuple[Tier | None, int]:
+    """The higher tier a purchase of `spend` takes the member to, if any, and the window's
+    spend with it. A tier is never lowered here (only a review lowers it)."""
+    after = member.window_spend + spend
+    reached = program.tier_for(after)
+    if reached is None:
+        return None, after
+    current = member_tier(program, member)
+    if current is not None and reached.qualify_spend <= current.qualify_spend:
+        return None, after
+    return reached, after
+
+
+def next_tier(program: Program, tier: Tier | None) -> Tier | None:
+    """The tier above `tier` (the first tier when there is none)."""
+    above = [t for t in program.tiers if tier is None or t.qualify_spend > tier.qualify_spend]
+    return above[0] if above else None
 
 
 def discount_level(program: Program, spend: int) -> Decimal:
@@ -163,10 +194,16 @@ def quote(
 
     # 1-2. which rules hold for the receipt, then which apply on each line
     rules = stages.eligible_rules(receipt, member, compiled, amounts, excluded)
-    base_discount, base_part = _base(program, member)
+    tier = member_tier(program, member)
+    base_discount, base_parts = _base(program, member, tier)
     base_earn = stages.scaled(program.earn_percent) if program.mode == "points" else 0
+    tier_multiplier = (
+        stages.scaled(tier.earn_multiplier) if tier and tier.earn_multiplier != 1 else None
+    )
     holding = tuple(rules)
-    bases = {ex: stages.LineBase(base_discount, base_earn, ex) for ex in set(excluded)}
+    bases = {
+        ex: stages.LineBase(base_discount, base_earn, ex, tier_multiplier) for ex in set(excluded)
+    }
     plans = [
         stages.line_plan(compiled, holding, line, bases[ex])
         for line, ex in zip(lines, excluded, strict=True)
@@ -184,7 +221,14 @@ def quote(
     after_discount = [a - d for a, d in zip(amounts, line_discount, strict=True)]
 
     # 4. redemption
-    limits = stages.redemption_limits(after_discount, excluded, compiled, member.available)
+    redeem_max = tier.redeem_max_percent if tier else None
+    limits = stages.redemption_limits(
+        after_discount,
+        excluded,
+        compiled,
+        member.available,
+        None if redeem_max is None else stages.scaled(redeem_max),
+    )
     points = _redeem_points(redeem, member, limits.max_redeemable)
     line_redeem = stages.redeem_spread(points, after_discount, limits)
     payables = [a - r * point_value for a, r in zip(after_discount, line_redeem, strict=True)]
@@ -200,7 +244,7 @@ def quote(
         stages.bonus_spread(rule.bonus or 0, on_lines, payables) for rule, on_lines in bonus_rules
     ]
 
-    texts = _Texts(compiled, base_part, base_earn)
+    texts = _Texts(compiled, base_parts, base_earn, tier if tier_multiplier else None)
     line_quotes = []
     for i, line in enumerate(lines):
         bonus_parts = [
@@ -244,6 +288,20 @@ def quote(
     # a use is recorded only where a limit will count it
     used = {r.code for on_line in applied for r in on_line if r.limited}
     effects.extend(RuleUse(r.code, day) for r in rules if r.code in used)
+    reached, window_after = (
+        tier_reached(program, member, sum(amounts) - discount) if program.tiers else (None, 0)
+    )
+    if reached is not None:
+        effects.append(
+            TierReached(
+                tier=reached.code,
+                name=reached.name,
+                previous=member.tier,
+                spend=window_after,
+                qualify_spend=reached.qualify_spend,
+                window_days=program.tier_window_days,
+            )
+        )
 
     pending = program.pending_days > 0
     available_after = member.available - points + (0 if pending else earn)
@@ -251,6 +309,7 @@ def quote(
     reasons = _receipt_reasons(
         program,
         member,
+        redeem_max,
         limits,
         points,
         discount,
@@ -263,6 +322,8 @@ def quote(
         available_after,
         pending_after,
     )
+    if program.tiers:
+        reasons += _tier_reasons(program, tier, reached, window_after)
     return Quote(
         lines=tuple(line_quotes),
         amount=sum(amounts),
@@ -285,11 +346,19 @@ class _Texts:
     it applies to, so its parts are built once per quote; only the figures differ."""
 
     def __init__(
-        self, program: stages.CompiledProgram, base_part: Params | None, base_earn: int
+        self,
+        program: stages.CompiledProgram,
+        base_parts: list[Params],
+        base_earn: int,
+        tier: Tier | None,
     ) -> None:
-        self.program, self.base_part, self.base_earn = program.program, base_part, base_earn
+        self.program, self.base_parts, self.base_earn = program.program, base_parts, base_earn
+        self.tier = tier  # when its multiplier shapes the earn rate
         self._parts = program.parts
-        self._base_key = tuple(base_part.values()) if base_part else ()
+        self._base_key = (
+            tuple(tuple(part.values()) for part in base_parts),
+            tier.code if tier else None,
+        )
 
     def _rule_parts(
         self, excluded: frozenset[str], applied: tuple[stages.CompiledRule, ...]
@@ -300,7 +369,7 @@ class _Texts:
         if len(self._parts) >= 10_000:
             self._parts.clear()
         rules = [r.rule for r in applied]
-        discount_parts = [self.base_part] if self.base_part else []
+        discount_parts = list(self.base_parts)
         discount_parts += [
             {"kind": "percent", **_named(r, percent=decimal_text(r.then.discount_percent))}
             for r in rules
@@ -325,6 +394,15 @@ class _Texts:
                     for r in rules
                     if r.then.earn_multiplier is not None
                 ]
+                if self.tier is not None:
+                    multiplier = decimal_text(self.tier.earn_multiplier)
+                    earn_parts.append(
+                        {
+                            "kind": "tier_multiplier",
+                            "multiplier": multiplier,
+                            "tier": self.tier.name,
+                        }
+                    )
         self._parts[key] = discount_parts, earn_parts
         return discount_parts, earn_parts
 
@@ -368,6 +446,7 @@ class _Texts:
 def _receipt_reasons(
     program: Program,
     member: MemberState,
+    redeem_max: Decimal | None,
     limits: stages.Redemption,
     points: int,
     discount: int,
@@ -387,7 +466,7 @@ def _receipt_reasons(
         reasons.append(Reason("redeem", {"points": points, "money": money}))
     if limits.max_redeemable < member.available:
         limit = "share" if limits.share_limit <= limits.lines_limit else "lines"
-        share = decimal_text(program.redeem_max_percent)
+        share = decimal_text(program.redeem_max_percent if redeem_max is None else redeem_max)
         reasons.append(
             Reason("redeem_cap", {"points": limits.max_redeemable, "limit": limit, "share": share})
         )
@@ -410,4 +489,27 @@ def _receipt_reasons(
     reasons.append(
         Reason("balance_after", {"available": available_after, "pending": pending_after})
     )
+    return tuple(reasons)
+
+
+def _tier_reasons(
+    program: Program, tier: Tier | None, reached: Tier | None, window_after: int
+) -> tuple[Reason, ...]:
+    """The tier this purchase reached (its privileges apply from the next purchase), or how
+    much more spend the next tier needs."""
+    if reached is not None:
+        params = {
+            "tier": reached.name,
+            "code": reached.code,
+            "privileges": list(reached.privileges),
+        }
+        reasons = [Reason("tier_reached", params)]
+        tier = reached
+    else:
+        reasons = []
+    ahead = next_tier(program, tier)
+    if ahead is not None:
+        money = format_rubles(ahead.qualify_spend - window_after)
+        params = {"tier": ahead.name, "code": ahead.code, "money": money}
+        reasons.append(Reason("tier_next", params))
     return tuple(reasons)

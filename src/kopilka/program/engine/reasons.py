@@ -72,6 +72,10 @@ def _part(part: Params, texts: _Texts) -> str:
             return _("%(percent)s%% card discount") % part
         case "level":
             return _("%(percent)s%% for your total spend") % part
+        case "tier":
+            return _("%(percent)s%% for the «%(tier)s» tier") % part
+        case "tier_multiplier":
+            return _("×%(multiplier)s for the «%(tier)s» tier") % part
         case "percent":
             return _("%(percent)s%% «%(name)s»") % part
         case "multiplier":
@@ -193,6 +197,22 @@ def render(code: str, p: Params, language: str | None) -> str:
                 )
                 % p
             )
+        case "tier_reached" if p["privileges"]:
+            privileges = "; ".join(p["privileges"])
+            return _(
+                "This purchase takes you to the «%(tier)s» tier: %(privileges)s. Its terms "
+                "apply from your next purchase."
+            ) % {**p, "privileges": privileges}
+        case "tier_reached":
+            return (
+                _(
+                    "This purchase takes you to the «%(tier)s» tier. Its terms apply from your "
+                    "next purchase."
+                )
+                % p
+            )
+        case "tier_next":
+            return _("%(money)s ₽ more to the «%(tier)s» tier.") % p
         case "excluded":
             return _excluded(p, texts)
         case "line_discount":

@@ -256,6 +256,7 @@ class LineBase:
     discount: int  # scaled %
     earn_percent: int  # scaled %
     excluded: frozenset[Action]
+    multiplier: int | None = None  # scaled: the member's tier multiplies every earn rate
 
 
 @dataclass(frozen=True)
@@ -458,6 +459,9 @@ class StackSum:
                 multipliers += 1
             per_unit += extra.per_unit
         rate = (base.earn_percent if replacing is None else replacing) * multiplier
+        if base.multiplier is not None:
+            rate *= base.multiplier
+            multipliers += 1
         return LineTerms(discount, rate, multipliers, per_unit)
 
 
@@ -487,12 +491,15 @@ def redemption_limits(
     excluded: Sequence[frozenset[Action]],
     program: CompiledProgram,
     available: int,
+    redeem_max: int | None = None,
 ) -> Redemption:
-    """At most redeem_max_percent of what can be paid with points, whole point values per line."""
+    """At most redeem_max_percent of what can be paid with points (the program's, or
+    `redeem_max`, scaled, for the member's tier), whole point values per line."""
     point_value = program.program.point_value
     payable = [0 if "redeem" in ex else a for a, ex in zip(after_discount, excluded, strict=True)]
     caps = [a // point_value for a in payable]
-    share_limit = percent_of(sum(payable), program.redeem_max) // point_value
+    share = program.redeem_max if redeem_max is None else redeem_max
+    share_limit = percent_of(sum(payable), share) // point_value
     lines_limit = sum(caps)
     return Redemption(
         max_redeemable=max(0, min(available, share_limit, lines_limit)),

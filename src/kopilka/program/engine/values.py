@@ -64,6 +64,8 @@ class MemberState:
     pending: int  # points not yet available
     enrolled_at: datetime | None = None
     spend: int = 0  # cumulative spend after discounts and returns, kopecks
+    tier: str = ""  # the code of the member's tier ("" below the first)
+    window_spend: int = 0  # spend after discounts and returns in the program's tier window
     day_uses: Mapping[str, int] = field(default_factory=dict)  # rule code -> uses on the day
     month_uses: Mapping[str, int] = field(default_factory=dict)  # ... in the calendar month
 
@@ -124,6 +126,19 @@ class DiscountLevel:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A level a member reaches by spending `qualify_spend` within the tier window."""
+
+    code: str
+    name: str
+    qualify_spend: int  # kopecks within the window
+    earn_multiplier: Decimal = Decimal(1)  # x every earn rate of the member's lines
+    redeem_max_percent: Decimal | None = None  # replaces the program's cap; None: the program's
+    discount_percent: Decimal = Decimal(0)  # added to every line that allows discounts
+    privileges: tuple[str, ...] = ()  # what staff say and the portal shows: "Кофе без очереди"
+
+
+@dataclass(frozen=True)
 class Program:
     """One version of the program. `version` is its id (0: the built-in default, never stored)."""
 
@@ -140,7 +155,18 @@ class Program:
         default_factory=lambda: dict(LAW_EXCLUDED)
     )
     rules: tuple[Rule, ...] = ()
+    tiers: tuple[Tier, ...] = ()  # by qualify_spend, ascending
+    tier_window_days: int = 365
+    tier_grace_days: int = 30
     version: int = 0
+
+    def tier(self, code: str) -> Tier | None:
+        return next((t for t in self.tiers if t.code == code), None)
+
+    def tier_for(self, spend: int) -> Tier | None:
+        """The highest tier a spend within the window qualifies for."""
+        reached = [t for t in self.tiers if t.qualify_spend <= spend]
+        return reached[-1] if reached else None
 
     def excluded(self, category: str, action: Action) -> bool:
         return action in self.excluded_categories.get(category, frozenset())
