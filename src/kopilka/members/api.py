@@ -28,6 +28,7 @@ from kopilka.api.schemas import (
     Phone,
     text,
 )
+from kopilka.core import clock
 from kopilka.core.money import format_rubles
 from kopilka.ledger.selectors import (
     member_balance,
@@ -38,6 +39,7 @@ from kopilka.ledger.selectors import (
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number, member_find, member_get
 from kopilka.members.services import ConsentChoices, member_enroll
+from kopilka.members.tiers import tier_status
 from kopilka.program.engine import discount_level, next_discount_level
 from kopilka.program.engine.arithmetic import decimal_text
 from kopilka.program.selectors import program_in_force
@@ -139,6 +141,35 @@ class DiscountOut(Schema):
     next: NextDiscountOut | None
 
 
+class NextTierOut(Schema):
+    code: str
+    name: str
+    spend_needed: str = Field(description="Roubles still to spend within the window to reach it")
+
+
+class KeepTierOut(Schema):
+    spend_needed: str = Field(description="Roubles to spend to keep the tier")
+    by: date = Field(description="The last day of the grace period")
+
+
+class TierOut(Schema):
+    """The member's tier under the program in force (null when the program has no tiers)."""
+
+    code: str | None = Field(description="null below the first tier")
+    name: str | None
+    privileges: list[str]
+    since: datetime | None
+    manual_until: date | None = Field(
+        description="A tier set by staff holds through this day (null: earned by spend)"
+    )
+    spend_in_window: str = Field(
+        description="Purchases of the tier window after discounts and returns, roubles"
+    )
+    window_days: int
+    next: NextTierOut | None
+    keep: KeepTierOut | None
+
+
 class MemberOut(Schema):
     id: int
     phone: str
@@ -146,9 +177,34 @@ class MemberOut(Schema):
     email: str | None
     card_number: str | None
     status: str
-    tier: None = None
+    tier: TierOut | None = None
     balance: BalanceOut
     discount: DiscountOut | None = None
+
+
+def tier_out(member: Member) -> TierOut | None:
+    program = program_in_force()
+    status = tier_status(member, program, clock.now())
+    if status is None:
+        return None
+    tier, ahead = status.tier, status.next
+    return TierOut(
+        code=tier.code if tier else None,
+        name=tier.name if tier else None,
+        privileges=list(tier.privileges) if tier else [],
+        since=status.since if tier else None,
+        manual_until=status.manual_until,
+        spend_in_window=format_rubles(status.spend_in_window),
+        window_days=program.tier_window_days,
+        next=None
+        if ahead is None
+        else NextTierOut(
+            code=ahead.code, name=ahead.name, spend_needed=format_rubles(status.next_spend_needed)
+        ),
+        keep=None
+        if status.keep_by is None
+        else KeepTierOut(spend_needed=format_rubles(status.keep_spend_needed), by=status.keep_by),
+    )
 
 
 def discount_out(member: Member) -> DiscountOut | None:
@@ -204,6 +260,7 @@ def member_out(member: Member) -> MemberOut:
             ],
         ),
         discount=discount_out(member),
+        tier=tier_out(member),
     )
 
 

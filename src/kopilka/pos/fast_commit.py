@@ -72,9 +72,9 @@ def _window_sql() -> str:
     purchase, line = Purchase._meta.db_table, PurchaseLine._meta.db_table
     returned = ReturnLine._meta.db_table
     return (
-        f"(SELECT COALESCE(SUM(p.amount - p.discount), 0) FROM {purchase} p "
+        f"(SELECT COALESCE(SUM(p.amount - p.discount), 0)::bigint FROM {purchase} p "
         "WHERE p.member_id = m.id AND p.purchased_at >= %s) - "
-        f"(SELECT COALESCE(SUM(r.amount - r.discount), 0) FROM {returned} r "
+        f"(SELECT COALESCE(SUM(r.amount - r.discount), 0)::bigint FROM {returned} r "
         f"JOIN {line} pl ON pl.id = r.purchase_line_id JOIN {purchase} p ON p.id = pl.purchase_id "
         "WHERE r.member_id = m.id AND p.purchased_at >= %s)"
     )

@@ -213,6 +213,36 @@ def render(code: str, p: Params, language: str | None) -> str:
             )
         case "tier_next":
             return _("%(money)s ₽ more to the «%(tier)s» tier.") % p
+        case "tier_upgrade":
+            return (
+                _(
+                    "%(spend)s ₽ spent in the last %(days)s days: the «%(tier)s» tier "
+                    "(from %(threshold)s ₽)."
+                )
+                % p
+            )
+        case "tier_downgrade" if p["tier"]:
+            return (
+                _(
+                    "%(spend)s ₽ spent in the last %(days)s days, below the «%(previous)s» tier's "
+                    "%(threshold)s ₽ for the %(grace)s days of grace: the «%(tier)s» tier."
+                )
+                % p
+            )
+        case "tier_downgrade":
+            return (
+                _(
+                    "%(spend)s ₽ spent in the last %(days)s days, below the «%(previous)s» tier's "
+                    "%(threshold)s ₽ for the %(grace)s days of grace: no tier."
+                )
+                % p
+            )
+        case "tier_removed":
+            return _("The program no longer has the «%(previous)s» tier.") % p
+        case "tier_manual" if p["tier"]:
+            return _("The «%(tier)s» tier set by staff until %(until)s: %(note)s") % p
+        case "tier_manual":
+            return _("No tier, set by staff until %(until)s: %(note)s") % p
         case "excluded":
             return _excluded(p, texts)
         case "line_discount":

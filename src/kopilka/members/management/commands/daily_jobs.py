@@ -1,0 +1,32 @@
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kopilka.core import clock
+from kopilka.core.audit import Actor
+from kopilka.members.tiers import tier_review
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"--date must be YYYY-MM-DD, got {value!r}") from exc
+
+
+class Command(BaseCommand):
+    help = (
+        "Ежедневные задачи за день (по умолчанию вчерашний): пересмотр уровней участников. "
+        "Повторный запуск за тот же день ничего не меняет. / The daily jobs for a day (default "
+        "yesterday): the tier review. Running a day twice changes nothing more."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", type=_day, help="YYYY-MM-DD, the business day to run for")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        day = options["date"] or clock.business_date(clock.now()) - timedelta(days=1)
+        review = tier_review(day=day, actor=Actor.system("daily_jobs"))
+        self.stdout.write(json.dumps({"day": day.isoformat(), "tiers": review.as_dict()}))
