@@ -15,7 +15,7 @@ from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.ledger.memory import MemoryLedger
 from kopilka.ledger.models import PointLot, Posting, Transfer
-from kopilka.ledger.plan import plan_expiry, plan_return
+from kopilka.ledger.plan import plan_expiry, plan_purchase, plan_return
 from kopilka.ledger.services import points_expire_due
 from kopilka.members.models import Member
 from kopilka.pos import services as pos
@@ -214,3 +214,40 @@ def test_a_stream_with_every_movement_agrees() -> None:
             ("buy", 0, [60_000], 5, 3),  # nothing left to redeem: refused on both
         ]
     )
+
+
+def quote_of(amount: int) -> engine.Quote:
+    """A purchase of `amount` kopecks under a program with a 10,000 ₽ silver tier."""
+    silver = engine.Tier("silver", "Серебро", 1_000_000)
+    line = engine.Line("X", "X", "grocery", Decimal(1), amount)
+    receipt = engine.Receipt("central", MONDAY_10_MSK, MOSCOW, (line,))
+    member = engine.MemberState(1, 0, 0)
+    return engine.quote(receipt, member, engine.Program(tiers=(silver,)))
+
+
+MONDAY_10_MSK = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+MOSCOW = "Europe/Moscow"
+
+
+def test_the_memory_ledger_keeps_the_tier_and_the_windows_spend() -> None:
+    ledger = MemoryLedger()
+    q = quote_of(1_100_000)
+    plan = plan_purchase(
+        member_id=1,
+        purchase_id=7,
+        effects=q.effects,
+        lots=[],
+        at=MONDAY_10_MSK,
+        actor_label="system:test",
+        spend_delta=q.amount - q.discount,
+    )
+    ledger.apply(plan)
+    state = ledger.state(
+        1, receipt_at=MONDAY_10_MSK, time_zone=MOSCOW, at=MONDAY_10_MSK, window_days=365
+    )
+    assert (state.tier, state.window_spend) == ("silver", 1_100_000)
+    (change,) = ledger.rows["tier_change"]
+    assert (change["from_tier"], change["to_tier"], change["purchase_id"]) == ("", "silver", 7)
+    later = MONDAY_10_MSK + timedelta(days=366)
+    state = ledger.state(1, receipt_at=later, time_zone=MOSCOW, at=later, window_days=365)
+    assert (state.tier, state.window_spend) == ("silver", 0)  # out of the window, tier kept

@@ -89,6 +89,7 @@ CHANGES: dict[str, tuple[Any, int]] = {
     "status": (Member.Status.BLOCKED, 422),
     "created_at": (F("created_at") - timedelta(days=1), 201),
     "spend_total": (F("spend_total") + 1, 201),
+    "tier_code": ("silver", 201),  # staff set a tier (a code this program does not have)
 }
 
 
