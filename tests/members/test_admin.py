@@ -200,3 +200,30 @@ def test_the_member_page_costs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(12):
         response = staff_client.get(f"/admin/members/member/{member.pk}/change/")
     assert response.content.decode().count("<td>+5</td>") == 10
+
+
+def test_staff_see_the_tier_and_set_one_by_hand(staff_client: Client) -> None:
+    from kopilka.members.models import Member, TierChange
+    from tests.members.test_tiers import TIERS
+
+    with clock.frozen_at(datetime(2026, 3, 2, 9, tzinfo=UTC)):
+        program_version_create(actor=Actor.system("test"), document={"tiers": TIERS})
+        program_cache_clear()
+        member = enroll()
+        page = staff_client.get(f"/admin/members/member/{member.pk}/change/")
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "1000.00 ₽ more to «Серебро»" in html or "1000.00 ₽ до «Серебро»" in html
+        url = f"/admin/members/member/{member.pk}/tier/"
+        form = staff_client.get(url)
+        assert form.status_code == 200 and "Золото" in form.content.decode()
+        refused = staff_client.post(url, {"tier": "gold", "until": "2026-03-01", "note": "x"})
+        assert refused.status_code == 200 and not TierChange.objects.exists()
+        done = staff_client.post(url, {"tier": "gold", "until": "2026-04-30", "note": "блогер"})
+        assert done.status_code == 302
+        member = Member.objects.get(pk=member.pk)
+        assert (member.tier_code, str(member.tier_manual_until)) == ("gold", "2026-04-30")
+        change = TierChange.objects.get()
+        assert (change.kind, change.actor_label) == ("manual", "staff:boss")
+        html = staff_client.get(f"/admin/members/member/{member.pk}/change/").content.decode()
+        assert "Золото" in html and "блогер" in html

@@ -88,3 +88,32 @@ def test_the_owner_signs_in_and_reads_a_member_in_russian(
     assert right <= PHONE["width"] and content > inner  # wider than the phone, scrolled in place
     page.set_viewport_size(DESKTOP)
     assert failed == [], failed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_member_page_shows_the_tier_its_privileges_and_its_history(
+    browser_page: Any, live_server: Any, api: Api, tmp_path: Path
+) -> None:
+    from kopilka.program.selectors import program_cache_clear
+    from kopilka.program.services import program_version_create
+    from tests.members.test_tiers import TIERS
+
+    shots = Path(os.environ.get("KOPILKA_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    get_user_model().objects.create_superuser("owner", password=PASSWORD, email="")
+    with clock.frozen_at(datetime(2026, 3, 10, 12, tzinfo=UTC)):
+        program_version_create(actor=Actor.system("test"), document={"tiers": TIERS})
+        program_cache_clear()
+        member = enroll(name="Анна Смирнова")
+    buy(api, member.pk, ("COF1", "5", "250.00"), number="T-1")  # 1,250 ₽: silver
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/members/member/{member.pk}/change/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**/admin/members/member/{member.pk}/change/")
+    tier = page.locator(".kopilka-tier").inner_text()
+    assert "Серебро" in tier and "Кофе без очереди" in tier
+    assert "До «Золото» осталось 1750.00 ₽." in tier
+    assert "Покупки за последние 365 дн. — 1250.00 ₽: уровень «Серебро» (от 1000.00 ₽)." in tier
+    assert shoot(page, "member-tier", shots) <= PHONE["width"]

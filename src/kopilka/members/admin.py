@@ -14,11 +14,15 @@ from kopilka.core import clock
 from kopilka.core.admin_utils import ReadOnlyInline, TitledAdmin
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
+from kopilka.core.money import format_rubles
 from kopilka.ledger.selectors import member_balance, member_transfers, transfer_description
 from kopilka.ledger.services import points_adjust
-from kopilka.members.forms import PointsAdjustForm
+from kopilka.members.forms import PointsAdjustForm, TierSetForm
 from kopilka.members.models import Card, Consent, Member
 from kopilka.members.services import card_replace
+from kopilka.members.tiers import tier_set_manual, tier_status
+from kopilka.program.engine import Reason
+from kopilka.program.selectors import program_in_force
 
 LATEST_OPERATIONS = 10
 # Lots expire at a business-day boundary: the moment before it is the lot's last valid day.
@@ -49,10 +53,18 @@ class MemberAdmin(TitledAdmin):
     list_display = ["phone", "name", "status", "points_balance", "enrolled_store", "created_at"]
     list_filter = ["status", "enrolled_store"]
     search_fields = ["phone", "name", "email", "cards__number"]
-    readonly_fields = ("points", "operations", "created_at", "enrolled_store", "enrolled_by")
+    readonly_fields = (
+        "points",
+        "operations",
+        "tier",
+        "created_at",
+        "enrolled_store",
+        "enrolled_by",
+    )
     fieldsets = [
         (None, {"fields": ("phone", "name", "email", "birth_date", "status")}),
         (gettext_lazy("Points"), {"fields": ("points", "operations")}),
+        (gettext_lazy("Tier"), {"fields": ("tier",)}),
         (gettext_lazy("Enrolment"), {"fields": ("created_at", "enrolled_store", "enrolled_by")}),
     ]
     inlines = [CardInline, ConsentInline]
@@ -101,13 +113,79 @@ class MemberAdmin(TitledAdmin):
             "admin/members/member/operations.html", {"rows": rows, "all_url": all_url}
         )
 
+    @admin.display(description=gettext_lazy("Tier"))
+    def tier(self, member: Member) -> str:
+        """The tier with its privileges, how far the next one is, and every change with its why."""
+        program = program_in_force()
+        status = tier_status(member, program, clock.now())
+        if status is None:
+            return _("The program in force has no tiers.")
+        names = {t.code: t.name for t in program.tiers}
+        changes = [
+            {
+                "created_at": c.created_at,
+                "kind": c.get_kind_display(),
+                "from_tier": names.get(c.from_tier, c.from_tier),
+                "to_tier": names.get(c.to_tier, c.to_tier),
+                "reason": Reason.from_stored(c.reason).render(),
+                "actor_label": c.actor_label,
+            }
+            for c in member.tier_changes.order_by("-created_at")[:LATEST_OPERATIONS]
+        ]
+        return render_to_string(
+            "admin/members/member/tier.html",
+            {
+                "status": status,
+                "spend": format_rubles(status.spend_in_window),
+                "days": program.tier_window_days,
+                "next_needed": format_rubles(status.next_spend_needed),
+                "keep_needed": format_rubles(status.keep_spend_needed),
+                "changes": changes,
+                "set_url": reverse("admin:members_member_set_tier", args=[member.pk]),
+            },
+        )
+
     def get_urls(self) -> list[URLPattern]:
         adjust = path(
             "<int:member_id>/adjust/",
             self.admin_site.admin_view(self.adjust_view),
             name="members_member_adjust",
         )
-        return [adjust, *super().get_urls()]
+        set_tier = path(
+            "<int:member_id>/tier/",
+            self.admin_site.admin_view(self.set_tier_view),
+            name="members_member_set_tier",
+        )
+        return [adjust, set_tier, *super().get_urls()]
+
+    def set_tier_view(self, request: HttpRequest, member_id: int) -> HttpResponse:
+        """A tier set by hand, with its end date and why; the service records the change."""
+        member = get_object_or_404(Member, pk=member_id)
+        tiers = [(t.code, t.name) for t in program_in_force().tiers]
+        form = TierSetForm(request.POST or None, tiers=tiers)
+        if request.method == "POST" and form.is_valid():
+            try:
+                tier_set_manual(
+                    member_id=member.pk,
+                    tier_code=form.cleaned_data["tier"],
+                    until=form.cleaned_data["until"],
+                    note=form.cleaned_data["note"],
+                    actor=Actor.staff(request.user),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("Tier set."), messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:members_member_change", args=[member.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "member": member,
+            "form": form,
+            "title": _("Set the tier"),
+        }
+        return TemplateResponse(request, "admin/members/set_tier.html", context)
 
     def adjust_view(self, request: HttpRequest, member_id: int) -> HttpResponse:
         """A manual correction: a staff user, a reason, and the ledger service does the rest."""

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,3 +20,21 @@ class PointsAdjustForm(forms.Form):
         if points == 0:
             raise forms.ValidationError(_("An adjustment must change the balance."))
         return int(points)
+
+
+class TierSetForm(forms.Form):
+    tier = forms.ChoiceField(label=_("Tier"))
+    until = forms.DateField(
+        label=_("Holds through"),
+        help_text=_("YYYY-MM-DD: the last day of the tier set by hand"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(
+        label=_("Why"), max_length=500, help_text=_("The member may see it in the history.")
+    )
+
+    def __init__(self, *args: Any, tiers: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tier = self.fields["tier"]
+        assert isinstance(tier, forms.ChoiceField)
+        tier.choices = [("", _("No tier")), *tiers]
