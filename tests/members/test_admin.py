@@ -213,7 +213,7 @@ def test_staff_see_the_tier_and_set_one_by_hand(staff_client: Client) -> None:
         page = staff_client.get(f"/admin/members/member/{member.pk}/change/")
         html = page.content.decode()
         assert page.status_code == 200
-        assert "1000.00 ₽ more to «Серебро»" in html or "1000.00 ₽ до «Серебро»" in html
+        assert "До «Серебро» осталось 1000.00 ₽." in html
         url = f"/admin/members/member/{member.pk}/tier/"
         form = staff_client.get(url)
         assert form.status_code == 200 and "Золото" in form.content.decode()

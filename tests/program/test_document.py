@@ -28,9 +28,13 @@ from kopilka.program.engine.values import (
     COMBINES,
     LAW_EXCLUDED,
     MODES,
+    BirthdayBonus,
     DiscountLevel,
+    EventBonus,
+    EventBonuses,
     Limit,
     Program,
+    ReferralBonus,
     Rule,
     Then,
     Tier,
@@ -95,6 +99,12 @@ EXAMPLE: dict[str, Any] = {
     ],
     "tier_window_days": 365,
     "tier_grace_days": 30,
+    "bonuses": {
+        "welcome": {"points": 100},
+        "birthday": {"points": 200, "days_before": 3, "days_after": 7},
+        "profile_completed": {"points": 50},
+        "referral": {"referrer_points": 200, "friend_points": 100, "after_days": 14},
+    },
 }
 
 
@@ -173,6 +183,12 @@ def test_the_issue_example_reads_as_the_program_it_describes() -> None:
         ),
     )
     assert (program.tier_window_days, program.tier_grace_days) == (365, 30)
+    assert program.bonuses == EventBonuses(
+        welcome=EventBonus(100),
+        birthday=BirthdayBonus(200, days_before=3, days_after=7),
+        profile_completed=EventBonus(50),
+        referral=ReferralBonus(referrer_points=200, friend_points=100, after_days=14),
+    )
     # and it is already canonical: written back key for key
     assert program_to_document(program) == EXAMPLE
     assert list(program_to_document(program)) == list(EXAMPLE)
@@ -203,6 +219,7 @@ def test_the_default_document_is_today_s_program() -> None:
         "tiers": [],
         "tier_window_days": 365,
         "tier_grace_days": 30,
+        "bonuses": {},
     }
     assert program_from_document(DEFAULT_DOCUMENT) == Program()
     assert document_warnings(DEFAULT_DOCUMENT) == []

@@ -26,3 +26,12 @@ def new_card_number() -> str:
     body_length = CARD_LENGTH - len(CARD_PREFIX) - 1
     body = CARD_PREFIX + "".join(str(secrets.randbelow(10)) for _ in range(body_length))
     return body + luhn_check_digit(body)
+
+
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+REFERRAL_LENGTH = 8
+
+
+def new_referral_code() -> str:
+    """A member's code to invite friends with: 8 characters, 40 bits, unguessable in practice."""
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))

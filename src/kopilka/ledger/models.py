@@ -18,6 +18,7 @@ class Transfer(models.Model):
         RETURN = "return", _("return")
         EXPIRE = "expire", _("expired")
         ADJUST = "adjust", _("adjustment")
+        BONUS = "bonus", _("bonus")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     member = models.ForeignKey(  # indexed by (member, -created_at, -id) below
@@ -159,3 +160,33 @@ class RuleUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.day}"
+
+
+class BonusGrant(models.Model):
+    """An event bonus given once: the unique (member, kind, key) is what makes a job or an event
+    that runs twice give nothing more (key: the year of a birthday, the friend of a referral)."""
+
+    class Kind(models.TextChoices):
+        WELCOME = "welcome", _("welcome")
+        BIRTHDAY = "birthday", _("birthday")
+        PROFILE_COMPLETED = "profile_completed", _("profile completed")
+        REFERRER = "referrer", _("a friend joined")
+        FRIEND = "friend", _("joined by invitation")
+
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    key = models.CharField(_("key"), max_length=32, blank=True, default="")
+    transfer = models.OneToOneField(
+        Transfer, verbose_name=_("transfer"), on_delete=models.PROTECT, related_name="bonus"
+    )
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("bonus given")
+        verbose_name_plural = _("bonuses given")
+        constraints = [models.UniqueConstraint(fields=["member", "kind", "key"], name="bonus_once")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.kind} {self.key}"

@@ -29,6 +29,7 @@ MEMBER, ISSUED, REDEEMED, EXPIRED, ADJUSTMENT = (
     "adjustment",
 )
 EARN, REDEEM, RETURN, EXPIRE, ADJUST = "earn", "redeem", "return", "expire", "adjust"
+BONUS = "bonus"
 Legs = tuple[tuple[str, int], ...]
 
 
@@ -316,4 +317,30 @@ def plan_adjust(
         lots=tuple(new_lots),
         takes=tuple(takes),
         after=_after(lots, new_lots, takes, at),
+    )
+
+
+def plan_bonus(
+    *,
+    member_id: int,
+    points: int,
+    reason: str,
+    lots: Sequence[OpenLot],
+    at: datetime,
+    expires_at: datetime,
+    actor_label: str,
+) -> Plan:
+    """An event bonus: points the program issues (like earning, not for a purchase), a new lot
+    available at once."""
+    if points <= 0:
+        raise LedgerInvariantError("a bonus gives points")
+    transfer = plan_transfer(BONUS, [(ISSUED, -points), (MEMBER, points)], reason)
+    new_lots = [LotRow(0, points, at, expires_at)]
+    return Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        transfers=(transfer,),
+        lots=tuple(new_lots),
+        after=_after(lots, new_lots, [], at),
     )

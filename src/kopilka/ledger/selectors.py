@@ -80,9 +80,36 @@ def transfer_description(transfer: Transfer) -> str:
             "%(points)d points expired: they were not used in time.",
             points,
         )
+    elif transfer.kind == Transfer.Kind.BONUS:
+        text = _bonus_text(transfer.reason, points)
     else:
         text = _("Adjustment by staff: %(reason)s")
     return text % params
+
+
+def _bonus_text(kind: str, points: int) -> str:
+    texts = {
+        "welcome": ngettext("%(points)d welcome point.", "%(points)d welcome points.", points),
+        "birthday": ngettext(
+            "%(points)d point for your birthday.", "%(points)d points for your birthday.", points
+        ),
+        "profile_completed": ngettext(
+            "%(points)d point for completing your profile.",
+            "%(points)d points for completing your profile.",
+            points,
+        ),
+        "referrer": ngettext(
+            "%(points)d point: a friend you invited made a purchase.",
+            "%(points)d points: a friend you invited made a purchase.",
+            points,
+        ),
+        "friend": ngettext(
+            "%(points)d point for joining by invitation.",
+            "%(points)d points for joining by invitation.",
+            points,
+        ),
+    }
+    return texts.get(kind, ngettext("%(points)d bonus point.", "%(points)d bonus points.", points))
 
 
 # Which stored line reasons explain which kind of transfer.

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Max, Sum
+from django.db.models.functions import Coalesce
 
 from kopilka.ledger.models import LotSpend, PointLot, RuleUse, Transfer
 from kopilka.ledger.plan import OpenLot, points_of
@@ -130,12 +131,23 @@ def window_start(at: datetime, program: Program) -> datetime:
 
 
 def window_spend(member_id: int, since: datetime) -> int:
-    """Spend after discounts of the member's purchases made since `since`, less what was
-    returned of them (kopecks): what a tier qualifies on."""
-    paid = Purchase.objects.filter(member_id=member_id, purchased_at__gte=since).aggregate(
-        total=Sum(F("amount") - F("discount"))
-    )["total"]
-    returned = ReturnLine.objects.filter(
-        member_id=member_id, purchase_line__purchase__purchased_at__gte=since
-    ).aggregate(total=Sum(F("amount") - F("discount")))["total"]
+    """Spend after discounts of the member's purchases made since `since` (the till's time of
+    the receipt, else when it was recorded), less what was returned of them (kopecks): what a
+    tier qualifies on."""
+    paid = (
+        Purchase.objects.filter(member_id=member_id)
+        .alias(bought=Coalesce("purchased_at", "created_at"))
+        .filter(bought__gte=since)
+        .aggregate(total=Sum(F("amount") - F("discount")))["total"]
+    )
+    returned = (
+        ReturnLine.objects.filter(member_id=member_id)
+        .alias(
+            bought=Coalesce(
+                "purchase_line__purchase__purchased_at", "purchase_line__purchase__created_at"
+            )
+        )
+        .filter(bought__gte=since)
+        .aggregate(total=Sum(F("amount") - F("discount")))["total"]
+    )
     return (paid or 0) - (returned or 0)

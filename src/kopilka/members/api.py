@@ -107,6 +107,9 @@ class MemberIn(Schema):
     email: Email | None = None
     birth_date: date | None = None
     card_number: CardNumber | None = None
+    referrer_code: text(16) | None = Field(  # type: ignore[valid-type]
+        None, description="The referral code of the member who invited them"
+    )
     consents: ConsentsIn = Field(default_factory=ConsentsIn)
 
     @field_validator("email")
@@ -177,6 +180,7 @@ class MemberOut(Schema):
     email: str | None
     card_number: str | None
     status: str
+    referral_code: str = Field(description="The member's own code to invite friends with")
     tier: TierOut | None = None
     balance: BalanceOut
     discount: DiscountOut | None = None
@@ -252,6 +256,7 @@ def member_out(member: Member) -> MemberOut:
         email=member.email or None,
         card_number=member_card_number(member),
         status=member.status,
+        referral_code=member.referral_code,
         balance=BalanceOut(
             available=balance.available,
             pending=balance.pending,
@@ -281,6 +286,7 @@ def members_create(request: HttpRequest, body: MemberIn) -> Status[MemberOut]:
         actor=terminal.actor,
         source=f"terminal:{terminal.store_code}",
         store_id=terminal.store_id,
+        referrer_code=body.referrer_code,
     )
     return Status(201, member_out(member))
 

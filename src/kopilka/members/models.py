@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kopilka.core.ids import new_referral_code
+
 
 class Member(models.Model):
     class Status(models.TextChoices):
@@ -54,6 +56,18 @@ class Member(models.Model):
         null=True,
         blank=True,
         help_text=_("a tier set by staff holds through this day; reviews resume after it"),
+    )
+    # A member's own short code to invite friends with; referred_by is who invited this member.
+    referral_code = models.CharField(
+        _("referral code"), max_length=16, unique=True, default=new_referral_code
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name=_("invited by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     tier_at_risk_since = models.DateField(
         _("below the tier's spend since"),

@@ -13,6 +13,7 @@ from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.ids import new_card_number
 from kopilka.core.phones import normalize_phone
 from kopilka.members.models import Card, Consent, Member
+from kopilka.program.selectors import program_in_force
 
 
 class MemberExists(Conflict):
@@ -31,6 +32,10 @@ class MemberNotFound(NotFound):
     code = "member_not_found"
 
 
+class ReferrerNotFound(DomainError):
+    code = "referrer_not_found"
+
+
 @dataclass(frozen=True)
 class ConsentChoices:
     personal_data: bool
@@ -47,6 +52,7 @@ def _consent_rows(choices: ConsentChoices) -> list[tuple[str, str, bool]]:
 
 
 @transaction.atomic
+@transaction.atomic
 def member_enroll(
     *,
     phone: str,
@@ -58,8 +64,11 @@ def member_enroll(
     birth_date: date | None = None,
     card_number: str | None = None,
     store_id: int | None = None,
+    referrer_code: str | None = None,
 ) -> Member:
-    """Enrol a member with a card (given or newly generated) and their consent decisions.
+    """Enrol a member with a card (given or newly generated) and their consent decisions; the
+    program's welcome bonus (and the profile bonus, if the form was complete) in the same
+    transaction. `referrer_code` is the code of the member who invited them.
 
     Personal-data consent is required by 152-FZ before anything is stored.
     """
@@ -77,10 +86,18 @@ def member_enroll(
         raise CardTaken(
             _("This card number is already issued."), fields={"card_number": card_number}
         )
+    referrer = None
+    if referrer_code:
+        referrer = Member.objects.filter(referral_code=referrer_code.strip().upper()).first()
+        if referrer is None:
+            raise ReferrerNotFound(
+                _("No member has this referral code."), fields={"referrer_code": referrer_code}
+            )
     now = clock.now()
     try:
         with transaction.atomic():  # a concurrent enrolment of the same phone loses here, cleanly
             member = Member.objects.create(
+                referred_by=referrer,
                 phone=phone,
                 name=name.strip(),
                 email=email.strip().lower(),
@@ -115,6 +132,9 @@ def member_enroll(
         member_id=member.pk,
         data={"source": source, "store_id": store_id},
     )
+    from kopilka.members.bonuses import welcome_bonus  # bonuses use the ledger, which uses us
+
+    welcome_bonus(member, program_in_force(now), actor)
     return member
 
 

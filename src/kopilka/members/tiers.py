@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
@@ -21,6 +22,7 @@ from kopilka.core.money import format_rubles
 from kopilka.ledger.services import member_lock
 from kopilka.ledger.state import window_spend, window_start
 from kopilka.members.models import Member, TierChange
+from kopilka.pos.models import Purchase
 from kopilka.program.engine import Program, Reason, Tier, next_tier
 from kopilka.program.selectors import program_in_force
 
@@ -110,12 +112,10 @@ def tier_review(*, day: date, actor: Actor) -> TierReview:
 def _members_spending(since: datetime, at_least: int) -> list[int]:
     """Members whose purchases since `since` (before returns) add up to `at_least`: the
     review looks closer at each."""
-    from django.db.models import Sum
-
-    from kopilka.pos.models import Purchase
-
     return list(
-        Purchase.objects.filter(purchased_at__gte=since, member_id__isnull=False)
+        Purchase.objects.filter(member_id__isnull=False)
+        .alias(bought=Coalesce("purchased_at", "created_at"))
+        .filter(bought__gte=since)
         .values("member_id")
         .annotate(total=Sum(F("amount") - F("discount")))
         .filter(total__gte=at_least)

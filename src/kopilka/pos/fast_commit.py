@@ -73,10 +73,10 @@ def _window_sql() -> str:
     returned = ReturnLine._meta.db_table
     return (
         f"(SELECT COALESCE(SUM(p.amount - p.discount), 0)::bigint FROM {purchase} p "
-        "WHERE p.member_id = m.id AND p.purchased_at >= %s) - "
+        "WHERE p.member_id = m.id AND COALESCE(p.purchased_at, p.created_at) >= %s) - "
         f"(SELECT COALESCE(SUM(r.amount - r.discount), 0)::bigint FROM {returned} r "
         f"JOIN {line} pl ON pl.id = r.purchase_line_id JOIN {purchase} p ON p.id = pl.purchase_id "
-        "WHERE r.member_id = m.id AND p.purchased_at >= %s)"
+        "WHERE r.member_id = m.id AND COALESCE(p.purchased_at, p.created_at) >= %s)"
     )
 
 

@@ -27,11 +27,15 @@ from kopilka.program.engine.values import (
     LAW_EXCLUDED,
     MODES,
     Action,
+    BirthdayBonus,
     Combine,
     DiscountLevel,
+    EventBonus,
+    EventBonuses,
     Limit,
     Mode,
     Program,
+    ReferralBonus,
     Rule,
     Then,
     Tier,
@@ -55,7 +59,15 @@ TOP_KEYS = (
     "tiers",
     "tier_window_days",
     "tier_grace_days",
+    "bonuses",
 )
+BONUS_KINDS = ("welcome", "birthday", "profile_completed", "referral")
+BONUS_KEYS = {
+    "welcome": ("points", "expiry_days"),
+    "birthday": ("points", "days_before", "days_after", "expiry_days"),
+    "profile_completed": ("points", "expiry_days"),
+    "referral": ("referrer_points", "friend_points", "after_days", "expiry_days"),
+}
 TIER_KEYS = (
     "code",
     "name",
@@ -345,6 +357,7 @@ def program_from_document(doc: object, *, version: int = 0) -> Program:
     read("tiers", lambda value, path: _tiers(reader, value, path))
     read("tier_window_days", lambda value, path: reader.integer(value, path, 1, 3650))
     read("tier_grace_days", lambda value, path: reader.integer(value, path, 0, 365))
+    read("bonuses", lambda value, path: _bonuses(reader, value, path))
 
     mode = values.get("mode", default.mode)
     if mode == "accumulating_discount":
@@ -448,6 +461,48 @@ def _tiers(reader: _Reader, value: object, path: str) -> Any:
                 Tier(code=code, name=name, qualify_spend=spend, privileges=privileges, **figures)
             )
     return tuple(tiers)
+
+
+def _bonuses(reader: _Reader, value: object, path: str) -> Any:
+    top = reader.mapping(value, path, BONUS_KINDS)
+    if top is None:
+        return MISSING
+    read: dict[str, Any] = {}
+    for kind in BONUS_KINDS:
+        if kind not in top:
+            continue
+        at = _key(path, kind)
+        bonus = reader.mapping(top[kind], at, BONUS_KEYS[kind])
+        if bonus is None:
+            continue
+
+        def points(name: str, bonus: dict[str, Any] = bonus, at: str = at) -> Any:
+            return _required(
+                reader, bonus, at, name, lambda v, p: reader.integer(v, p, 1, MAX_POINTS)
+            )
+
+        figures: dict[str, Any] = {}
+        if kind == "referral":
+            figures["referrer_points"] = points("referrer_points")
+            figures["friend_points"] = points("friend_points")
+            if "after_days" in bonus:
+                figures["after_days"] = reader.integer(
+                    bonus["after_days"], _key(at, "after_days"), 0, 365
+                )
+        else:
+            figures["points"] = points("points")
+        for name in ("days_before", "days_after"):
+            if name in bonus:
+                figures[name] = reader.integer(bonus[name], _key(at, name), 0, 60)
+        if "expiry_days" in bonus:
+            figures["expiry_days"] = reader.integer(
+                bonus["expiry_days"], _key(at, "expiry_days"), 1, 3650
+            )
+        if MISSING in figures.values():
+            continue
+        kinds = {"birthday": BirthdayBonus, "referral": ReferralBonus}
+        read[kind] = kinds.get(kind, EventBonus)(**figures)
+    return EventBonuses(**read)
 
 
 def _required(
@@ -657,7 +712,18 @@ def program_to_document(program: Program) -> dict[str, Any]:
         "tiers": [_tier_document(tier) for tier in program.tiers],
         "tier_window_days": program.tier_window_days,
         "tier_grace_days": program.tier_grace_days,
+        "bonuses": _bonuses_document(program.bonuses),
     }
+
+
+def _bonuses_document(bonuses: EventBonuses) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for kind in BONUS_KINDS:
+        bonus = getattr(bonuses, kind)
+        if bonus is not None:
+            fields = {name: getattr(bonus, name) for name in BONUS_KEYS[kind]}
+            document[kind] = {name: value for name, value in fields.items() if value is not None}
+    return document
 
 
 def _tier_document(tier: Tier) -> dict[str, Any]:

@@ -139,6 +139,39 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class EventBonus:
+    """Points for an event in a member's life with the program (not for a purchase)."""
+
+    points: int
+    expiry_days: int | None = None  # None: the program's expiry_days
+
+
+@dataclass(frozen=True)
+class BirthdayBonus(EventBonus):
+    days_before: int = 0  # granted this many days before the birthday
+    days_after: int = 7  # and still, if missed, up to this many days after it
+
+
+@dataclass(frozen=True)
+class ReferralBonus:
+    """Both sides of a referral, granted once the friend's first purchase has stood (not
+    returned) for `after_days`."""
+
+    referrer_points: int
+    friend_points: int
+    after_days: int = 14
+    expiry_days: int | None = None
+
+
+@dataclass(frozen=True)
+class EventBonuses:
+    welcome: EventBonus | None = None
+    birthday: BirthdayBonus | None = None
+    profile_completed: EventBonus | None = None
+    referral: ReferralBonus | None = None
+
+
+@dataclass(frozen=True)
 class Program:
     """One version of the program. `version` is its id (0: the built-in default, never stored)."""
 
@@ -158,6 +191,7 @@ class Program:
     tiers: tuple[Tier, ...] = ()  # by qualify_spend, ascending
     tier_window_days: int = 365
     tier_grace_days: int = 30
+    bonuses: EventBonuses = EventBonuses()
     version: int = 0
 
     def tier(self, code: str) -> Tier | None:

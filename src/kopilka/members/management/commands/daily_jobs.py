@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
+from kopilka.members.bonuses import bonus_jobs
 from kopilka.members.tiers import tier_review
 
 
@@ -18,9 +19,10 @@ def _day(value: str) -> date:
 
 class Command(BaseCommand):
     help = (
-        "Ежедневные задачи за день (по умолчанию вчерашний): пересмотр уровней участников. "
+        "Ежедневные задачи за день (по умолчанию вчерашний): бонусы ко дню рождения, за "
+        "заполненный профиль и за приглашённых друзей, пересмотр уровней участников. "
         "Повторный запуск за тот же день ничего не меняет. / The daily jobs for a day (default "
-        "yesterday): the tier review. Running a day twice changes nothing more."
+        "yesterday): birthday, profile and referral bonuses, the tier review. Running a day twice changes nothing more."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,5 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         day = options["date"] or clock.business_date(clock.now()) - timedelta(days=1)
-        review = tier_review(day=day, actor=Actor.system("daily_jobs"))
-        self.stdout.write(json.dumps({"day": day.isoformat(), "tiers": review.as_dict()}))
+        actor = Actor.system("daily_jobs")
+        bonuses = bonus_jobs(day=day, actor=actor)
+        review = tier_review(day=day, actor=actor)
+        result = {"day": day.isoformat(), "bonuses": bonuses.as_dict(), "tiers": review.as_dict()}
+        self.stdout.write(json.dumps(result))
