@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -48,7 +49,10 @@ def test_welcome_and_a_complete_profile_at_enrolment() -> None:
     assert bonuses_of(member) == [("profile_completed", "", 50), ("welcome", "", 100)]
     assert member_balance(member.pk).available == 150
     welcome = Transfer.objects.get(member=member, reason="welcome")
-    assert transfer_description(welcome) == "100 welcome points."
+    with translation.override("ru"):
+        assert transfer_description(welcome) == "100 приветственных баллов."
+    with translation.override("en"):
+        assert transfer_description(welcome) == "100 welcome points."
     # the profile bonus lasts its own 30 days, through the 31st day's end
     lot = Transfer.objects.get(member=member, reason="profile_completed").lots.get()
     assert lot.expires_at == datetime(2026, 4, 2, 0, 0, tzinfo=clock.business_tz())
