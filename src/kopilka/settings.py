@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "kopilka.program",
     "kopilka.ledger",
     "kopilka.pos",
+    "kopilka.rewards",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",

@@ -14,6 +14,7 @@ from kopilka.api.openapi import document
 from kopilka.members.api import router as members_router
 from kopilka.pos.api import router as pos_router
 from kopilka.program.api import router as program_router
+from kopilka.rewards.api import router as rewards_router
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -47,6 +48,7 @@ install_error_handlers(api)
 api.add_router("/", members_router)
 api.add_router("/", pos_router)
 api.add_router("/", program_router)
+api.add_router("/", rewards_router)
 
 
 class _Redoc(Redoc):

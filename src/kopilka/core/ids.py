@@ -35,3 +35,11 @@ REFERRAL_LENGTH = 8
 def new_referral_code() -> str:
     """A member's code to invite friends with: 8 characters, 40 bits, unguessable in practice."""
     return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
+
+
+VOUCHER_LENGTH = 12
+
+
+def new_voucher_code() -> str:
+    """A voucher's code: 12 characters of the referral alphabet, 60 bits: not guessable."""
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(VOUCHER_LENGTH))

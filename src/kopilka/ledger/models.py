@@ -19,6 +19,7 @@ class Transfer(models.Model):
         EXPIRE = "expire", _("expired")
         ADJUST = "adjust", _("adjustment")
         BONUS = "bonus", _("bonus")
+        REWARD = "reward", _("reward")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     member = models.ForeignKey(  # indexed by (member, -created_at, -id) below

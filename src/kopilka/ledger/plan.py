@@ -29,7 +29,7 @@ MEMBER, ISSUED, REDEEMED, EXPIRED, ADJUSTMENT = (
     "adjustment",
 )
 EARN, REDEEM, RETURN, EXPIRE, ADJUST = "earn", "redeem", "return", "expire", "adjust"
-BONUS = "bonus"
+BONUS, REWARD = "bonus", "reward"
 Legs = tuple[tuple[str, int], ...]
 
 
@@ -343,4 +343,27 @@ def plan_bonus(
         transfers=(transfer,),
         lots=tuple(new_lots),
         after=_after(lots, new_lots, [], at),
+    )
+
+
+def plan_reward(
+    *,
+    member_id: int,
+    points: int,
+    reason: str,
+    lots: Sequence[OpenLot],
+    at: datetime,
+    actor_label: str,
+) -> Plan:
+    """Points exchanged for a reward: taken FIFO by expiry from the available points, like a
+    redemption (refused if they are fewer)."""
+    transfer = plan_transfer(REWARD, [(MEMBER, -points), (REDEEMED, points)], reason)
+    takes = _take(fifo(lots, at, include_pending=False), points, 0)
+    return Plan(
+        member_id=member_id,
+        at=at,
+        actor_label=actor_label,
+        transfers=(transfer,),
+        takes=tuple(takes),
+        after=_after(lots, [], takes, at),
     )

@@ -82,6 +82,12 @@ def transfer_description(transfer: Transfer) -> str:
         )
     elif transfer.kind == Transfer.Kind.BONUS:
         text = _bonus_text(transfer.reason, points)
+    elif transfer.kind == Transfer.Kind.REWARD:
+        text = ngettext(
+            "%(points)d point exchanged for «%(reason)s».",
+            "%(points)d points exchanged for «%(reason)s».",
+            points,
+        )
     else:
         text = _("Adjustment by staff: %(reason)s")
     return text % params

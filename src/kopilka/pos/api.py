@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema, Status
 from ninja import Path as PathParam
+from ninja import Router, Schema, Status
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from kopilka.api.auth import terminal_of
+from kopilka.api.idempotency import IdempotencyKey, require_key
 from kopilka.api.responses import json_response
 from kopilka.api.schemas import (
     ERRORS,
@@ -32,10 +33,8 @@ from kopilka.api.schemas import (
     Phone,
     Points,
     QuantityStr,
-    idempotency_key_valid,
     text,
 )
-from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import request_fingerprint, run_idempotent
 from kopilka.core.money import format_rubles, parse_rubles
 from kopilka.pos import services
@@ -43,11 +42,6 @@ from kopilka.pos.models import Purchase
 from kopilka.program import engine
 
 router = Router(tags=["receipts"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="A unique key per purchase; retries reuse it"),
-]
 
 
 class LineIn(BaseModel):
@@ -267,23 +261,6 @@ def purchase_json(purchase: Purchase, result: services.QuoteResult) -> PurchaseO
     }
 
 
-class IdempotencyKeyRequired(DomainError):
-    code = "idempotency_key_required"
-    status = 400
-
-
-def _require_key(key: str | None) -> str:
-    if key is None or not idempotency_key_valid(key):
-        raise IdempotencyKeyRequired(
-            _(
-                "Send an Idempotency-Key header (1 to 255 visible ASCII characters), "
-                "the same on every retry."
-            ),
-            fields={"Idempotency-Key": _("Required.")},
-        )
-    return key
-
-
 @router.post(
     "/receipts/calculate",
     response={200: QuoteOut, **ERRORS},
@@ -307,7 +284,7 @@ def purchases_commit(
         *services.purchase_commit_once(
             seller=terminal_of(request).seller,
             receipt=body.to_domain(body.receipt_number),
-            key=_require_key(idempotency_key),
+            key=require_key(idempotency_key),
             request_hash=request_fingerprint("purchase", body.model_dump(mode="json")),
             render=purchase_json,
         )
@@ -357,7 +334,7 @@ def purchases_return(
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, object]]:
     seller = terminal_of(request).seller
-    key = _require_key(idempotency_key)
+    key = require_key(idempotency_key)
 
     def work() -> tuple[int, dict[str, object]]:
         record = services.purchase_return(
