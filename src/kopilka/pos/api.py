@@ -114,6 +114,11 @@ class ReceiptBody(BaseModel):
         "minutes ahead, at most 30 days back (a till that was offline). Rules are evaluated "
         "at this time in the store's time zone.",
     )
+    vouchers: list[text(32, required=True)] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        max_length=10,
+        description="Codes of the member's vouchers to use on this receipt (a member is required)",
+    )
 
     @field_validator("redeem_points", mode="wrap")
     @classmethod
@@ -146,6 +151,7 @@ class ReceiptBody(BaseModel):
             redeem=self.redeem_points,
             receipt_number=receipt_number,
             purchased_at=self.purchased_at.astimezone(UTC) if self.purchased_at else None,
+            vouchers=tuple(code.strip().upper() for code in self.vouchers),
         )
 
 

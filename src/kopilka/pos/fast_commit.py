@@ -230,6 +230,8 @@ def commit_in_one_statement(
 ) -> dict[str, object] | None:
     """The usual purchase in two statements; None when the locked path must decide."""
     now = clock.now()
+    if receipt.vouchers:
+        return None  # a voucher is used once under a row lock: the locked path does it
     try:
         receipt_check(seller, receipt, now)
         priced = engine_receipt(seller, receipt, now)

@@ -55,6 +55,7 @@ class ReceiptIn:
     redeem: engine.Redeem
     receipt_number: str = ""
     purchased_at: datetime | None = None
+    vouchers: tuple[str, ...] = ()  # codes, resolved by rewards.selectors.vouchers_for
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,18 @@ def receipt_check(seller: Seller, receipt: ReceiptIn, now: datetime) -> None:
         )
 
 
-def engine_receipt(seller: Seller, receipt: ReceiptIn, now: datetime) -> engine.Receipt:
+def engine_receipt(
+    seller: Seller,
+    receipt: ReceiptIn,
+    now: datetime,
+    vouchers: tuple[engine.VoucherTerms, ...] = (),
+) -> engine.Receipt:
     return engine.Receipt(
         store=seller.store.code,
         at=receipt.purchased_at or now,
         time_zone=seller.store.time_zone,
         lines=receipt.lines,
+        vouchers=vouchers,
     )
 
 

@@ -7,7 +7,7 @@ never a terminal, so every front end calls the same ones. Every figure comes fro
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,8 @@ from kopilka.pos.receipts import (
 from kopilka.pos.stores import Seller
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force, program_version
+from kopilka.rewards.selectors import vouchers_for
+from kopilka.rewards.services import vouchers_give_back, vouchers_use
 
 __all__ = [  # what callers of the services take from pos.receipts through here
     "DuplicateReceipt",
@@ -87,8 +89,10 @@ def receipt_quote(*, seller: Seller, receipt: ReceiptIn) -> QuoteResult:
         state, _lots = member_state(
             member, receipt_at=priced.at, time_zone=priced.time_zone, at=now, program=program
         )
+    member_id = state.member_id if state else None
+    priced = replace(priced, vouchers=vouchers_for(member_id, receipt.vouchers, now))
     quote = engine.quote(priced, state, program, receipt.redeem)
-    return QuoteResult(quote, state.member_id if state else None)
+    return QuoteResult(quote, member_id)
 
 
 @transaction.atomic(savepoint=False)
@@ -110,8 +114,9 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
         state, lots = member_state(
             member, receipt_at=priced.at, time_zone=priced.time_zone, at=now, program=program
         )
-    quote = engine.quote(priced, state, program, receipt.redeem)
     member_pk = member.pk if member else None
+    priced = replace(priced, vouchers=vouchers_for(member_pk, receipt.vouchers, now))
+    quote = engine.quote(priced, state, program, receipt.redeem)
     row = purchase_row(seller, receipt, quote, member_pk, now)
     try:
         purchase_id = insert_row(Purchase, **row)
@@ -123,6 +128,7 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
             fields={"receipt_number": _("Already used.")},
         ) from exc
     insert_rows(PurchaseLine, line_rows(purchase_id, member_pk, receipt, quote))
+    vouchers_use(receipt.vouchers, purchase_id, now)
     if member is not None:
         plan_apply(purchase_plan(seller, quote, member.pk, purchase_id, lots, now))
     audit_record(
@@ -278,6 +284,11 @@ def purchase_return(
             PurchaseReturn.objects.filter(pk=record.pk).update(
                 earn_reversed=taken, earn_not_recovered=take_back - taken
             )
+    allocated: dict[int, Decimal] = defaultdict(Decimal)
+    for line, quantity in allocation:
+        allocated[line.pk] += quantity
+    if all(returned_before[line.pk] + allocated[line.pk] >= line.quantity for line in bought):
+        vouchers_give_back(purchase.pk, now)  # returned in full: its vouchers, if still valid
     audit_record(
         actor=seller.actor,
         action="purchase.return",

@@ -5,6 +5,7 @@ the stock is taken by a conditional UPDATE (never below zero, whatever runs at t
 then the ledger spends the points FIFO and the voucher is written with the spending transfer.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,6 +22,7 @@ from kopilka.ledger.state import open_lots
 from kopilka.members.models import Member
 from kopilka.program.engine import InsufficientPoints
 from kopilka.rewards.models import Reward, Voucher
+from kopilka.rewards.selectors import VoucherUsed
 
 
 class RewardNotFound(NotFound):
@@ -151,3 +153,23 @@ def reward_exchange(*, member_id: int, code: str, actor: Actor) -> Voucher:
         data={"reward": reward.code, "points": reward.points_price, "transfer_id": transfer_id},
     )
     return voucher
+
+
+def vouchers_use(codes: Sequence[str], purchase_id: int, at: datetime) -> None:
+    """Mark the vouchers used by the purchase, each once: a voucher another till used a moment
+    earlier (its row changed since it was read) refuses the whole purchase."""
+    for code in codes:
+        used = Voucher.objects.filter(code=code, used_at__isnull=True, valid_until__gt=at).update(
+            used_at=at, purchase_id=purchase_id
+        )
+        if not used:
+            raise VoucherUsed(
+                _("Voucher %(code)s is already used.") % {"code": code}, fields={"vouchers": code}
+            )
+
+
+def vouchers_give_back(purchase_id: int, at: datetime) -> int:
+    """A purchase returned in full gives back its vouchers that are still valid."""
+    return Voucher.objects.filter(purchase_id=purchase_id, valid_until__gt=at).update(
+        used_at=None, purchase_id=None
+    )

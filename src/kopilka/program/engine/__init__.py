@@ -5,12 +5,13 @@ what-if simulation all call `quote`; hypothesis throws thousands of receipts at 
 """
 
 from kopilka.program.engine.arithmetic import line_amount
-from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached
+from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached, VoucherUse
 from kopilka.program.engine.errors import (
     InsufficientPoints,
     NoMemberToRedeem,
     QuoteError,
     RedeemLimitExceeded,
+    VoucherNotApplicable,
 )
 from kopilka.program.engine.quote import (
     LineQuote,
@@ -35,6 +36,7 @@ from kopilka.program.engine.values import (
     Rule,
     Then,
     Tier,
+    VoucherTerms,
     When,
 )
 
@@ -62,6 +64,9 @@ __all__ = [
     "Then",
     "Tier",
     "TierReached",
+    "VoucherNotApplicable",
+    "VoucherTerms",
+    "VoucherUse",
     "When",
     "discount_level",
     "line_amount",

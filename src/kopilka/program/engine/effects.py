@@ -45,4 +45,11 @@ class TierReached:
     window_days: int
 
 
-Effect = Grant | Spend | RuleUse | TierReached
+@dataclass(frozen=True)
+class VoucherUse:
+    """A voucher the receipt uses up (the commit marks it used, once)."""
+
+    code: str
+
+
+Effect = Grant | Spend | RuleUse | TierReached | VoucherUse

@@ -45,3 +45,19 @@ class NoMemberToRedeem(QuoteError):
         from django.utils.translation import gettext as _
 
         return _("Points can only be redeemed by a member: give member_id, card_number or phone.")
+
+
+class VoucherNotApplicable(QuoteError):
+    code = "voucher_not_applicable"  # params: voucher (its code)
+
+    def describe(self) -> tuple[str, dict[str, str]]:
+        message = self.explain()
+        return message, {"vouchers": message}
+
+    def explain(self) -> str:
+        from django.utils.translation import gettext as _
+
+        return _("Voucher %(voucher)s applies to nothing on this receipt.") % {
+            "voucher": "",
+            **self.params,
+        }

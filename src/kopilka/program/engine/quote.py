@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 from kopilka.core.money import format_rubles
 from kopilka.program.engine import stages
 from kopilka.program.engine.arithmetic import decimal_text, line_amount
-from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached
+from kopilka.program.engine.effects import (
+    Effect,
+    Grant,
+    RuleUse,
+    Spend,
+    TierReached,
+    VoucherUse,
+)
 from kopilka.program.engine.errors import InsufficientPoints, NoMemberToRedeem, RedeemLimitExceeded
 from kopilka.program.engine.reasons import Params, Reason
 from kopilka.program.engine.values import (
@@ -20,6 +27,7 @@ from kopilka.program.engine.values import (
     Receipt,
     Rule,
     Tier,
+    VoucherTerms,
 )
 
 Redeem = int | Literal["max"]
@@ -216,8 +224,15 @@ def quote(
     applied = [o.applied for o in outcomes]
     line_terms = [o.terms for o in outcomes]
 
-    # 3. discounts
-    line_discount = stages.discounts(amounts, line_terms)
+    # 3. discounts: the rules', then the vouchers' on what is left
+    rule_discount = stages.discounts(amounts, line_terms)
+    voucher_off, voucher_parts = stages.voucher_discounts(
+        receipt.vouchers,
+        lines,
+        [a - d for a, d in zip(amounts, rule_discount, strict=True)],
+        excluded,
+    )
+    line_discount = [d + v for d, v in zip(rule_discount, voucher_off, strict=True)]
     after_discount = [a - d for a, d in zip(amounts, line_discount, strict=True)]
 
     # 4. redemption
@@ -267,7 +282,8 @@ def quote(
                     excluded[i],
                     applied[i],
                     line.quantity,
-                    line_discount[i],
+                    rule_discount[i],
+                    voucher_parts[i],
                     line_redeem[i],
                     earned,
                     bonus_parts,
@@ -279,6 +295,7 @@ def quote(
     discount = sum(line_discount)
     payable = sum(payables)
     effects: list[Effect] = []
+    effects.extend(VoucherUse(v.code) for v in receipt.vouchers)
     if points:
         effects.append(Spend(points))
     if earn:
@@ -324,6 +341,8 @@ def quote(
     )
     if program.tiers:
         reasons += _tier_reasons(program, tier, reached, window_after)
+    gifts = [v for v in receipt.vouchers if v.kind == "gift"]
+    reasons += tuple(Reason("voucher_gift", {"name": v.name}) for v in gifts)
     return Quote(
         lines=tuple(line_quotes),
         amount=sum(amounts),
@@ -413,6 +432,7 @@ class _Texts:
         applied: tuple[stages.CompiledRule, ...],
         quantity: Decimal,
         discount: int,
+        vouchers: list[tuple[VoucherTerms, int]],
         redeemed: int,
         earned: int,
         bonus_parts: list[tuple[Rule, int]],
@@ -426,6 +446,9 @@ class _Texts:
         if discount:
             params = {"money": format_rubles(discount), "parts": discount_parts}
             reasons.append(Reason("line_discount", params))
+        for voucher, off in vouchers:
+            params = {"name": voucher.name, "money": format_rubles(off)}
+            reasons.append(Reason("line_voucher", params))
         if redeemed:
             money = format_rubles(redeemed * self.program.point_value)
             reasons.append(Reason("line_redeem", {"points": redeemed, "money": money}))

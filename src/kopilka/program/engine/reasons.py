@@ -211,6 +211,10 @@ def render(code: str, p: Params, language: str | None) -> str:
                 )
                 % p
             )
+        case "line_voucher":
+            return _("«%(name)s» by voucher: −%(money)s ₽") % p
+        case "voucher_gift":
+            return _("«%(name)s» by voucher: hand it to the customer.") % p
         case "tier_next":
             return _("%(money)s ₽ more to the «%(tier)s» tier.") % p
         case "tier_upgrade":

@@ -32,7 +32,16 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kopilka.program.engine.arithmetic import apportion, spread
-from kopilka.program.engine.values import Action, Line, MemberState, Program, Receipt, Rule
+from kopilka.program.engine.errors import VoucherNotApplicable
+from kopilka.program.engine.values import (
+    Action,
+    Line,
+    MemberState,
+    Program,
+    Receipt,
+    Rule,
+    VoucherTerms,
+)
 
 SCALE = 10_000  # percentages and multipliers in ten-thousandths: "2.5" % -> 25_000
 HUNDRED = 100 * SCALE  # 100 % scaled
@@ -476,6 +485,53 @@ def bonus_hits(plans: Sequence[LinePlan]) -> dict[str, int]:
 
 def discounts(amounts: Sequence[int], line_terms: Sequence[LineTerms]) -> list[int]:
     return [percent_of(a, t.discount) for a, t in zip(amounts, line_terms, strict=True)]
+
+
+VoucherParts = list[list[tuple[VoucherTerms, int]]]  # per line: (voucher, kopecks off)
+
+
+def voucher_discounts(
+    vouchers: Sequence[VoucherTerms],
+    lines: Sequence[Line],
+    after_discount: Sequence[int],
+    excluded: Sequence[frozenset[Action]],
+) -> tuple[list[int], VoucherParts]:
+    """Kopecks each voucher takes off each line, after the rules' discounts and in the order
+    given: a free product is one unit of its SKU (the first such line), a fixed discount is
+    spread over the lines by what is left of them, a percent discount takes its share of its
+    category's lines; a gift takes nothing off. Lines excluded from discounts (tobacco: coupons
+    are discounts too) take no voucher. A voucher with nothing to act on is refused."""
+    extra = [0] * len(lines)
+    parts: VoucherParts = [[] for _ in lines]
+    for voucher in vouchers:
+        room = [
+            0 if "discount" in ex else left - e
+            for left, e, ex in zip(after_discount, extra, excluded, strict=True)
+        ]
+        take: dict[int, int] = {}
+        if voucher.kind == "free_product":
+            found = next(
+                (i for i, ln in enumerate(lines) if ln.sku == voucher.sku and room[i] > 0), None
+            )
+            if found is not None:
+                take[found] = min(lines[found].price, room[found])
+        elif voucher.kind == "percent_discount":
+            share = scaled(voucher.percent)
+            for i, ln in enumerate(lines):
+                if ln.category == voucher.category and percent_of(room[i], share):
+                    take[i] = percent_of(room[i], share)
+        elif voucher.kind == "fixed_discount":
+            total = min(voucher.amount, sum(room))
+            if total:
+                take = {i: part for i, part in enumerate(spread(total, room)) if part}
+        if not take and voucher.kind != "gift":
+            raise VoucherNotApplicable(
+                f"voucher {voucher.code} applies to nothing on this receipt", voucher=voucher.code
+            )
+        for i, kopecks in take.items():
+            extra[i] += kopecks
+            parts[i].append((voucher, kopecks))
+    return extra, parts
 
 
 @dataclass(frozen=True)

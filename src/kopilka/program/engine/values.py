@@ -43,6 +43,22 @@ class Line:
             raise ValueError(f"price must not be negative, got {self.price}")
 
 
+VoucherKind = Literal["free_product", "fixed_discount", "percent_discount", "gift"]
+
+
+@dataclass(frozen=True)
+class VoucherTerms:
+    """A voucher the member brought, as its reward defines it (checked as theirs and unused)."""
+
+    code: str
+    name: str  # the reward's name: «Бесплатный капучино»
+    kind: VoucherKind
+    sku: str = ""  # free_product: one unit of this SKU
+    category: str = ""  # percent_discount: on this category
+    amount: int = 0  # fixed_discount: kopecks off the receipt
+    percent: Decimal = Decimal(0)  # percent_discount
+
+
 @dataclass(frozen=True)
 class Receipt:
     """A receipt as the till rang it up: where, when (the store's own clock) and what."""
@@ -51,6 +67,7 @@ class Receipt:
     at: datetime  # aware: the purchase's own time (`purchased_at`, default now)
     time_zone: str  # the store's IANA zone: rules read weekdays and hours in it
     lines: tuple[Line, ...]
+    vouchers: tuple[VoucherTerms, ...] = ()
 
 
 @dataclass(frozen=True)
