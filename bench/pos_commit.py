@@ -1106,7 +1106,7 @@ def capture_commit(key: str, member_id: int) -> CapturedCommit:
     sql = write_sql(True, names)
     tables = [name for _model, name in fast_commit._TABLES]
     shape = {table: keys for table, keys in zip(tables, names, strict=True) if keys}
-    reads = [params for text, params in statements if text == fast_commit._READ_SQL["id"]]
+    reads = [params for text, params in statements if text == fast_commit._READ_SQL["id", False]]
     writes = [params for text, params in statements if text == sql]
     if len(reads) != 1 or len(writes) != 1:
         raise RuntimeError(f"capture purchase: {len(reads)} reads, {len(writes)} writes seen")
@@ -1118,7 +1118,7 @@ def capture_commit(key: str, member_id: int) -> CapturedCommit:
         raise RuntimeError(f"capture purchase: not the plain earning shape: {rows}")
     ctes = re.findall(r"(?:^WITH|,)\s*(\w+) AS \(", sql, re.MULTILINE)
     return CapturedCommit(
-        read_sql=fast_commit._READ_SQL["id"],
+        read_sql=fast_commit._READ_SQL["id", False],
         read_params=reads[0],
         write_sql=sql,
         write_params=params,
@@ -1187,9 +1187,10 @@ def pgbench_full_script(
             defines[f"r{i}"] = value.isoformat() if hasattr(value, "isoformat") else str(value)
             read_vars.append(f":r{i}")
     # ids (purchase, 2 transfers), the member's id and state_version, its state columns, the
-    # open lots and rule uses: the guard compares the version and the state columns
-    state = [f"s{i}" for i in range(read_columns - 7)]
-    columns = ["pid", "t1", "t2", "m_id", "ver", *state, "lots", "uses"]
+    # open lots, rule uses and the tier window's spend: the guard compares the version and the
+    # state columns
+    state = [f"s{i}" for i in range(read_columns - 8)]
+    columns = ["pid", "t1", "t2", "m_id", "ver", *state, "lots", "uses", "window_spend"]
     read = _fill(captured.read_sql, read_vars)
     read = f"SELECT * FROM ({read}) AS r({', '.join(columns)})"
 
