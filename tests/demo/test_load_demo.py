@@ -68,3 +68,36 @@ def test_a_second_load_without_reset_is_refused() -> None:
     with pytest.raises(CommandError, match="--reset"):
         load()
     assert Member.objects.count() == 60
+
+
+def test_the_demo_has_a_catalogue_and_a_reset_clears_vouchers_and_bonuses() -> None:
+    from kopilka.core.audit import Actor
+    from kopilka.ledger.models import BonusGrant
+    from kopilka.members.bonuses import bonus_grant
+    from kopilka.rewards.models import Reward, Voucher
+    from kopilka.rewards.services import reward_exchange
+
+    load()
+    assert set(Reward.objects.values_list("code", flat=True)) == {
+        "cappuccino",
+        "croissant",
+        "minus-100",
+        "mug",
+    }
+    rich = Member.objects.order_by("-points_balance").first()
+    assert rich is not None and rich.points_balance >= 150
+    with clock.frozen_at(NOW):
+        reward_exchange(member_id=rich.pk, code="croissant", actor=Actor.system("test"))
+        bonus_grant(
+            member_id=rich.pk,
+            kind="welcome",
+            key="",
+            points=10,
+            expires_at=datetime(2027, 1, 1, tzinfo=UTC),
+            at=NOW,
+            actor=Actor.system("test"),
+        )
+    load(reset=True)  # vouchers and bonuses point at members and transfers: cleared first
+    assert not Voucher.objects.exists() and not BonusGrant.objects.exists()
+    assert Reward.objects.count() == 4  # the catalogue stays, like the program
+    assert ledger_problems() == []

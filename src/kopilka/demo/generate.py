@@ -33,7 +33,7 @@ from kopilka.core.audit import Actor, audit_record
 from kopilka.core.ids import new_card_number
 from kopilka.core.phones import InvalidPhone, normalize_phone
 from kopilka.ledger.memory import MemoryLedger
-from kopilka.ledger.models import LotSpend, PointLot, Posting, RuleUse, Transfer
+from kopilka.ledger.models import BonusGrant, LotSpend, PointLot, Posting, RuleUse, Transfer
 from kopilka.ledger.plan import plan_expiry, plan_return
 from kopilka.members.models import Card, Consent, Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
@@ -42,6 +42,7 @@ from kopilka.pos.stores import Seller, StoreRef
 from kopilka.pos.terminals import terminal_create
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
+from kopilka.rewards.models import Reward, Voucher
 
 Kind = Transfer.Kind
 # The in-memory ledger's tables, as the models the demo writes them to.
@@ -558,7 +559,7 @@ class Shop:
 
 # Children first; raw DELETEs because the ORM would load every row to check its PROTECT links.
 DEMO_TABLES = (
-    RuleUse, LotSpend, PointLot, Posting, Transfer, ReturnLine, PurchaseReturn, PurchaseLine,
+    Voucher, BonusGrant, RuleUse, LotSpend, PointLot, Posting, Transfer, ReturnLine, PurchaseReturn, PurchaseLine,
     Purchase, TierChange, Consent, Card, Member, Terminal, Store,
 )  # fmt: skip
 
@@ -596,6 +597,32 @@ def _rows_write(rows: Rows, ledger: MemoryLedger) -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), list(DEMO_TABLES)):
             cursor.execute(sql)
+
+
+# The café's catalogue (kept between loads, like the program): what points buy, what it costs.
+DEMO_REWARDS = (
+    ("cappuccino", "Бесплатный капучино", Reward.Kind.FREE_PRODUCT, {"sku": "COF-CAP"}, 250, 3000),
+    ("croissant", "Круассан к кофе", Reward.Kind.FREE_PRODUCT, {"sku": "PST-CRS"}, 150, 2500),
+    ("minus-100", "Скидка 100 ₽", Reward.Kind.FIXED_DISCOUNT, {"amount": 10000}, 300, 10000),
+    ("mug", "Фирменная кружка", Reward.Kind.GIFT, {"stock": 20}, 900, 25000),
+)
+
+
+def _rewards_ensure(now: datetime) -> None:
+    if Reward.objects.exists():
+        return  # the owner's own catalogue stays as it is
+    Reward.objects.bulk_create(
+        Reward(
+            code=code,
+            name=name,
+            kind=kind,
+            points_price=price,
+            cost=cost,
+            created_at=now,
+            **fields,
+        )
+        for code, name, kind, fields, price, cost in DEMO_REWARDS
+    )
 
 
 CASHIERS = (("anna", "olga", "pavel"), ("maria", "ivan"))
@@ -679,6 +706,7 @@ def demo_load(*, members: int, purchases: int, months: int, seed: int) -> DemoRe
         assert member.enrolled_store_id is not None  # every demo member joins at a café
         member.enrolled_by_id = staff_rng.choice(cashiers[member.enrolled_store_id])
     _rows_write(rows, ledger)
+    _rewards_ensure(now)
 
     summary: dict[str, object] = {
         "members": len(rows.members),
