@@ -151,3 +151,21 @@ def test_stock_never_goes_below_zero_when_tills_exchange_at_once(
     assert Reward.objects.get(code="cappuccino").stock == 0
     assert Voucher.objects.count() == 3
     assert_ledger_clean()
+
+
+def test_a_reward_says_what_its_kind_needs() -> None:
+    from django.core.exceptions import ValidationError
+
+    for fields, field in [
+        ({"kind": Reward.Kind.FREE_PRODUCT, "sku": ""}, "sku"),
+        ({"kind": Reward.Kind.FIXED_DISCOUNT, "amount": 0}, "amount"),
+        ({"kind": Reward.Kind.PERCENT_DISCOUNT, "category": "", "percent": 10}, "category"),
+        ({"kind": Reward.Kind.PERCENT_DISCOUNT, "category": "coffee", "percent": 0}, "percent"),
+        ({"active_from": date(2026, 3, 2), "active_until": date(2026, 3, 1)}, "active_until"),
+    ]:
+        candidate = Reward(
+            code="r", name="R", points_price=10, cost=0, created_at=NOW, **{"sku": "CAP", **fields}
+        )
+        with pytest.raises(ValidationError) as caught:
+            candidate.full_clean()
+        assert field in caught.value.message_dict

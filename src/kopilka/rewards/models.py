@@ -63,6 +63,29 @@ class Reward(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.points_price})"
 
+    def clean(self) -> None:
+        """What each kind needs, so the till can always apply it."""
+        from django.core.exceptions import ValidationError
+
+        problems = {}
+        if self.kind == self.Kind.FREE_PRODUCT and not self.sku:
+            problems["sku"] = _("A free product needs its SKU.")
+        if self.kind == self.Kind.FIXED_DISCOUNT and self.amount <= 0:
+            problems["amount"] = _("A fixed discount needs an amount above zero.")
+        if self.kind == self.Kind.PERCENT_DISCOUNT:
+            if not self.category:
+                problems["category"] = _("A percent discount needs its category.")
+            if not 0 < self.percent <= 100:
+                problems["percent"] = _("From above 0 to 100.")
+        if (
+            self.active_from is not None
+            and self.active_until is not None
+            and self.active_until < self.active_from
+        ):
+            problems["active_until"] = _("Must not be before the start.")
+        if problems:
+            raise ValidationError(problems)
+
 
 class Voucher(models.Model):
     """A reward exchanged: an unguessable code, used once."""
