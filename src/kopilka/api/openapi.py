@@ -3,7 +3,7 @@
 - `Idempotency-Key` is required on the commits: the endpoints take it as optional only to answer
   its absence with our own 400 `idempotency_key_required` instead of a generic validation error.
 - Links: the id a response returns is what the next call takes (a new member's id for its
-  balance and purchases, a purchase's id for its returns). Integrators read them as the
+  balance, purchases and rewards, a purchase's id for its returns). Integrators read them as the
   workflow; Schemathesis' stateful phase follows them.
 """
 
@@ -14,6 +14,7 @@ from kopilka.api.schemas import IDEMPOTENCY_KEY_SCHEMA
 KEY_REQUIRED = {
     ("post", "/api/v1/purchases"),
     ("post", "/api/v1/purchases/{purchase_id}/returns"),
+    ("post", "/api/v1/members/{member_id}/rewards/{code}/exchange"),
 }
 
 _MEMBER_ID = "$response.body#/id"
@@ -30,6 +31,10 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
         "LookupByPhone": {
             "operationId": "kopilka_members_api_members_lookup",
             "parameters": {"phone": "$response.body#/phone"},
+        },
+        "GetRewards": {
+            "operationId": "kopilka_rewards_api_members_rewards",
+            "parameters": {"member_id": _MEMBER_ID},
         },
     },
     ("get", "/api/v1/members/{member_id}", "200"): {
