@@ -56,6 +56,22 @@ class MemoryLedger:
         self._lot_rows: dict[int, Row] = {}  # every lot's row, by id: takes update `remaining`
         self._purchase_at: dict[int, datetime] = {}  # purchase id -> when its plan was applied
 
+    def seed(self, member_id: int, lots: list[OpenLot], spend: int, tier: str = "") -> None:
+        """Start a member from the state a database held (the what-if simulation): open lots
+        with the ids they have there (keep this ledger's own ids apart), cumulative spend, tier."""
+        book = self.books[member_id]
+        for lot in lots:
+            book.lots[lot.id] = lot
+            book.balance += lot.remaining
+            self._lot_rows[lot.id] = {
+                "id": lot.id,
+                "remaining": lot.remaining,
+                "expires_at": lot.expires_at,
+            }
+            heapq.heappush(self._expiring, (lot.expires_at, lot.id, member_id))
+        book.spend += spend
+        book.tier = tier
+
     def open_lots(self, member_id: int) -> list[OpenLot]:
         lots = self.books[member_id].lots.values()
         return sorted(lots, key=lambda lot: (lot.expires_at, lot.id))

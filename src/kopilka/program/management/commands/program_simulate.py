@@ -1,0 +1,52 @@
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kopilka.core import clock
+from kopilka.program.engine.document import DocumentError, program_from_document
+from kopilka.program.simulation import default_period, simulate
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"a date must be YYYY-MM-DD, got {value!r}") from exc
+
+
+class Command(BaseCommand):
+    help = (
+        "Что было бы, если бы: настоящие покупки периода (по умолчанию последние 12 месяцев) "
+        "под версиями, что действовали, и под черновиком; JSON со сравнением. / What-if: the "
+        "period's real purchases under the live versions and under a draft, compared as JSON."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--draft", required=True, help="the draft program document, JSON")
+        parser.add_argument("--since", type=_day, help="YYYY-MM-DD, the first day")
+        parser.add_argument("--until", type=_day, help="YYYY-MM-DD, the day after the last")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            document = json.loads(Path(options["draft"]).read_text(encoding="utf-8"))
+            draft = program_from_document(document)
+        except OSError as exc:
+            raise CommandError(f"{options['draft']}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise CommandError(
+                f"{options['draft']}: not JSON ({exc.msg}, line {exc.lineno})"
+            ) from exc
+        except DocumentError as exc:
+            raise CommandError(f"{options['draft']}:\n{exc}") from exc
+        since, until = default_period(clock.business_date(clock.now()))
+        if options["since"]:
+            since = clock.start_of_business_day(options["since"])
+        if options["until"]:
+            until = clock.start_of_business_day(options["until"])
+        if until <= since:
+            raise CommandError("--until must be after --since")
+        result = simulate(draft, since=since, until=until)
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))

@@ -1,0 +1,406 @@
+"""What-if: the real purchases of a period replayed through the engine under the versions that
+were live and under a draft, each with its own in-memory ledger.
+
+Assumptions (also in the output): members buy what they really bought, at the same moments, in
+the same stores, with the same vouchers; they redeem what they really redeemed, capped by the
+side's limits and balance; behaviour does not react to the change. Each member starts the period
+with the lots, spend and tier the database held at its start. The daily expiry runs at 00:05
+after each expiry boundary. Returns of purchases made before the period are not replayed; event
+bonuses, reward exchanges and manual adjustments are outside the comparison (the same on both
+sides).
+"""
+
+import heapq
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, Q, Sum
+
+from kopilka.core import clock
+from kopilka.core.money import format_rubles
+from kopilka.ledger.memory import MemoryLedger
+from kopilka.ledger.models import LotSpend, PointLot
+from kopilka.ledger.plan import OpenLot, plan_expiry, plan_purchase, plan_return
+from kopilka.members.models import Member
+from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
+from kopilka.program import engine
+from kopilka.program.selectors import program_version
+from kopilka.rewards.models import Voucher
+
+EXPIRY_RUN_DELAY = timedelta(minutes=5)  # expire_points runs daily at 00:05
+ACTOR = "system:simulation"
+ASSUMPTIONS = (
+    "Members buy what they really bought, when and where they bought it, with the same vouchers.",
+    "They redeem what they really redeemed, capped by each side's limits and balance.",
+    "Behaviour does not react to the change.",
+    "Each member starts with the lots, spend and tier the database held at the period's start.",
+    "Points expire at 00:05 after their last day; returns of earlier purchases are not replayed,",
+    "and rule uses from before the period do not count against the rules' limits.",
+    "A voucher the draft cannot apply to its purchase is left unused on that side.",
+    "Event bonuses, reward exchanges and manual adjustments are the same on both sides and left out.",
+)
+
+
+@dataclass
+class Sold:
+    """A purchase as a side priced it: what its returns are shared from."""
+
+    member_id: int | None
+    quantities: list[Decimal]
+    amounts: list[int]
+    discounts: list[int]
+    earned: list[int]
+    redeemed: list[int]
+    returned: list[Decimal]
+    version: engine.Program
+
+
+@dataclass
+class Side:
+    """One side of the comparison: its ledger and its totals (kopecks and points)."""
+
+    ledger: MemoryLedger
+    sold: dict[int, Sold] = field(default_factory=dict)
+    revenue: int = 0
+    discounts: int = 0
+    earned: int = 0
+    taken_back: int = 0
+    redeemed: int = 0
+    refunded: int = 0
+    expired: int = 0
+    per_member: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
+        issued = self.earned - self.taken_back
+        redeemed = self.redeemed - self.refunded
+        cost = redeemed * point_value + self.discounts + rewards_cost
+        tiers: dict[str, int] = defaultdict(int)
+        for book in self.ledger.books.values():
+            tiers[book.tier or ""] += 1
+        return {
+            "revenue": format_rubles(self.revenue),
+            "points_issued": issued,
+            "points_earned": self.earned,
+            "points_taken_back": self.taken_back,
+            "points_redeemed": redeemed,
+            "discounts": format_rubles(self.discounts),
+            "rewards_cost": format_rubles(rewards_cost),
+            "program_cost": format_rubles(cost),
+            "program_cost_share_of_revenue": round(cost / self.revenue, 4)
+            if self.revenue
+            else None,
+            "breakage_points": self.expired,
+            "tiers": dict(sorted(tiers.items())),
+        }
+
+
+def _share(total: int, part: Decimal, whole: Decimal) -> int:
+    return int((Decimal(total) * part / whole).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def _returned(figure: int, before: Decimal, after: Decimal, whole: Decimal) -> int:
+    """As the return service: cumulative shares, so partial returns add up to the whole."""
+    return _share(figure, after, whole) - _share(figure, before, whole)
+
+
+def _ids_above(start: int) -> Callable[[str], int]:
+    """Ids for the replay's own rows, clear of the database's (its lots are seeded by id)."""
+    taken: dict[str, int] = defaultdict(lambda: start)
+
+    def take(table: str) -> int:
+        taken[table] += 1
+        return taken[table]
+
+    return take
+
+
+class Replay:
+    def __init__(self, draft: engine.Program | None, first_id: int) -> None:
+        self.draft = draft
+        self.side = Side(MemoryLedger(_ids_above(first_id)))
+
+    def program(self, version_id: int | None) -> engine.Program:
+        if self.draft is not None:
+            return self.draft
+        return program_version(version_id or 0)
+
+    def expire_until(self, until: datetime) -> None:
+        ledger = self.side.ledger
+        while (due := ledger.next_expiry()) is not None and due + EXPIRY_RUN_DELAY <= until:
+            at = due + EXPIRY_RUN_DELAY
+            for member_id in ledger.members_due(due):
+                plan = plan_expiry(
+                    member_id=member_id, lots=ledger.open_lots(member_id), at=at, actor_label=ACTOR
+                )
+                self.side.expired -= plan.balance_delta
+                ledger.apply(plan)
+
+
+def _seed(replays: list[Replay], since: datetime) -> None:
+    """Each member's lots, spend and tier at `since`, in every side's ledger."""
+    spent = dict(
+        LotSpend.objects.filter(transfer__created_at__lt=since)
+        .values("lot_id")
+        .annotate(total=Sum("points"))
+        .values_list("lot_id", "total")
+    )
+    lots: dict[int, list[OpenLot]] = defaultdict(list)
+    for lot_id, member_id, points, available_at, expires_at in PointLot.objects.filter(
+        transfer__created_at__lt=since
+    ).values_list("id", "member_id", "points", "available_at", "expires_at"):
+        left = points - spent.get(lot_id, 0)
+        if left > 0:
+            lots[member_id].append(OpenLot(lot_id, left, available_at, expires_at))
+    spend: dict[int, int] = defaultdict(int)
+    for member_id, total in (
+        Purchase.objects.filter(created_at__lt=since, member_id__isnull=False)
+        .values("member_id")
+        .annotate(total=Sum(F("amount") - F("discount")))
+        .values_list("member_id", "total")
+    ):
+        spend[member_id] += total or 0
+    for returner, total in (
+        ReturnLine.objects.filter(purchase_return__created_at__lt=since, member_id__isnull=False)
+        .values("member_id")
+        .annotate(total=Sum(F("amount") - F("discount")))
+        .values_list("member_id", "total")
+    ):
+        if returner is not None:
+            spend[returner] -= total or 0
+    for replay in replays:
+        for member_id in set(lots) | set(spend):
+            replay.side.ledger.seed(member_id, lots.get(member_id, []), spend.get(member_id, 0))
+
+
+Event = tuple[datetime, int, str, int]  # (when, order, kind, id)
+
+
+def _events(since: datetime, until: datetime) -> Iterator[Event]:
+    """Purchases and returns of the period in the order they were recorded."""
+    period = Q(created_at__gte=since, created_at__lt=until)
+    purchases = Purchase.objects.filter(period).order_by("created_at", "id")
+    returns = PurchaseReturn.objects.filter(period, purchase__created_at__gte=since)
+    merged = heapq.merge(
+        ((p.created_at, 0, "purchase", p.pk) for p in purchases.only("id", "created_at")),
+        (
+            (r.created_at, 1, "return", r.pk)
+            for r in returns.order_by("created_at", "id").only("id", "created_at")
+        ),
+    )
+    yield from merged
+
+
+def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """The period under the live versions and under `draft`, side by side."""
+    first_id = 10 ** len(
+        str(PointLot.objects.order_by("-id").values_list("id", flat=True).first() or 0)
+    )
+    live, drafted = Replay(None, first_id), Replay(draft, first_id)
+    replays = [live, drafted]
+    _seed(replays, since)
+    stores = {}
+    enrolled = dict(Member.objects.values_list("id", "created_at"))
+    purchases = members = 0
+    seen: set[int] = set()
+    for at, _order, kind, row_id in _events(since, until):
+        for replay in replays:
+            replay.expire_until(at)
+        if kind == "purchase":
+            purchase = Purchase.objects.select_related("store").get(pk=row_id)
+            stores[purchase.store_id] = purchase.store
+            lines = list(purchase.lines.order_by("position"))
+            vouchers = _vouchers(purchase.pk)
+            purchases += 1
+            if purchase.member_id is not None and purchase.member_id not in seen:
+                seen.add(purchase.member_id)
+                members += 1
+            for replay in replays:
+                _sell(replay, purchase, lines, vouchers, enrolled)
+        else:
+            back = PurchaseReturn.objects.select_related("purchase__store").get(pk=row_id)
+            returned = list(
+                ReturnLine.objects.filter(purchase_return=back).select_related("purchase_line")
+            )
+            for replay in replays:
+                _return(replay, back, returned)
+    for replay in replays:
+        replay.expire_until(until)
+    point_value = draft.point_value
+    rewards_cost = _rewards_cost(since, until)
+    live_totals = live.side.totals(point_value, rewards_cost)
+    draft_totals = drafted.side.totals(point_value, rewards_cost)
+    changes = _changes(live.side, drafted.side, point_value)
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "purchases": purchases,
+        "members": members,
+        "live": live_totals,
+        "draft": draft_totals,
+        "members_better_off": sum(1 for c in changes if c[1] > 0),
+        "members_worse_off": sum(1 for c in changes if c[1] < 0),
+        "median_change_points": statistics.median([c[0] for c in changes]) if changes else 0,
+        "assumptions": list(ASSUMPTIONS),
+    }
+
+
+def _vouchers(purchase_id: int) -> tuple[engine.VoucherTerms, ...]:
+    return tuple(
+        engine.VoucherTerms(
+            code=v.code,
+            name=v.reward.name,
+            kind=v.reward.kind,  # type: ignore[arg-type]
+            sku=v.reward.sku,
+            category=v.reward.category,
+            amount=v.reward.amount,
+            percent=v.reward.percent,
+        )
+        for v in Voucher.objects.filter(purchase_id=purchase_id)
+        .select_related("reward")
+        .order_by("id")
+    )
+
+
+def _sell(
+    replay: Replay,
+    purchase: Purchase,
+    lines: list[PurchaseLine],
+    vouchers: tuple[engine.VoucherTerms, ...],
+    enrolled: dict[int, datetime],
+) -> None:
+    side, ledger = replay.side, replay.side.ledger
+    program = replay.program(purchase.program_version_id)
+    store = purchase.store
+    moment = purchase.purchased_at or purchase.created_at
+    receipt = engine.Receipt(
+        store.code,
+        moment,
+        store.time_zone,
+        tuple(engine.Line(ln.sku, ln.name, ln.category, ln.quantity, ln.price) for ln in lines),
+        vouchers=vouchers,
+    )
+    member_id = purchase.member_id
+    state = None
+    if member_id is not None:
+        state = ledger.state(
+            member_id,
+            receipt_at=moment,
+            time_zone=store.time_zone,
+            at=purchase.created_at,
+            enrolled_at=enrolled.get(member_id),
+            window_days=program.tier_window_days if program.tiers else None,
+        )
+    try:
+        quote = engine.quote(receipt, state, program, 0)
+    except engine.VoucherNotApplicable:
+        receipt = replace(receipt, vouchers=())
+        quote = engine.quote(receipt, state, program, 0)
+    if purchase.redeem_points and state is not None:
+        wanted = min(purchase.redeem_points, quote.max_redeemable)
+        if wanted:
+            quote = engine.quote(receipt, state, program, wanted)
+    side.revenue += quote.amount - quote.discount
+    side.discounts += quote.discount
+    side.earned += quote.earn_points
+    side.redeemed += quote.redeem_points
+    if member_id is not None:
+        plan = plan_purchase(
+            member_id=member_id,
+            purchase_id=purchase.pk,
+            effects=quote.effects,
+            lots=ledger.open_lots(member_id),
+            at=purchase.created_at,
+            actor_label=ACTOR,
+            spend_delta=quote.amount - quote.discount,
+        )
+        ledger.apply(plan)
+        figures = side.per_member[member_id]
+        figures[0] += quote.earn_points
+        figures[1] += quote.earn_points * program.point_value + quote.discount
+    side.sold[purchase.pk] = Sold(
+        member_id=member_id,
+        quantities=[ln.quantity for ln in lines],
+        amounts=[q.amount for q in quote.lines],
+        discounts=[q.discount for q in quote.lines],
+        earned=[q.earn_points for q in quote.lines],
+        redeemed=[q.redeem_points for q in quote.lines],
+        returned=[Decimal(0)] * len(lines),
+        version=program,
+    )
+
+
+def _return(replay: Replay, back: PurchaseReturn, returned: list[ReturnLine]) -> None:
+    side = replay.side
+    sold = side.sold.get(back.purchase_id)
+    if sold is None:
+        return
+    positions = {}
+    lines = PurchaseLine.objects.filter(purchase_id=back.purchase_id).order_by("position")
+    for index, line_id in enumerate(lines.values_list("id", flat=True)):
+        positions[line_id] = index
+    take_back = refund = spend = 0
+    for row in returned:
+        i = positions[row.purchase_line_id]
+        before, after, whole = sold.returned[i], sold.returned[i] + row.quantity, sold.quantities[i]
+        earned, redeemed, amount, discount = (
+            _returned(figures[i], before, after, whole)
+            for figures in (sold.earned, sold.redeemed, sold.amounts, sold.discounts)
+        )
+        take_back += earned
+        refund += redeemed
+        spend += amount - discount
+        side.revenue -= amount - discount
+        side.discounts -= discount
+        sold.returned[i] = after
+    if sold.member_id is None:
+        return
+    ledger = side.ledger
+    store_zone = back.purchase.store.time_zone
+    plan, taken = plan_return(
+        member_id=sold.member_id,
+        purchase_id=back.purchase_id,
+        return_id=back.pk,
+        take_back=take_back,
+        refund=refund,
+        lots=ledger.purchase_lots(sold.member_id, back.purchase_id),
+        paid_until=ledger.redeemed_until(back.purchase_id),
+        program=sold.version,
+        time_zone=store_zone,
+        at=back.created_at,
+        actor_label=ACTOR,
+        spend_delta=-spend,
+    )
+    ledger.apply(plan)
+    side.taken_back += taken
+    side.refunded += refund
+    figures = side.per_member[sold.member_id]
+    figures[0] -= taken
+
+
+def _rewards_cost(since: datetime, until: datetime) -> int:
+    """What the vouchers used in the period cost the business (the same on both sides)."""
+    used = Voucher.objects.filter(used_at__gte=since, used_at__lt=until)
+    return int(used.aggregate(total=Sum("reward__cost"))["total"] or 0)
+
+
+def _changes(live: Side, draft: Side, point_value: int) -> list[tuple[int, int]]:
+    """Per member: (points earned, value to the member in kopecks), draft minus live."""
+    members = set(live.per_member) | set(draft.per_member)
+    return [
+        (
+            draft.per_member[m][0] - live.per_member[m][0],
+            draft.per_member[m][1] - live.per_member[m][1],
+        )
+        for m in sorted(members)
+    ]
+
+
+def default_period(today: date) -> tuple[datetime, datetime]:
+    """The last 12 months up to today's start."""
+    until = clock.start_of_business_day(today)
+    year_ago = date(today.year - 1, today.month, min(today.day, 28 if today.month == 2 else 31))
+    return clock.start_of_business_day(year_ago), until
