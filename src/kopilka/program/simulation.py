@@ -27,7 +27,7 @@ from kopilka.ledger.memory import MemoryLedger
 from kopilka.ledger.models import LotSpend, PointLot
 from kopilka.ledger.plan import OpenLot, plan_expiry, plan_purchase, plan_return
 from kopilka.members.models import Member
-from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
+from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store
 from kopilka.program import engine
 from kopilka.program.selectors import program_version
 from kopilka.rewards.models import Voucher
@@ -51,6 +51,7 @@ class Sold:
     """A purchase as a side priced it: what its returns are shared from."""
 
     member_id: int | None
+    index: dict[int, int]  # purchase line id -> its place
     quantities: list[Decimal]
     amounts: list[int]
     discounts: list[int]
@@ -177,22 +178,109 @@ def _seed(replays: list[Replay], since: datetime) -> None:
             replay.side.ledger.seed(member_id, lots.get(member_id, []), spend.get(member_id, 0))
 
 
-Event = tuple[datetime, int, str, int]  # (when, order, kind, id)
+@dataclass(frozen=True)
+class Bought:
+    """A recorded purchase, as the replay needs it."""
+
+    id: int
+    member_id: int | None
+    created_at: datetime
+    moment: datetime  # the receipt's own time
+    store: tuple[str, str]  # code, time zone
+    redeem_points: int
+    version_id: int | None
+    lines: tuple[engine.Line, ...]
+    line_ids: tuple[int, ...]
+    vouchers: tuple[engine.VoucherTerms, ...]
 
 
-def _events(since: datetime, until: datetime) -> Iterator[Event]:
-    """Purchases and returns of the period in the order they were recorded."""
-    period = Q(created_at__gte=since, created_at__lt=until)
-    purchases = Purchase.objects.filter(period).order_by("created_at", "id")
-    returns = PurchaseReturn.objects.filter(period, purchase__created_at__gte=since)
-    merged = heapq.merge(
-        ((p.created_at, 0, "purchase", p.pk) for p in purchases.only("id", "created_at")),
-        (
-            (r.created_at, 1, "return", r.pk)
-            for r in returns.order_by("created_at", "id").only("id", "created_at")
-        ),
+@dataclass(frozen=True)
+class Returned:
+    id: int
+    purchase_id: int
+    created_at: datetime
+    time_zone: str
+    lines: tuple[tuple[int, Decimal], ...]  # (purchase line id, quantity)
+
+
+CHUNK = 1000  # purchases read at a time (and their lines in one query)
+
+
+def _purchases(since: datetime, until: datetime) -> Iterator[Bought]:
+    """The period's purchases in the order they were recorded, read in chunks."""
+    stores = {s.pk: (s.code, s.time_zone) for s in Store.objects.all()}
+    vouchers: dict[int, list[engine.VoucherTerms]] = defaultdict(list)
+    for voucher in (
+        Voucher.objects.filter(purchase_id__isnull=False).select_related("reward").order_by("id")
+    ):
+        assert voucher.purchase_id is not None
+        vouchers[voucher.purchase_id].append(_terms(voucher))
+    rows = (
+        Purchase.objects.filter(created_at__gte=since, created_at__lt=until)
+        .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "member_id",
+            "created_at",
+            "purchased_at",
+            "store_id",
+            "redeem_points",
+            "program_version_id",
+        )
     )
-    yield from merged
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows.iterator(chunk_size=CHUNK):
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield from _with_lines(chunk, stores, vouchers)
+            chunk = []
+    yield from _with_lines(chunk, stores, vouchers)
+
+
+def _with_lines(
+    chunk: list[tuple[Any, ...]],
+    stores: dict[int, tuple[str, str]],
+    vouchers: dict[int, list[engine.VoucherTerms]],
+) -> Iterator[Bought]:
+    lines: dict[int, list[tuple[int, engine.Line]]] = defaultdict(list)
+    for purchase_id, line_id, sku, name, category, quantity, price in (
+        PurchaseLine.objects.filter(purchase_id__in=[row[0] for row in chunk])
+        .order_by("purchase_id", "position")
+        .values_list("purchase_id", "id", "sku", "name", "category", "quantity", "price")
+    ):
+        lines[purchase_id].append((line_id, engine.Line(sku, name, category, quantity, price)))
+    for pk, member_id, created_at, purchased_at, store_id, redeem, version_id in chunk:
+        own = lines[pk]
+        yield Bought(
+            id=pk,
+            member_id=member_id,
+            created_at=created_at,
+            moment=purchased_at or created_at,
+            store=stores[store_id],
+            redeem_points=redeem,
+            version_id=version_id,
+            lines=tuple(line for _id, line in own),
+            line_ids=tuple(line_id for line_id, _line in own),
+            vouchers=tuple(vouchers.get(pk, ())),
+        )
+
+
+def _returns(since: datetime, until: datetime) -> list[Returned]:
+    """Returns of the period's own purchases, in the order they were recorded."""
+    lines: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    period = Q(purchase_return__created_at__gte=since, purchase_return__created_at__lt=until)
+    for return_id, line_id, quantity in ReturnLine.objects.filter(period).values_list(
+        "purchase_return_id", "purchase_line_id", "quantity"
+    ):
+        lines[return_id].append((line_id, quantity))
+    return [
+        Returned(pk, purchase_id, created_at, zone, tuple(lines[pk]))
+        for pk, purchase_id, created_at, zone in PurchaseReturn.objects.filter(
+            created_at__gte=since, created_at__lt=until, purchase__created_at__gte=since
+        )
+        .order_by("created_at", "id")
+        .values_list("id", "purchase_id", "created_at", "purchase__store__time_zone")
+    ]
 
 
 def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict[str, Any]:
@@ -203,31 +291,28 @@ def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict
     live, drafted = Replay(None, first_id), Replay(draft, first_id)
     replays = [live, drafted]
     _seed(replays, since)
-    stores = {}
     enrolled = dict(Member.objects.values_list("id", "created_at"))
-    purchases = members = 0
+    purchases = 0
     seen: set[int] = set()
-    for at, _order, kind, row_id in _events(since, until):
+    returns = _returns(since, until)
+    events: Iterator[tuple[datetime, int, Bought | Returned]] = heapq.merge(
+        ((b.created_at, 0, b) for b in _purchases(since, until)),
+        ((r.created_at, 1, r) for r in returns),
+        key=lambda event: (event[0], event[1]),
+    )
+    for at, _order, event in events:
         for replay in replays:
             replay.expire_until(at)
-        if kind == "purchase":
-            purchase = Purchase.objects.select_related("store").get(pk=row_id)
-            stores[purchase.store_id] = purchase.store
-            lines = list(purchase.lines.order_by("position"))
-            vouchers = _vouchers(purchase.pk)
+        if isinstance(event, Bought):
             purchases += 1
-            if purchase.member_id is not None and purchase.member_id not in seen:
-                seen.add(purchase.member_id)
-                members += 1
+            if event.member_id is not None:
+                seen.add(event.member_id)
             for replay in replays:
-                _sell(replay, purchase, lines, vouchers, enrolled)
+                _sell(replay, event, enrolled)
         else:
-            back = PurchaseReturn.objects.select_related("purchase__store").get(pk=row_id)
-            returned = list(
-                ReturnLine.objects.filter(purchase_return=back).select_related("purchase_line")
-            )
             for replay in replays:
-                _return(replay, back, returned)
+                _return(replay, event)
+    members = len(seen)
     for replay in replays:
         replay.expire_until(until)
     point_value = draft.point_value
@@ -248,49 +333,32 @@ def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict
     }
 
 
-def _vouchers(purchase_id: int) -> tuple[engine.VoucherTerms, ...]:
-    return tuple(
-        engine.VoucherTerms(
-            code=v.code,
-            name=v.reward.name,
-            kind=v.reward.kind,  # type: ignore[arg-type]
-            sku=v.reward.sku,
-            category=v.reward.category,
-            amount=v.reward.amount,
-            percent=v.reward.percent,
-        )
-        for v in Voucher.objects.filter(purchase_id=purchase_id)
-        .select_related("reward")
-        .order_by("id")
+def _terms(voucher: Voucher) -> engine.VoucherTerms:
+    reward = voucher.reward
+    return engine.VoucherTerms(
+        code=voucher.code,
+        name=reward.name,
+        kind=reward.kind,  # type: ignore[arg-type]
+        sku=reward.sku,
+        category=reward.category,
+        amount=reward.amount,
+        percent=reward.percent,
     )
 
 
-def _sell(
-    replay: Replay,
-    purchase: Purchase,
-    lines: list[PurchaseLine],
-    vouchers: tuple[engine.VoucherTerms, ...],
-    enrolled: dict[int, datetime],
-) -> None:
+def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime]) -> None:
     side, ledger = replay.side, replay.side.ledger
-    program = replay.program(purchase.program_version_id)
-    store = purchase.store
-    moment = purchase.purchased_at or purchase.created_at
-    receipt = engine.Receipt(
-        store.code,
-        moment,
-        store.time_zone,
-        tuple(engine.Line(ln.sku, ln.name, ln.category, ln.quantity, ln.price) for ln in lines),
-        vouchers=vouchers,
-    )
-    member_id = purchase.member_id
+    program = replay.program(bought.version_id)
+    code, zone = bought.store
+    receipt = engine.Receipt(code, bought.moment, zone, bought.lines, vouchers=bought.vouchers)
+    member_id = bought.member_id
     state = None
     if member_id is not None:
         state = ledger.state(
             member_id,
-            receipt_at=moment,
-            time_zone=store.time_zone,
-            at=purchase.created_at,
+            receipt_at=bought.moment,
+            time_zone=zone,
+            at=bought.created_at,
             enrolled_at=enrolled.get(member_id),
             window_days=program.tier_window_days if program.tiers else None,
         )
@@ -299,8 +367,8 @@ def _sell(
     except engine.VoucherNotApplicable:
         receipt = replace(receipt, vouchers=())
         quote = engine.quote(receipt, state, program, 0)
-    if purchase.redeem_points and state is not None:
-        wanted = min(purchase.redeem_points, quote.max_redeemable)
+    if bought.redeem_points and state is not None:
+        wanted = min(bought.redeem_points, quote.max_redeemable)
         if wanted:
             quote = engine.quote(receipt, state, program, wanted)
     side.revenue += quote.amount - quote.discount
@@ -310,10 +378,10 @@ def _sell(
     if member_id is not None:
         plan = plan_purchase(
             member_id=member_id,
-            purchase_id=purchase.pk,
+            purchase_id=bought.id,
             effects=quote.effects,
             lots=ledger.open_lots(member_id),
-            at=purchase.created_at,
+            at=bought.created_at,
             actor_label=ACTOR,
             spend_delta=quote.amount - quote.discount,
         )
@@ -321,31 +389,28 @@ def _sell(
         figures = side.per_member[member_id]
         figures[0] += quote.earn_points
         figures[1] += quote.earn_points * program.point_value + quote.discount
-    side.sold[purchase.pk] = Sold(
+    side.sold[bought.id] = Sold(
         member_id=member_id,
-        quantities=[ln.quantity for ln in lines],
+        index={line_id: i for i, line_id in enumerate(bought.line_ids)},
+        quantities=[line.quantity for line in bought.lines],
         amounts=[q.amount for q in quote.lines],
         discounts=[q.discount for q in quote.lines],
         earned=[q.earn_points for q in quote.lines],
         redeemed=[q.redeem_points for q in quote.lines],
-        returned=[Decimal(0)] * len(lines),
+        returned=[Decimal(0)] * len(bought.lines),
         version=program,
     )
 
 
-def _return(replay: Replay, back: PurchaseReturn, returned: list[ReturnLine]) -> None:
+def _return(replay: Replay, back: Returned) -> None:
     side = replay.side
     sold = side.sold.get(back.purchase_id)
     if sold is None:
         return
-    positions = {}
-    lines = PurchaseLine.objects.filter(purchase_id=back.purchase_id).order_by("position")
-    for index, line_id in enumerate(lines.values_list("id", flat=True)):
-        positions[line_id] = index
     take_back = refund = spend = 0
-    for row in returned:
-        i = positions[row.purchase_line_id]
-        before, after, whole = sold.returned[i], sold.returned[i] + row.quantity, sold.quantities[i]
+    for line_id, quantity in back.lines:
+        i = sold.index[line_id]
+        before, after, whole = sold.returned[i], sold.returned[i] + quantity, sold.quantities[i]
         earned, redeemed, amount, discount = (
             _returned(figures[i], before, after, whole)
             for figures in (sold.earned, sold.redeemed, sold.amounts, sold.discounts)
@@ -359,11 +424,11 @@ def _return(replay: Replay, back: PurchaseReturn, returned: list[ReturnLine]) ->
     if sold.member_id is None:
         return
     ledger = side.ledger
-    store_zone = back.purchase.store.time_zone
+    store_zone = back.time_zone
     plan, taken = plan_return(
         member_id=sold.member_id,
         purchase_id=back.purchase_id,
-        return_id=back.pk,
+        return_id=back.id,
         take_back=take_back,
         refund=refund,
         lots=ledger.purchase_lots(sold.member_id, back.purchase_id),
