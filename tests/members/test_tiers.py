@@ -228,3 +228,27 @@ def test_daily_jobs_runs_the_review_for_a_day(capsys: Any) -> None:
         '"tiers": {"day": "2026-03-02", "reviewed": 1, "raised": 0, "lowered": 0, "at_risk": 1}'
         in out
     )
+
+
+@pytest.mark.usefixtures("tiered")
+def test_the_member_s_tier_changes_read_newest_first_with_their_why(api: Api) -> None:
+    member = enroll()
+    buy(api, "1200.00", member, "p1")
+    tier_set_manual(
+        member_id=member.pk,
+        tier_code="gold",
+        until=date(2026, 4, 30),
+        note="блогер",
+        actor=Actor.system("test"),
+    )
+    answer = api.get(f"/members/{member.pk}/tier-changes", language="ru")
+    assert answer.status_code == 200
+    manual, upgrade = answer.json()
+    assert (manual["kind"], manual["from_tier"], manual["to_tier"]) == ("manual", "silver", "gold")
+    assert manual["reason"] == "Уровень «Золото» выставлен сотрудником до 2026-04-30: блогер"
+    assert (upgrade["kind"], upgrade["from_tier"], upgrade["to_tier"]) == (
+        "upgrade",
+        None,
+        "silver",
+    )
+    assert upgrade["by"].startswith("terminal:")

@@ -36,6 +36,10 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
             "operationId": "kopilka_rewards_api_members_rewards",
             "parameters": {"member_id": _MEMBER_ID},
         },
+        "GetTierChanges": {
+            "operationId": "kopilka_members_api_members_tier_changes",
+            "parameters": {"member_id": _MEMBER_ID},
+        },
     },
     ("get", "/api/v1/members/{member_id}", "200"): {
         "GetTransactions": {

@@ -40,7 +40,7 @@ from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number, member_find, member_get
 from kopilka.members.services import ConsentChoices, member_enroll
 from kopilka.members.tiers import tier_status
-from kopilka.program.engine import discount_level, next_discount_level
+from kopilka.program.engine import Reason, discount_level, next_discount_level
 from kopilka.program.engine.arithmetic import decimal_text
 from kopilka.program.selectors import program_in_force
 
@@ -349,4 +349,36 @@ def members_transactions(
             reasons=transfer_reasons(t),
         )
         for t in member_transfers(member_id, limit=query.limit, offset=query.offset)
+    ]
+
+
+class TierChangeOut(Schema):
+    created_at: datetime
+    kind: str = Field(description="upgrade, downgrade or manual")
+    from_tier: str | None = Field(description="The code before (null: below the first tier)")
+    to_tier: str | None
+    reason: str = Field(description="Why, in plain words, in the Accept-Language language")
+    by: str = Field(description="Who: a terminal, staff or the daily review")
+
+
+@router.get(
+    "/members/{member_id}/tier-changes",
+    response={200: list[TierChangeOut], **ERRORS},
+    summary="История уровней участника / The member's tier changes, newest first",
+)
+def members_tier_changes(
+    request: HttpRequest, member_id: MemberId, query: Query[HistoryQuery]
+) -> list[TierChangeOut]:
+    member = member_get(member_id)
+    changes = member.tier_changes.order_by("-created_at", "-id")
+    return [
+        TierChangeOut(
+            created_at=c.created_at,
+            kind=c.kind,
+            from_tier=c.from_tier or None,
+            to_tier=c.to_tier or None,
+            reason=Reason.from_stored(c.reason).render(),
+            by=c.actor_label,
+        )
+        for c in changes[query.offset : query.offset + query.limit]
     ]
