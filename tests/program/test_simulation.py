@@ -18,6 +18,7 @@ from kopilka.ledger.models import Transfer
 from kopilka.pos.models import Purchase, PurchaseReturn, ReturnLine
 from kopilka.program.engine import Program
 from kopilka.program.simulation import simulate
+from tests.conftest import postgres_only
 from tests.demo.test_load_demo import NOW, load
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +90,14 @@ def test_the_command_reads_a_draft_and_refuses_a_bad_one(tmp_path: Path) -> None
             "--until",
             "2026-01-01",
         )
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_give_what_one_gives() -> None:
+    load()
+    with clock.frozen_at(NOW):
+        draft = Program(earn_percent=Decimal(7))
+        alone = simulate(draft, since=SINCE, until=NOW)
+        split = simulate(draft, since=SINCE, until=NOW, workers=2)
+    assert split == alone

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from multiprocessing import get_context
 from typing import Any
 
+from django.db import connection, connections
 from django.db.models import F, Q, Sum
 
 from kopilka.core import clock
@@ -76,28 +78,58 @@ class Side:
     expired: int = 0
     per_member: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
-    def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
-        issued = self.earned - self.taken_back
-        redeemed = self.redeemed - self.refunded
-        cost = redeemed * point_value + self.discounts + rewards_cost
+    def result(self) -> "SideResult":
         tiers: dict[str, int] = defaultdict(int)
         for book in self.ledger.books.values():
             tiers[book.tier or ""] += 1
+        sums = {name: getattr(self, name) for name in SUMS}
+        return SideResult(sums, dict(tiers), {m: tuple(f) for m, f in self.per_member.items()})
+
+
+SUMS = ("revenue", "discounts", "earned", "taken_back", "redeemed", "refunded", "expired")
+
+
+@dataclass
+class SideResult:
+    """What one side of one part of the replay adds up to (parts are disjoint sets of members)."""
+
+    sums: dict[str, int]
+    tiers: dict[str, int]
+    per_member: dict[int, tuple[int, ...]]
+
+    def add(self, other: "SideResult") -> None:
+        for name, value in other.sums.items():
+            self.sums[name] += value
+        for tier, count in other.tiers.items():
+            self.tiers[tier] = self.tiers.get(tier, 0) + count
+        self.per_member.update(other.per_member)
+
+    def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
+        n = self.sums
+        redeemed = n["redeemed"] - n["refunded"]
+        cost = redeemed * point_value + n["discounts"] + rewards_cost
+        share = round(cost / n["revenue"], 4) if n["revenue"] else None
         return {
-            "revenue": format_rubles(self.revenue),
-            "points_issued": issued,
-            "points_earned": self.earned,
-            "points_taken_back": self.taken_back,
+            "revenue": format_rubles(n["revenue"]),
+            "points_issued": n["earned"] - n["taken_back"],
+            "points_earned": n["earned"],
+            "points_taken_back": n["taken_back"],
             "points_redeemed": redeemed,
-            "discounts": format_rubles(self.discounts),
+            "discounts": format_rubles(n["discounts"]),
             "rewards_cost": format_rubles(rewards_cost),
             "program_cost": format_rubles(cost),
-            "program_cost_share_of_revenue": round(cost / self.revenue, 4)
-            if self.revenue
-            else None,
-            "breakage_points": self.expired,
-            "tiers": dict(sorted(tiers.items())),
+            "program_cost_share_of_revenue": share,
+            "breakage_points": n["expired"],
+            "tiers": dict(sorted(self.tiers.items())),
         }
+
+
+@dataclass
+class PartResult:
+    purchases: int
+    members: int
+    live: SideResult
+    draft: SideResult
 
 
 def _share(total: int, part: Decimal, whole: Decimal) -> int:
@@ -142,31 +174,45 @@ class Replay:
                 ledger.apply(plan)
 
 
-def _seed(replays: list[Replay], since: datetime) -> None:
+def _seed(replays: list[Replay], since: datetime, part: int, parts: int) -> None:
     """Each member's lots, spend and tier at `since`, in every side's ledger."""
     spent = dict(
-        LotSpend.objects.filter(transfer__created_at__lt=since)
+        _mine(
+            LotSpend.objects.filter(transfer__created_at__lt=since), "lot__member_id", part, parts
+        )
         .values("lot_id")
         .annotate(total=Sum("points"))
         .values_list("lot_id", "total")
     )
     lots: dict[int, list[OpenLot]] = defaultdict(list)
-    for lot_id, member_id, points, available_at, expires_at in PointLot.objects.filter(
-        transfer__created_at__lt=since
+    for lot_id, member_id, points, available_at, expires_at in _mine(
+        PointLot.objects.filter(transfer__created_at__lt=since), "member_id", part, parts
     ).values_list("id", "member_id", "points", "available_at", "expires_at"):
         left = points - spent.get(lot_id, 0)
         if left > 0:
             lots[member_id].append(OpenLot(lot_id, left, available_at, expires_at))
     spend: dict[int, int] = defaultdict(int)
     for member_id, total in (
-        Purchase.objects.filter(created_at__lt=since, member_id__isnull=False)
+        _mine(
+            Purchase.objects.filter(created_at__lt=since, member_id__isnull=False),
+            "member_id",
+            part,
+            parts,
+        )
         .values("member_id")
         .annotate(total=Sum(F("amount") - F("discount")))
         .values_list("member_id", "total")
     ):
         spend[member_id] += total or 0
     for returner, total in (
-        ReturnLine.objects.filter(purchase_return__created_at__lt=since, member_id__isnull=False)
+        _mine(
+            ReturnLine.objects.filter(
+                purchase_return__created_at__lt=since, member_id__isnull=False
+            ),
+            "member_id",
+            part,
+            parts,
+        )
         .values("member_id")
         .annotate(total=Sum(F("amount") - F("discount")))
         .values_list("member_id", "total")
@@ -206,7 +252,7 @@ class Returned:
 CHUNK = 1000  # purchases read at a time (and their lines in one query)
 
 
-def _purchases(since: datetime, until: datetime) -> Iterator[Bought]:
+def _purchases(since: datetime, until: datetime, part: int, parts: int) -> Iterator[Bought]:
     """The period's purchases in the order they were recorded, read in chunks."""
     stores = {s.pk: (s.code, s.time_zone) for s in Store.objects.all()}
     vouchers: dict[int, list[engine.VoucherTerms]] = defaultdict(list)
@@ -216,7 +262,12 @@ def _purchases(since: datetime, until: datetime) -> Iterator[Bought]:
         assert voucher.purchase_id is not None
         vouchers[voucher.purchase_id].append(_terms(voucher))
     rows = (
-        Purchase.objects.filter(created_at__gte=since, created_at__lt=until)
+        _mine(
+            Purchase.objects.filter(created_at__gte=since, created_at__lt=until),
+            "member_id",
+            part,
+            parts,
+        )
         .order_by("created_at", "id")
         .values_list(
             "id",
@@ -265,7 +316,7 @@ def _with_lines(
         )
 
 
-def _returns(since: datetime, until: datetime) -> list[Returned]:
+def _returns(since: datetime, until: datetime, part: int, parts: int) -> list[Returned]:
     """Returns of the period's own purchases, in the order they were recorded."""
     lines: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     period = Q(purchase_return__created_at__gte=since, purchase_return__created_at__lt=until)
@@ -275,28 +326,78 @@ def _returns(since: datetime, until: datetime) -> list[Returned]:
         lines[return_id].append((line_id, quantity))
     return [
         Returned(pk, purchase_id, created_at, zone, tuple(lines[pk]))
-        for pk, purchase_id, created_at, zone in PurchaseReturn.objects.filter(
-            created_at__gte=since, created_at__lt=until, purchase__created_at__gte=since
+        for pk, purchase_id, created_at, zone in _mine(
+            PurchaseReturn.objects.filter(
+                created_at__gte=since, created_at__lt=until, purchase__created_at__gte=since
+            ),
+            "purchase__member_id",
+            part,
+            parts,
         )
         .order_by("created_at", "id")
         .values_list("id", "purchase_id", "created_at", "purchase__store__time_zone")
     ]
 
 
-def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict[str, Any]:
-    """The period under the live versions and under `draft`, side by side."""
+def simulate(
+    draft: engine.Program, *, since: datetime, until: datetime, workers: int = 1
+) -> dict[str, Any]:
+    """The period under the live versions and under `draft`, side by side. Members are
+    independent in the ledger, so `workers` processes replay disjoint sets of them (each with
+    its own connection; the data must be committed, so on PostgreSQL only)."""
+    if workers > 1:
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            raise ValueError("other processes see only committed PostgreSQL data")
+        connections.close_all()  # each process opens its own
+        with get_context("fork").Pool(workers) as pool:
+            parts = pool.starmap(_part, [(draft, since, until, k, workers) for k in range(workers)])
+    else:
+        parts = [_part(draft, since, until, 0, 1)]
+    first, rest = parts[0], parts[1:]
+    for part in rest:
+        first.live.add(part.live)
+        first.draft.add(part.draft)
+    point_value = draft.point_value
+    rewards_cost = _rewards_cost(since, until)
+    changes = _changes(first.live.per_member, first.draft.per_member)
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "purchases": sum(p.purchases for p in parts),
+        "members": sum(p.members for p in parts),
+        "live": first.live.totals(point_value, rewards_cost),
+        "draft": first.draft.totals(point_value, rewards_cost),
+        "members_better_off": sum(1 for c in changes if c[1] > 0),
+        "members_worse_off": sum(1 for c in changes if c[1] < 0),
+        "median_change_points": statistics.median([c[0] for c in changes]) if changes else 0,
+        "assumptions": list(ASSUMPTIONS),
+    }
+
+
+def _mine(queryset: Any, field: str, part: int, parts: int) -> Any:
+    """The rows of this part's members (member id modulo `parts`); guests go to part 0."""
+    if parts == 1:
+        return queryset
+    mine = queryset.alias(_part=F(field) % parts).filter(_part=part)
+    if part == 0:
+        mine = mine | queryset.filter(**{f"{field}__isnull": True})
+    return mine
+
+
+def _part(
+    draft: engine.Program, since: datetime, until: datetime, part: int, parts: int
+) -> PartResult:
     first_id = 10 ** len(
         str(PointLot.objects.order_by("-id").values_list("id", flat=True).first() or 0)
     )
     live, drafted = Replay(None, first_id), Replay(draft, first_id)
     replays = [live, drafted]
-    _seed(replays, since)
+    _seed(replays, since, part, parts)
     enrolled = dict(Member.objects.values_list("id", "created_at"))
     purchases = 0
     seen: set[int] = set()
-    returns = _returns(since, until)
+    returns = _returns(since, until, part, parts)
     events: Iterator[tuple[datetime, int, Bought | Returned]] = heapq.merge(
-        ((b.created_at, 0, b) for b in _purchases(since, until)),
+        ((b.created_at, 0, b) for b in _purchases(since, until, part, parts)),
         ((r.created_at, 1, r) for r in returns),
         key=lambda event: (event[0], event[1]),
     )
@@ -312,25 +413,9 @@ def simulate(draft: engine.Program, *, since: datetime, until: datetime) -> dict
         else:
             for replay in replays:
                 _return(replay, event)
-    members = len(seen)
     for replay in replays:
         replay.expire_until(until)
-    point_value = draft.point_value
-    rewards_cost = _rewards_cost(since, until)
-    live_totals = live.side.totals(point_value, rewards_cost)
-    draft_totals = drafted.side.totals(point_value, rewards_cost)
-    changes = _changes(live.side, drafted.side, point_value)
-    return {
-        "period": {"since": since.isoformat(), "until": until.isoformat()},
-        "purchases": purchases,
-        "members": members,
-        "live": live_totals,
-        "draft": draft_totals,
-        "members_better_off": sum(1 for c in changes if c[1] > 0),
-        "members_worse_off": sum(1 for c in changes if c[1] < 0),
-        "median_change_points": statistics.median([c[0] for c in changes]) if changes else 0,
-        "assumptions": list(ASSUMPTIONS),
-    }
+    return PartResult(purchases, len(seen), live.side.result(), drafted.side.result())
 
 
 def _terms(voucher: Voucher) -> engine.VoucherTerms:
@@ -452,15 +537,17 @@ def _rewards_cost(since: datetime, until: datetime) -> int:
     return int(used.aggregate(total=Sum("reward__cost"))["total"] or 0)
 
 
-def _changes(live: Side, draft: Side, point_value: int) -> list[tuple[int, int]]:
+def _changes(
+    live: dict[int, tuple[int, ...]], draft: dict[int, tuple[int, ...]]
+) -> list[tuple[int, int]]:
     """Per member: (points earned, value to the member in kopecks), draft minus live."""
-    members = set(live.per_member) | set(draft.per_member)
+    none = (0, 0)
     return [
         (
-            draft.per_member[m][0] - live.per_member[m][0],
-            draft.per_member[m][1] - live.per_member[m][1],
+            draft.get(m, none)[0] - live.get(m, none)[0],
+            draft.get(m, none)[1] - live.get(m, none)[1],
         )
-        for m in sorted(members)
+        for m in sorted(set(live) | set(draft))
     ]
 
 

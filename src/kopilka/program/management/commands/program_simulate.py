@@ -1,9 +1,11 @@
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from kopilka.core import clock
 from kopilka.program.engine.document import DocumentError, program_from_document
@@ -28,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--draft", required=True, help="the draft program document, JSON")
         parser.add_argument("--since", type=_day, help="YYYY-MM-DD, the first day")
         parser.add_argument("--until", type=_day, help="YYYY-MM-DD, the day after the last")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="processes replaying disjoint sets of members (default: the CPUs on "
+            "PostgreSQL, 1 on SQLite)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -48,5 +56,12 @@ class Command(BaseCommand):
             until = clock.start_of_business_day(options["until"])
         if until <= since:
             raise CommandError("--until must be after --since")
-        result = simulate(draft, since=since, until=until)
+        # Other processes see only committed data: inside a transaction (a test) one process.
+        parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+        workers = options["workers"] or ((os.cpu_count() or 1) if parallel else 1)
+        if workers < 1 or (workers > 1 and not parallel):
+            raise CommandError(
+                "--workers must be 1 on SQLite or inside a transaction, at least 1 on PostgreSQL"
+            )
+        result = simulate(draft, since=since, until=until, workers=workers)
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
