@@ -296,3 +296,26 @@ def test_russian_wording() -> None:
         "Табак и никотинсодержащая продукция: баллы и скидки не начисляются и баллами не "
         "оплачиваются (закон 15-ФЗ, ст. 16).",
     ]
+
+
+def test_tiers_and_event_bonuses_are_told_with_their_figures() -> None:
+    from tests.program.test_document import EXAMPLE
+
+    program = program_from_document(EXAMPLE)
+    with translation.override("en"):
+        told = program_explained(program)
+    assert (
+        "«Серебро» from 10000 ₽: points ×1.5; points pay up to 40% of a receipt; "
+        "Кофе без очереди; Ранний доступ к новинкам."
+    ) in told
+    assert (
+        "«Золото» from 30000 ₽: points ×2; 3% off; Кофе без очереди; Десерт в день рождения."
+        in told
+    )
+    assert "100 points for joining." in told
+    assert (
+        "Invite a friend with your code: once their first purchase has stood 14 days, points go "
+        "to both — 100 to the friend, 200 to you."
+    ) in told
+    with translation.override("ru"):
+        assert "100 баллов за регистрацию." in program_explained(program)

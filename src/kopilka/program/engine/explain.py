@@ -67,7 +67,112 @@ def program_explained(program: Program) -> list[str]:
     rules = sorted(program.rules, key=_rule_order)
     sentences += [_rule(rule, rules, program) for rule in rules]
     sentences += _combination(rules)
+    sentences += _tiers(program)
+    sentences += _bonuses(program)
     sentences += _exclusions(program)
+    return sentences
+
+
+def _tiers(program: Program) -> list[str]:
+    """Each tier with its threshold, terms and privileges, and how tiers move."""
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    if not program.tiers:
+        return []
+    sentences = [
+        ngettext(
+            "Tiers count what you spend in the last %(days)s day, returns deducted; a tier is "
+            "reached with the purchase that crosses its threshold, and its terms apply from the "
+            "next purchase.",
+            "Tiers count what you spend in the last %(days)s days, returns deducted; a tier is "
+            "reached with the purchase that crosses its threshold, and its terms apply from the "
+            "next purchase.",
+            program.tier_window_days,
+        )
+        % {"days": program.tier_window_days}
+    ]
+    for tier in program.tiers:
+        terms = []
+        if tier.earn_multiplier != 1:
+            terms.append(
+                _("points ×%(multiplier)s") % {"multiplier": _percent(tier.earn_multiplier)}
+            )
+        if tier.discount_percent:
+            terms.append(_("%(percent)s%% off") % {"percent": _percent(tier.discount_percent)})
+        if tier.redeem_max_percent is not None:
+            terms.append(
+                _("points pay up to %(percent)s%% of a receipt")
+                % {"percent": _percent(tier.redeem_max_percent)}
+            )
+        terms += list(tier.privileges)
+        sentence = _("«%(tier)s» from %(spend)s ₽") % {
+            "tier": tier.name,
+            "spend": _rubles(tier.qualify_spend),
+        }
+        sentences.append(f"{sentence}: {'; '.join(terms)}." if terms else f"{sentence}.")
+    sentences.append(
+        ngettext(
+            "A tier is kept while the spend stays above its threshold; below it, it is kept %(days)s "
+            "more day before it is lowered.",
+            "A tier is kept while the spend stays above its threshold; below it, it is kept %(days)s "
+            "more days before it is lowered.",
+            program.tier_grace_days,
+        )
+        % {"days": program.tier_grace_days}
+    )
+    return sentences
+
+
+def _bonuses(program: Program) -> list[str]:
+    """The points given for events, not purchases."""
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    bonuses = program.bonuses
+    sentences = []
+    if bonuses.welcome is not None:
+        points = bonuses.welcome.points
+        text = ngettext("%(points)s point for joining.", "%(points)s points for joining.", points)
+        sentences.append(text % {"points": points})
+    if bonuses.profile_completed is not None:
+        points = bonuses.profile_completed.points
+        text = ngettext(
+            "%(points)s point once your email and birth date are filled in.",
+            "%(points)s points once your email and birth date are filled in.",
+            points,
+        )
+        sentences.append(text % {"points": points})
+    if bonuses.birthday is not None:
+        birthday = bonuses.birthday
+        text = ngettext(
+            "%(points)s point for your birthday, %(before)s days before it; it lasts until "
+            "%(after)s days after it.",
+            "%(points)s points for your birthday, %(before)s days before it; they last until "
+            "%(after)s days after it.",
+            birthday.points,
+        )
+        sentences.append(
+            text
+            % {
+                "points": birthday.points,
+                "before": birthday.days_before,
+                "after": birthday.days_after,
+            }
+        )
+    if bonuses.referral is not None:
+        referral = bonuses.referral
+        sentences.append(
+            _(
+                "Invite a friend with your code: once their first purchase has stood %(days)s "
+                "days, points go to both — %(friend)s to the friend, %(referrer)s to you."
+            )
+            % {
+                "days": referral.after_days,
+                "friend": referral.friend_points,
+                "referrer": referral.referrer_points,
+            }
+        )
     return sentences
 
 
