@@ -823,6 +823,10 @@ def member_columns(
             "email",
             "name",
             "status",
+            "spend_total",
+            "state_version",
+            "tier_code",
+            "referral_code",
         ],
         [
             Column("int8", np.arange(lo + 1, hi + 1, dtype=np.int64)),
@@ -834,6 +838,15 @@ def member_columns(
             constant_text("", n),
             Column("text", names[0][pop.name[sel]], lengths=names[1][pop.name[sel]]),
             Column("text", status[blocked], lengths=status_len[blocked]),
+            # the state columns the ledger keeps (this bench's analytics read none of them)
+            Column("int8", np.zeros(n, dtype=np.int64)),
+            Column("int8", np.zeros(n, dtype=np.int64)),
+            constant_text("", n),
+            Column(
+                "text",
+                np.array([f"B{i:011d}".encode() for i in range(lo + 1, hi + 1)], dtype="S12"),
+                lengths=np.full(n, 12),
+            ),
         ],
     )
 
@@ -1055,6 +1068,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         total = len(at)
         cols = ["id", "store_id", "created_at", "amount", "redeem_points", "payable"]
         cols += ["earn_points", "member_id", "receipt_number"]
+        # Columns this bench does not generate get their empty value for the load (Django keeps
+        # no database defaults): no discount, no stored reasons.
+        cur.execute(
+            "ALTER TABLE pos_purchase ALTER COLUMN discount SET DEFAULT 0, "
+            "ALTER COLUMN reasons SET DEFAULT '[]'::jsonb"
+        )
         with binary_copy(cur, "pos_purchase", cols) as copy:
             for a in range(0, total, PURCHASE_CHUNK):
                 b = min(a + PURCHASE_CHUNK, total)
@@ -1075,6 +1094,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 copy.write(memoryview(payload))
                 if b % 2_000_000 < PURCHASE_CHUNK or b == total:
                     log(f"purchases {b:,}/{total:,}")
+        cur.execute(
+            "ALTER TABLE pos_purchase ALTER COLUMN discount DROP DEFAULT, "
+            "ALTER COLUMN reasons DROP DEFAULT"
+        )
         stats["purchases"] = {
             "member": member_n,
             "anonymous": anonymous,
