@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -101,3 +102,73 @@ def test_two_processes_give_what_one_gives() -> None:
         alone = simulate(draft, since=SINCE, until=NOW)
         split = simulate(draft, since=SINCE, until=NOW, workers=2)
     assert split == alone
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection when it is done
+def test_staff_start_a_run_the_worker_does_it_and_the_result_reads_back(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from kopilka.program.models import Simulation
+
+    load()
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    body = {"draft": {"earn_percent": "7"}, "since": "2025-01-01", "until": "2026-06-16"}
+    with clock.frozen_at(NOW), django_capture_on_commit_callbacks(execute=True):
+        started = staff.post("/api/v1/program/simulations", body, content_type="application/json")
+    assert started.status_code == 202, started.content
+    run = started.json()
+    assert (run["status"], run["progress"], run["result"]) == ("queued", 0.0, None)
+    with clock.frozen_at(NOW):
+        call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+    done = staff.get(f"/api/v1/program/simulations/{run['id']}").json()
+    assert (done["status"], done["progress"]) == ("ready", 1.0), done["error"]
+    assert done["purchases_total"] == done["result"]["purchases"] == Purchase.objects.count()
+    assert done["result"]["draft"]["points_earned"] > done["result"]["live"]["points_earned"]
+    assert Simulation.objects.get().purchases_done == Purchase.objects.count()
+
+
+def test_only_staff_start_runs_and_a_bad_draft_is_refused_with_its_problems(api: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from kopilka.program.models import Simulation
+
+    url = "/api/v1/program/simulations"
+    good = {"draft": {"earn_percent": "7"}}
+    assert Client().post(url, good, content_type="application/json").status_code == 401
+    assert api.post("/program/simulations", good).status_code == 401  # a till is not staff
+    member = Client()
+    member.force_login(get_user_model().objects.create_user("anna"))
+    assert member.post(url, good, content_type="application/json").status_code == 401
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    bad = staff.post(url, {"draft": {"earn_percent": "-1"}}, content_type="application/json")
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert error["code"] == "draft_invalid" and "draft.earn_percent" in error["fields"]
+    backwards = {**good, "since": "2026-02-01", "until": "2026-01-01"}
+    assert staff.post(url, backwards, content_type="application/json").status_code == 422
+    assert not Simulation.objects.exists()
+    assert staff.get(f"{url}/999").json()["error"]["code"] == "simulation_not_found"
+
+
+def test_a_staff_post_without_the_csrf_token_is_refused() -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    staff = Client(enforce_csrf_checks=True)
+    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    body = {"draft": {"earn_percent": "7"}}
+    url = "/api/v1/program/simulations"
+    refused = staff.post(url, body, content_type="application/json")
+    assert refused.status_code == 403
+    staff.get("/admin/")  # a page with a form sets the CSRF cookie
+    token = staff.cookies["csrftoken"].value
+    accepted = staff.post(
+        url, body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert accepted.status_code == 202, accepted.content

@@ -339,8 +339,16 @@ def _returns(since: datetime, until: datetime, part: int, parts: int) -> list[Re
     ]
 
 
+Progress = Callable[[int], None]  # told how many more purchases were replayed
+
+
 def simulate(
-    draft: engine.Program, *, since: datetime, until: datetime, workers: int = 1
+    draft: engine.Program,
+    *,
+    since: datetime,
+    until: datetime,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The period under the live versions and under `draft`, side by side. Members are
     independent in the ledger, so `workers` processes replay disjoint sets of them (each with
@@ -350,9 +358,11 @@ def simulate(
             raise ValueError("other processes see only committed PostgreSQL data")
         connections.close_all()  # each process opens its own
         with get_context("fork").Pool(workers) as pool:
-            parts = pool.starmap(_part, [(draft, since, until, k, workers) for k in range(workers)])
+            parts = pool.starmap(
+                _part, [(draft, since, until, k, workers, progress) for k in range(workers)]
+            )
     else:
-        parts = [_part(draft, since, until, 0, 1)]
+        parts = [_part(draft, since, until, 0, 1, progress)]
     first, rest = parts[0], parts[1:]
     for part in rest:
         first.live.add(part.live)
@@ -384,7 +394,12 @@ def _mine(queryset: Any, field: str, part: int, parts: int) -> Any:
 
 
 def _part(
-    draft: engine.Program, since: datetime, until: datetime, part: int, parts: int
+    draft: engine.Program,
+    since: datetime,
+    until: datetime,
+    part: int,
+    parts: int,
+    progress: Progress | None = None,
 ) -> PartResult:
     first_id = 10 ** len(
         str(PointLot.objects.order_by("-id").values_list("id", flat=True).first() or 0)
@@ -406,6 +421,8 @@ def _part(
             replay.expire_until(at)
         if isinstance(event, Bought):
             purchases += 1
+            if progress is not None and purchases % CHUNK == 0:
+                progress(CHUNK)
             if event.member_id is not None:
                 seen.add(event.member_id)
             for replay in replays:
@@ -415,6 +432,8 @@ def _part(
                 _return(replay, event)
     for replay in replays:
         replay.expire_until(until)
+    if progress is not None and purchases % CHUNK:
+        progress(purchases % CHUNK)
     return PartResult(purchases, len(seen), live.side.result(), drafted.side.result())
 
 
