@@ -129,3 +129,31 @@ class MovementForm(forms.Form):
         if since and until and since >= until:
             self.add_error("since", _("The first day must come before the second."))
         return data
+
+
+class SimulationForm(forms.Form):
+    """A draft program and the period to replay it over (default: the last 12 months)."""
+
+    draft = forms.CharField(
+        label=_("Draft program (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
+        help_text=_(
+            "The program document, as program_show prints it; change what you want to try."
+        ),
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
+    until = forms.DateField(label=_("Until (not included)"), required=False, widget=DATE_INPUT)
+
+    def clean_draft(self) -> Any:
+        import json
+
+        try:
+            document = json.loads(self.cleaned_data["draft"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("Not JSON: %(problem)s (line %(line)d).")
+                % {"problem": exc.msg, "line": exc.lineno}
+            ) from exc
+        if not isinstance(document, dict):
+            raise forms.ValidationError(_("The draft must be a JSON object."))
+        return document

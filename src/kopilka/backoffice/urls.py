@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kopilka.backoffice import views
+from kopilka.backoffice import simulations, views
 
 app_name = "backoffice"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("analytics/campaigns/", views.campaigns, name="campaigns"),
     path("analytics/refresh/", views.refresh, name="refresh"),
     path("analytics/kpis.json", views.kpis_json, name="kpis_json"),
+    path("program/simulations/", simulations.simulations, name="simulations"),
+    path("program/simulations/<int:simulation_id>/", simulations.simulation, name="simulation"),
     path(
         "analytics/data/<slug:name>.<str:fmt>",
         views.export,

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection, connections
 from django.db.models import F, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import clock
 from kopilka.core.money import format_rubles
@@ -37,14 +38,19 @@ from kopilka.rewards.models import Voucher
 EXPIRY_RUN_DELAY = timedelta(minutes=5)  # expire_points runs daily at 00:05
 ACTOR = "system:simulation"
 ASSUMPTIONS = (
-    "Members buy what they really bought, when and where they bought it, with the same vouchers.",
-    "They redeem what they really redeemed, capped by each side's limits and balance.",
-    "Behaviour does not react to the change.",
-    "Each member starts with the lots, spend and tier the database held at the period's start.",
-    "Points expire at 00:05 after their last day; returns of earlier purchases are not replayed,",
-    "and rule uses from before the period do not count against the rules' limits.",
-    "A voucher the draft cannot apply to its purchase is left unused on that side.",
-    "Event bonuses, reward exchanges and manual adjustments are the same on both sides and left out.",
+    _(
+        "Members buy what they really bought, when and where they bought it, with the same vouchers."
+    ),
+    _("They redeem what they really redeemed, capped by each side's limits and balance."),
+    _("Behaviour does not react to the change."),
+    _("Each member starts with the lots, spend and tier the database held at the period's start."),
+    _("Points expire at 00:05 after their last day."),
+    _("Returns of purchases made before the period are not replayed."),
+    _("Rule uses from before the period do not count against the rules' limits."),
+    _("A voucher the draft cannot apply to its purchase is left unused on that side."),
+    _(
+        "Event bonuses, reward exchanges and manual adjustments are the same on both sides and left out."
+    ),
 )
 
 
@@ -379,7 +385,7 @@ def simulate(
         "members_better_off": sum(1 for c in changes if c[1] > 0),
         "members_worse_off": sum(1 for c in changes if c[1] < 0),
         "median_change_points": statistics.median([c[0] for c in changes]) if changes else 0,
-        "assumptions": list(ASSUMPTIONS),
+        "assumptions": [str(line) for line in ASSUMPTIONS],
     }
 
 
