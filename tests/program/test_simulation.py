@@ -176,3 +176,33 @@ def test_a_staff_post_without_the_csrf_token_is_refused() -> None:
         url, body, content_type="application/json", headers={"X-CSRFToken": token}
     )
     assert accepted.status_code == 202, accepted.content
+
+
+def test_a_member_starts_the_period_at_the_tier_they_held(api: Any) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import enroll, program_set
+    from tests.members.test_tiers import TIERS, buy
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with clock.frozen_at(start):
+        program_set(tiers=TIERS)
+        member = enroll()
+        buy(api, "1200.00", member, "before")  # silver from here: points ×2
+    later = start + timedelta(days=10)
+    with clock.frozen_at(later):
+        after = buy(api, "100.00", member, "after")
+        assert after["totals"]["earn_points"] == 10  # 5 % × 2 at silver
+        result = simulate(
+            program_version_in_force(),
+            since=later - timedelta(days=1),
+            until=later + timedelta(hours=1),
+        )
+    assert result["purchases"] == 1
+    assert result["live"]["points_earned"] == result["draft"]["points_earned"] == 10
+
+
+def program_version_in_force() -> Program:
+    from kopilka.program.selectors import program_in_force
+
+    return program_in_force()

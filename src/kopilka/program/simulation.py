@@ -29,7 +29,7 @@ from kopilka.core.money import format_rubles
 from kopilka.ledger.memory import MemoryLedger
 from kopilka.ledger.models import LotSpend, PointLot
 from kopilka.ledger.plan import OpenLot, plan_expiry, plan_purchase, plan_return
-from kopilka.members.models import Member
+from kopilka.members.models import Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store
 from kopilka.program import engine
 from kopilka.program.selectors import program_version
@@ -225,9 +225,21 @@ def _seed(replays: list[Replay], since: datetime, part: int, parts: int) -> None
     ):
         if returner is not None:
             spend[returner] -= total or 0
+    tiers: dict[int, str] = {}  # the last change before `since` says where each member stood
+    for member_id, tier in (
+        _mine(TierChange.objects.filter(created_at__lt=since), "member_id", part, parts)
+        .order_by("created_at", "id")
+        .values_list("member_id", "to_tier")
+    ):
+        tiers[member_id] = tier
     for replay in replays:
-        for member_id in set(lots) | set(spend):
-            replay.side.ledger.seed(member_id, lots.get(member_id, []), spend.get(member_id, 0))
+        for member_id in set(lots) | set(spend) | set(tiers):
+            replay.side.ledger.seed(
+                member_id,
+                lots.get(member_id, []),
+                spend.get(member_id, 0),
+                tiers.get(member_id, ""),
+            )
 
 
 @dataclass(frozen=True)
