@@ -34,7 +34,7 @@ from kopilka.core.ids import new_card_number
 from kopilka.core.phones import InvalidPhone, normalize_phone
 from kopilka.ledger.memory import MemoryLedger
 from kopilka.ledger.models import BonusGrant, LotSpend, PointLot, Posting, RuleUse, Transfer
-from kopilka.ledger.plan import plan_expiry, plan_return
+from kopilka.ledger.plan import plan_return
 from kopilka.members.models import Card, Consent, Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store, Terminal
 from kopilka.pos.receipts import MemberRef, ReceiptIn, line_rows, purchase_plan, purchase_row
@@ -539,15 +539,7 @@ class Shop:
     def expire_due(self, until: datetime) -> None:
         """The daily expire_points job for every run up to `until` (EXPIRY_RUN_DELAY after each
         expiry boundary): one EXPIRE transfer per member."""
-        while (expires_at := self.ledger.next_expiry()) is not None and (
-            expires_at + EXPIRY_RUN_DELAY <= until
-        ):
-            at = expires_at + EXPIRY_RUN_DELAY
-            for member_id in self.ledger.members_due(expires_at):
-                lots = self.ledger.open_lots(member_id)
-                self.ledger.apply(
-                    plan_expiry(member_id=member_id, lots=lots, at=at, actor_label=EXPIRY_ACTOR)
-                )
+        self.ledger.expire_runs(until, delay=EXPIRY_RUN_DELAY, actor_label=EXPIRY_ACTOR)
 
     def close(self) -> None:
         """Returns still due and expiry runs up to now."""

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from kopilka.ledger.apply import Row, lot_rows, plan_rows, tier_change_row, transfer_rows
-from kopilka.ledger.plan import REDEEM, OpenLot, Plan, points_of
+from kopilka.ledger.plan import REDEEM, OpenLot, Plan, plan_expiry, points_of
 from kopilka.ledger.state import local_day, uses_of
 from kopilka.program.engine import MemberState
 
 Ids = Callable[[str], int]  # table ("transfer", "lot", …) -> its next id
 
 
-def counter_ids() -> Ids:
-    """Ids 1, 2, 3 … per table."""
-    taken: dict[str, int] = defaultdict(int)
+def counter_ids(start: int = 0) -> Ids:
+    """Ids start + 1, start + 2 … per table."""
+    taken: dict[str, int] = defaultdict(lambda: start)
 
     def take(table: str) -> int:
         taken[table] += 1
@@ -124,6 +124,19 @@ class MemoryLedger:
                 return expires_at
             heapq.heappop(self._expiring)
         return None
+
+    def expire_runs(self, until: datetime, *, delay: timedelta, actor_label: str) -> int:
+        """The daily expiry job for every run up to `until` (`delay` after each expiry
+        boundary): one EXPIRE transfer per member due. Returns the points expired."""
+        expired = 0
+        while (expires_at := self.next_expiry()) is not None and expires_at + delay <= until:
+            at = expires_at + delay
+            for member_id in self.members_due(expires_at):
+                lots = self.open_lots(member_id)
+                plan = plan_expiry(member_id=member_id, lots=lots, at=at, actor_label=actor_label)
+                expired -= plan.balance_delta
+                self.apply(plan)
+        return expired
 
     def members_due(self, at: datetime) -> list[int]:
         """Members holding points that expire by `at`, in id order (for the expiry job, which

@@ -26,9 +26,9 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import clock
 from kopilka.core.money import format_rubles
-from kopilka.ledger.memory import MemoryLedger
+from kopilka.ledger.memory import MemoryLedger, counter_ids
 from kopilka.ledger.models import LotSpend, PointLot
-from kopilka.ledger.plan import OpenLot, plan_expiry, plan_purchase, plan_return
+from kopilka.ledger.plan import OpenLot, plan_purchase, plan_return
 from kopilka.members.models import Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store
 from kopilka.program import engine
@@ -147,21 +147,10 @@ def _returned(figure: int, before: Decimal, after: Decimal, whole: Decimal) -> i
     return _share(figure, after, whole) - _share(figure, before, whole)
 
 
-def _ids_above(start: int) -> Callable[[str], int]:
-    """Ids for the replay's own rows, clear of the database's (its lots are seeded by id)."""
-    taken: dict[str, int] = defaultdict(lambda: start)
-
-    def take(table: str) -> int:
-        taken[table] += 1
-        return taken[table]
-
-    return take
-
-
 class Replay:
     def __init__(self, draft: engine.Program | None, first_id: int) -> None:
         self.draft = draft
-        self.side = Side(MemoryLedger(_ids_above(first_id)))
+        self.side = Side(MemoryLedger(counter_ids(first_id)))
 
     def program(self, version_id: int | None) -> engine.Program:
         if self.draft is not None:
@@ -169,15 +158,9 @@ class Replay:
         return program_version(version_id or 0)
 
     def expire_until(self, until: datetime) -> None:
-        ledger = self.side.ledger
-        while (due := ledger.next_expiry()) is not None and due + EXPIRY_RUN_DELAY <= until:
-            at = due + EXPIRY_RUN_DELAY
-            for member_id in ledger.members_due(due):
-                plan = plan_expiry(
-                    member_id=member_id, lots=ledger.open_lots(member_id), at=at, actor_label=ACTOR
-                )
-                self.side.expired -= plan.balance_delta
-                ledger.apply(plan)
+        self.side.expired += self.side.ledger.expire_runs(
+            until, delay=EXPIRY_RUN_DELAY, actor_label=ACTOR
+        )
 
 
 def _seed(replays: list[Replay], since: datetime, part: int, parts: int) -> None:
