@@ -201,8 +201,8 @@ MUTATIONS: list[Mutation] = [
     M(
         "engine-share-limit-off-by-one",
         STAGES_PY,
-        "share_limit = percent_of(sum(payable), program.redeem_max) // point_value",
-        "share_limit = percent_of(sum(payable), program.redeem_max) // point_value + 1",
+        "share_limit = percent_of(sum(payable), share) // point_value",
+        "share_limit = percent_of(sum(payable), share) // point_value + 1",
         ENGINE,
         "the redeem share limit allows one point more than redeem_max_percent",
     ),
@@ -1067,8 +1067,8 @@ MUTATIONS: list[Mutation] = [
     M(
         "state-refund-earliest-expiry",
         STATE_PY,
-        "from django.db.models import Max",
-        "from django.db.models import Min as Max",
+        "from django.db.models import F, Max, Sum",
+        "from django.db.models import F, Sum\nfrom django.db.models import Min as Max",
         RETURNS,
         "refunded points expire with the earliest lot that paid, not the latest",
     ),
@@ -1132,7 +1132,7 @@ MUTATIONS: list[Mutation] = [
     ),
     M(
         "pos-share-rounds-half-up",
-        POS_PY,
+        RECEIPTS_PY,
         'to_integral_value(rounding="ROUND_FLOOR")',
         'to_integral_value(rounding="ROUND_HALF_UP")',
         RETURNS,
@@ -1140,9 +1140,9 @@ MUTATIONS: list[Mutation] = [
     ),
     M(
         "pos-share-not-cumulative",
-        POS_PY,
-        "    return _share(figure, after, line.quantity) - _share(figure, before, line.quantity)",
-        "    return _share(figure, after - before, line.quantity)",
+        RECEIPTS_PY,
+        "    return _share(figure, after, whole) - _share(figure, before, whole)",
+        "    return _share(figure, after - before, whole)",
         RETURNS,
         "take-back shares computed per return, not on cumulative quantities",
     ),

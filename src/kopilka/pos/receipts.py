@@ -4,6 +4,7 @@ every receipt passes, and the rows they write (`pos.services` on the locked path
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -162,6 +163,17 @@ def audit_data(quote: engine.Quote) -> dict[str, object]:
         "earn": quote.earn_points,
         "program_version": quote.program_version,
     }
+
+
+def _share(total: int, part: Decimal, whole: Decimal) -> int:
+    """floor(total * part / whole): cumulative shares make partial returns add up to the whole."""
+    return int((Decimal(total) * part / whole).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def returned_share(figure: int, whole: Decimal, before: Decimal, after: Decimal) -> int:
+    """What of a line's `figure` (for `whole` units) comes back when the units returned so far go
+    from `before` to `after`: the return service and the what-if replay both share by it."""
+    return _share(figure, after, whole) - _share(figure, before, whole)
 
 
 def purchase_plan(

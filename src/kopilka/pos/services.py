@@ -42,6 +42,7 @@ from kopilka.pos.receipts import (
     purchase_plan,
     purchase_row,
     receipt_check,
+    returned_share,
 )
 from kopilka.pos.stores import Seller
 from kopilka.program import engine
@@ -176,13 +177,8 @@ class ReturnRequestLine:
     quantity: Decimal
 
 
-def _share(total: int, part: Decimal, whole: Decimal) -> int:
-    """floor(total * part / whole): cumulative shares make partial returns add up to the whole."""
-    return int((Decimal(total) * part / whole).to_integral_value(rounding="ROUND_FLOOR"))
-
-
 def _returned(line: PurchaseLine, figure: int, before: Decimal, after: Decimal) -> int:
-    return _share(figure, after, line.quantity) - _share(figure, before, line.quantity)
+    return returned_share(figure, line.quantity, before, after)
 
 
 @transaction.atomic(savepoint=False)

@@ -31,6 +31,7 @@ from kopilka.ledger.models import LotSpend, PointLot
 from kopilka.ledger.plan import OpenLot, plan_purchase, plan_return
 from kopilka.members.models import Member, TierChange
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine, Store
+from kopilka.pos.receipts import returned_share
 from kopilka.program import engine
 from kopilka.program.selectors import program_version
 from kopilka.rewards.models import Voucher
@@ -136,15 +137,6 @@ class PartResult:
     members: int
     live: SideResult
     draft: SideResult
-
-
-def _share(total: int, part: Decimal, whole: Decimal) -> int:
-    return int((Decimal(total) * part / whole).to_integral_value(rounding="ROUND_FLOOR"))
-
-
-def _returned(figure: int, before: Decimal, after: Decimal, whole: Decimal) -> int:
-    """As the return service: cumulative shares, so partial returns add up to the whole."""
-    return _share(figure, after, whole) - _share(figure, before, whole)
 
 
 class Replay:
@@ -517,7 +509,7 @@ def _return(replay: Replay, back: Returned) -> None:
         i = sold.index[line_id]
         before, after, whole = sold.returned[i], sold.returned[i] + quantity, sold.quantities[i]
         earned, redeemed, amount, discount = (
-            _returned(figures[i], before, after, whole)
+            returned_share(figures[i], whole, before, after)
             for figures in (sold.earned, sold.redeemed, sold.amounts, sold.discounts)
         )
         take_back += earned
