@@ -35,6 +35,7 @@ from kopilka.pos.receipts import returned_share
 from kopilka.program import engine
 from kopilka.program.selectors import program_version
 from kopilka.rewards.models import Voucher
+from kopilka.rewards.selectors import voucher_terms
 
 EXPIRY_RUN_DELAY = timedelta(minutes=5)  # expire_points runs daily at 00:05
 ACTOR = "system:simulation"
@@ -253,7 +254,7 @@ def _purchases(since: datetime, until: datetime, part: int, parts: int) -> Itera
         Voucher.objects.filter(purchase_id__isnull=False).select_related("reward").order_by("id")
     ):
         assert voucher.purchase_id is not None
-        vouchers[voucher.purchase_id].append(_terms(voucher))
+        vouchers[voucher.purchase_id].append(voucher_terms(voucher))
     rows = (
         _mine(
             Purchase.objects.filter(created_at__gte=since, created_at__lt=until),
@@ -428,19 +429,6 @@ def _part(
     if progress is not None and purchases % CHUNK:
         progress(purchases % CHUNK)
     return PartResult(purchases, len(seen), live.side.result(), drafted.side.result())
-
-
-def _terms(voucher: Voucher) -> engine.VoucherTerms:
-    reward = voucher.reward
-    return engine.VoucherTerms(
-        code=voucher.code,
-        name=reward.name,
-        kind=reward.kind,  # type: ignore[arg-type]
-        sku=reward.sku,
-        category=reward.category,
-        amount=reward.amount,
-        percent=reward.percent,
-    )
 
 
 def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime]) -> None:

@@ -57,16 +57,19 @@ def vouchers_for(
                 _("Voucher %(code)s expired.") % {"code": code}, fields={"vouchers": code}
             )
         seen.add(code)
-        reward = voucher.reward
-        terms.append(
-            VoucherTerms(
-                code=code,
-                name=reward.name,
-                kind=reward.kind,  # type: ignore[arg-type]
-                sku=reward.sku,
-                category=reward.category,
-                amount=reward.amount,
-                percent=reward.percent,
-            )
-        )
+        terms.append(voucher_terms(voucher))
     return tuple(terms)
+
+
+def voucher_terms(voucher: Voucher) -> VoucherTerms:
+    """A voucher as the engine applies it: its code and its reward's terms."""
+    reward = voucher.reward
+    return VoucherTerms(
+        code=voucher.code,
+        name=reward.name,
+        kind=reward.kind,  # type: ignore[arg-type]
+        sku=reward.sku,
+        category=reward.category,
+        amount=reward.amount,
+        percent=reward.percent,
+    )
