@@ -17,6 +17,7 @@ from kopilka.analytics.clv import (
     holdout_report,
     summary_from_transactions,
 )
+from kopilka.core.commands import option_date
 
 REQUIRED_COLUMNS = ("customer_id", "date", "amount")
 # Three parameters from a handful of customers would be fitted to noise.
@@ -43,8 +44,8 @@ class Command(BaseCommand):
         parser.add_argument("--period", choices=["week", "day"], default="week")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        calibration_end = _option_date(options["calibration_end"], "--calibration-end")
-        holdout_end = _option_date(options["holdout_end"], "--holdout-end")
+        calibration_end = option_date(options["calibration_end"], "--calibration-end")
+        holdout_end = option_date(options["holdout_end"], "--holdout-end")
         if holdout_end is not None:
             if calibration_end is None:
                 raise CommandError(_("--holdout-end needs --calibration-end."))
@@ -111,18 +112,6 @@ class Command(BaseCommand):
             "holdout": holdout,
         }
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
-
-
-def _option_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            _("%(option)s must be a date as YYYY-MM-DD, not “%(value)s”.")
-            % {"option": option, "value": value}
-        ) from None
 
 
 def read_transactions(path: Path) -> pl.DataFrame:

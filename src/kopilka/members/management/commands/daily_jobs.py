@@ -1,20 +1,14 @@
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
+from kopilka.core.commands import option_date
 from kopilka.members.bonuses import bonus_jobs
 from kopilka.members.tiers import tier_review
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"--date must be YYYY-MM-DD, got {value!r}") from exc
 
 
 class Command(BaseCommand):
@@ -26,10 +20,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=_day, help="YYYY-MM-DD, the business day to run for")
+        parser.add_argument("--date", help="YYYY-MM-DD, the business day to run for")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        day = options["date"] or clock.business_date(clock.now()) - timedelta(days=1)
+        day = option_date(options["date"], "--date") or (
+            clock.business_date(clock.now()) - timedelta(days=1)
+        )
         actor = Actor.system("daily_jobs")
         bonuses = bonus_jobs(day=day, actor=actor)
         review = tier_review(day=day, actor=actor)

@@ -1,6 +1,5 @@
 import json
 import os
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -8,15 +7,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from kopilka.core import clock
+from kopilka.core.commands import option_date
 from kopilka.program.engine.document import DocumentError, program_from_document
 from kopilka.program.simulation import default_period, simulate
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(f"a date must be YYYY-MM-DD, got {value!r}") from exc
 
 
 class Command(BaseCommand):
@@ -28,8 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--draft", required=True, help="the draft program document, JSON")
-        parser.add_argument("--since", type=_day, help="YYYY-MM-DD, the first day")
-        parser.add_argument("--until", type=_day, help="YYYY-MM-DD, the day after the last")
+        parser.add_argument("--since", help="YYYY-MM-DD, the first day")
+        parser.add_argument("--until", help="YYYY-MM-DD, the day after the last")
         parser.add_argument(
             "--workers",
             type=int,
@@ -50,10 +43,10 @@ class Command(BaseCommand):
         except DocumentError as exc:
             raise CommandError(f"{options['draft']}:\n{exc}") from exc
         since, until = default_period(clock.business_date(clock.now()))
-        if options["since"]:
-            since = clock.start_of_business_day(options["since"])
-        if options["until"]:
-            until = clock.start_of_business_day(options["until"])
+        if first := option_date(options["since"], "--since"):
+            since = clock.start_of_business_day(first)
+        if after := option_date(options["until"], "--until"):
+            until = clock.start_of_business_day(after)
         if until <= since:
             raise CommandError("--until must be after --since")
         # Other processes see only committed data: inside a transaction (a test) one process.
