@@ -225,15 +225,15 @@ def quote(
     line_terms = [o.terms for o in outcomes]
 
     # 3. discounts: the rules', then the vouchers' on what is left
-    rule_discount = stages.discounts(amounts, line_terms)
-    voucher_off, voucher_parts = stages.voucher_discounts(
-        receipt.vouchers,
-        lines,
-        [a - d for a, d in zip(amounts, rule_discount, strict=True)],
-        excluded,
-    )
-    line_discount = [d + v for d, v in zip(rule_discount, voucher_off, strict=True)]
-    after_discount = [a - d for a, d in zip(amounts, line_discount, strict=True)]
+    rule_discount = line_discount = stages.discounts(amounts, line_terms)
+    after_discount = [a - d for a, d in zip(amounts, rule_discount, strict=True)]
+    voucher_parts: stages.VoucherParts = [[] for _line in lines]
+    if receipt.vouchers:  # most receipts have none: no work for them
+        voucher_off, voucher_parts = stages.voucher_discounts(
+            receipt.vouchers, lines, after_discount, excluded
+        )
+        line_discount = [d + v for d, v in zip(rule_discount, voucher_off, strict=True)]
+        after_discount = [a - v for a, v in zip(after_discount, voucher_off, strict=True)]
 
     # 4. redemption
     redeem_max = tier.redeem_max_percent if tier else None
