@@ -220,7 +220,6 @@ def tier_set_manual(
     if until < clock.business_date(clock.now()):
         raise TierUntilPast(_("The end date of a manual tier must not be in the past."))
     member = member_lock(member_id)
-    member = Member.objects.get(pk=member.pk)
     now = clock.now()
     Member.objects.filter(pk=member.pk).update(
         tier_code=tier_code,

@@ -102,7 +102,6 @@ def reward_exchange(*, member_id: int, code: str, actor: Actor) -> Voucher:
     """Spend the reward's points and issue its voucher, or refuse with a reason and change
     nothing (not found, not open to the member, limit reached, out of stock, too few points)."""
     member = member_lock(member_id)
-    member = Member.objects.get(pk=member.pk)
     reward = Reward.objects.filter(code=code).first()
     if reward is None:
         raise RewardNotFound(_("No reward with this code."))
