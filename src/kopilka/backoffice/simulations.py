@@ -14,8 +14,8 @@ from kopilka.core.errors import DomainError
 from kopilka.program.engine.document import program_to_document
 from kopilka.program.models import Simulation
 from kopilka.program.selectors import program_in_force
+from kopilka.program.services import simulation_request
 from kopilka.program.simulation import ASSUMPTIONS
-from kopilka.program.simulations import simulation_request
 
 # The figures of each side, in the order the table shows them.
 FIGURES = (

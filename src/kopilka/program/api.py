@@ -21,7 +21,7 @@ from kopilka.program.engine.document import program_to_document
 from kopilka.program.engine.explain import program_explained
 from kopilka.program.models import Simulation
 from kopilka.program.selectors import program_in_force_since
-from kopilka.program.simulations import simulation_request
+from kopilka.program.services import simulation_request
 
 router = Router(tags=["program"])
 

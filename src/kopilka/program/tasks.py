@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from kopilka.program.simulations import simulation_run
+from kopilka.program.services import simulation_run
 
 
 @task()
