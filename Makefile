@@ -26,9 +26,11 @@ demo: install
 	@echo "Kopilka: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/v1/docs"
 	$(BIN)/python manage.py analytics_refresh
 	@echo "Analytics: http://$(HOST):$(PORT)/backoffice/analytics/"
-	@# The background worker (analytics snapshots) runs beside the web server and stops with it.
+	@# The background worker (analytics snapshots, what-if runs) and the scheduler (nightly
+	@# expiry, bonuses, tier review) run beside the web server and stop with it.
 	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --limit-request-line 0 --access-logfile -
 
 test: install

@@ -301,6 +301,13 @@ if not 0 < KOPILKA_GROSS_MARGIN <= 1:
 # A dashboard older than this asks the background worker for a fresh snapshot.
 KOPILKA_ANALYTICS_MAX_AGE_MINUTES = env_int("KOPILKA_ANALYTICS_MAX_AGE_MINUTES", 60)
 
+# The nightly jobs `manage.py scheduler` runs, each once per business day at its local time:
+# name -> ("HH:MM", the function called with day= and actor=).
+KOPILKA_SCHEDULE = {
+    "expire_points": ("00:05", "kopilka.ledger.jobs.expire"),
+    "daily_jobs": ("00:10", "kopilka.members.jobs.daily_for_yesterday"),
+}
+
 # Background tasks: the database backend needs no broker (`manage.py db_worker` runs them).
 TASKS = {
     "default": {

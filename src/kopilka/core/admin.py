@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy
 
 from kopilka.core.admin_utils import ReadOnlyAdmin, TitledAdmin
-from kopilka.core.models import AuditEntry, IdempotencyRecord
+from kopilka.core.models import AuditEntry, IdempotencyRecord, ScheduledRun
 
 
 @admin.register(AuditEntry)
@@ -20,6 +20,17 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "scope", "key", "status_code"]
     search_fields = ["key"]
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(ReadOnlyAdmin):
+    list_display = ["day", "job", "started_at", "finished_at", "failed"]
+    list_filter = ["job"]
+    date_hierarchy = "day"
+
+    @admin.display(boolean=True, description=gettext_lazy("failed"))
+    def failed(self, run: ScheduledRun) -> bool:
+        return bool(run.error)
 
 
 # Django's own user and group pages, with titles Russian can decline ("Добавить пользователя").

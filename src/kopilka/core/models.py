@@ -50,3 +50,26 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}/{self.key}"
+
+
+class ScheduledRun(models.Model):
+    """One run of a scheduled job for one business day. The row is the claim: whichever
+    scheduler inserts it runs the job, so two schedulers never run a day twice."""
+
+    job = models.CharField(_("job"), max_length=64)
+    day = models.DateField(_("day"))
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        ordering = ["-day", "job"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "day"], name="scheduled_run_job_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day}"

@@ -7,8 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.commands import option_date
-from kopilka.members.bonuses import bonus_jobs
-from kopilka.members.tiers import tier_review
+from kopilka.members.jobs import daily
 
 
 class Command(BaseCommand):
@@ -26,8 +25,4 @@ class Command(BaseCommand):
         day = option_date(options["date"], "--date") or (
             clock.business_date(clock.now()) - timedelta(days=1)
         )
-        actor = Actor.system("daily_jobs")
-        bonuses = bonus_jobs(day=day, actor=actor)
-        review = tier_review(day=day, actor=actor)
-        result = {"day": day.isoformat(), "bonuses": bonuses.as_dict(), "tiers": review.as_dict()}
-        self.stdout.write(json.dumps(result))
+        self.stdout.write(json.dumps(daily(day=day, actor=Actor.system("daily_jobs"))))
