@@ -108,6 +108,7 @@ def test_the_admin_index_groups_the_ledger_internals_under_one_russian_section(
         "posting",
         "auditentry",
         "idempotencyrecord",
+        "scheduledrun",
     ]
     assert not re.search(r'id="(ledger|core)-', html), "no section of their own"
     assert "Kopilka core" not in html and "Ledger" not in html

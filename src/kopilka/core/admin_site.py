@@ -2,7 +2,7 @@
 
 Django lists apps alphabetically under their app names. Here the owner's sections come first
 (members, stores and sales, the program), and every read-only bookkeeping table (transfers,
-postings, lots, lot spends, the audit log, idempotency records) is one section,
+postings, lots, lot spends, the audit log, idempotency records, scheduled runs) is one section,
 "Accounting (read-only)", whichever app holds the model.
 """
 
@@ -34,6 +34,7 @@ MODEL_ORDER = (
     "Posting",
     "AuditEntry",
     "IdempotencyRecord",
+    "ScheduledRun",
 )
 # Third-party sections and tables whose own names are English.
 SECTION_NAMES = {"axes": _("Sign-in attempts"), "django_tasks_database": _("Background tasks")}
