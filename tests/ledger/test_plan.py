@@ -33,4 +33,3 @@ def test_a_return_takes_other_available_points_before_pending_ones() -> None:
     # then they come from the available lot: pending points are taken last
     assert taken == 5
     assert [(take.lot, take.points) for take in plan.takes] == [(1, 5)]
-    assert plan.after == (5, 10)

@@ -6,6 +6,7 @@ No database: runs with or without pytest-django
 """
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -252,6 +253,19 @@ def test_shuffling_rules_and_exclusions_never_changes_a_quote(case, random):
         **{**vars(program), "rules": tuple(rules), "excluded_categories": dict(excluded)}
     )
     assert quote(receipt, member, shuffled, redeem) == quote(receipt, member, program, redeem)
+
+
+@PROPERTY
+@given(cases())
+def test_a_quote_without_reasons_has_every_figure_and_effect_of_one_with_them(case):
+    explained = quote(*case)
+    bare = quote(*case, explain=False)
+    assert bare.reasons == () and all(line.reasons == () for line in bare.lines)
+    assert bare == replace(
+        explained,
+        reasons=(),
+        lines=tuple(replace(line, reasons=()) for line in explained.lines),
+    )
 
 
 @PROPERTY

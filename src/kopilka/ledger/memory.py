@@ -45,8 +45,12 @@ class MemberBook:
 
 
 class MemoryLedger:
-    def __init__(self, ids: Ids | None = None) -> None:
+    """`keep_rows=False` keeps only the books (balances, lots, spend, tier, totals per kind),
+    not the rows: what the what-if replay needs, at a fraction of the cost."""
+
+    def __init__(self, ids: Ids | None = None, *, keep_rows: bool = True) -> None:
         self.ids = ids or counter_ids()
+        self.keep_rows = keep_rows
         self.books: dict[int, MemberBook] = defaultdict(MemberBook)
         self.rows: dict[str, list[Row]] = defaultdict(list)  # table -> rows with their ids
         self.points: dict[str, int] = defaultdict(int)  # the member's side, per transfer kind
@@ -63,11 +67,12 @@ class MemoryLedger:
         for lot in lots:
             book.lots[lot.id] = lot
             book.balance += lot.remaining
-            self._lot_rows[lot.id] = {
-                "id": lot.id,
-                "remaining": lot.remaining,
-                "expires_at": lot.expires_at,
-            }
+            if self.keep_rows:
+                self._lot_rows[lot.id] = {
+                    "id": lot.id,
+                    "remaining": lot.remaining,
+                    "expires_at": lot.expires_at,
+                }
             heapq.heappush(self._expiring, (lot.expires_at, lot.id, member_id))
         book.spend += spend
         book.tier = tier
@@ -154,17 +159,18 @@ class MemoryLedger:
             return []
         book = self.books[plan.member_id]
         transfer_ids = [self.ids("transfer") for _t in plan.transfers]
-        self._add("transfer", transfer_rows(plan), transfer_ids)
         lots = lot_rows(plan, transfer_ids)
         lot_ids = [self.ids("lot") for _lot in lots]
-        self._add("lot", lots, lot_ids)
-        rows = plan_rows(plan, transfer_ids, lot_ids)
-        for table, table_rows in (
-            ("posting", rows.postings),
-            ("spend", rows.spends),
-            ("rule_use", rows.rule_uses),
-        ):
-            self._add(table, table_rows, [self.ids(table) for _row in table_rows])
+        if self.keep_rows:
+            self._add("transfer", transfer_rows(plan), transfer_ids)
+            self._add("lot", lots, lot_ids)
+            rows = plan_rows(plan, transfer_ids, lot_ids)
+            for table, table_rows in (
+                ("posting", rows.postings),
+                ("spend", rows.spends),
+                ("rule_use", rows.rule_uses),
+            ):
+                self._add(table, table_rows, [self.ids(table) for _row in table_rows])
         for lot_id, row in zip(lot_ids, lots, strict=True):
             lot = OpenLot(lot_id, row["remaining"], row["available_at"], row["expires_at"])  # type: ignore[arg-type]
             if lot.remaining:
@@ -172,18 +178,23 @@ class MemoryLedger:
                 heapq.heappush(self._expiring, (lot.expires_at, lot_id, plan.member_id))
             if plan.purchase_id is not None and plan.return_id is None:
                 self._earned_by[lot_id] = plan.purchase_id
-        for lot_id, points in rows.lot_takes:
-            self._lot_rows[lot_id]["remaining"] -= points  # type: ignore[operator]
-            lot = book.lots[lot_id]
-            if lot.remaining - points:
-                book.lots[lot_id] = OpenLot(
-                    lot.id, lot.remaining - points, lot.available_at, lot.expires_at
+        paid_until = None  # the latest expiry among the lots taken from
+        for take in plan.takes:
+            if not isinstance(take.lot, int):
+                continue  # a lot of this plan: lot_rows took it off already
+            if self.keep_rows:
+                self._lot_rows[take.lot]["remaining"] -= take.points  # type: ignore[operator]
+            lot = book.lots[take.lot]
+            paid_until = lot.expires_at if paid_until is None else max(paid_until, lot.expires_at)
+            if lot.remaining - take.points:
+                book.lots[take.lot] = OpenLot(
+                    lot.id, lot.remaining - take.points, lot.available_at, lot.expires_at
                 )
             else:
-                del book.lots[lot_id]
+                del book.lots[take.lot]
         if plan.purchase_id is not None and any(t.kind == REDEEM for t in plan.transfers):
-            spent = {lot for lot, _points in rows.lot_takes}
-            self._paid_until[plan.purchase_id] = max(self._expires_at(lot) for lot in spent)
+            assert paid_until is not None
+            self._paid_until[plan.purchase_id] = paid_until
         for transfer in plan.transfers:
             self.points[transfer.kind] += transfer.points
         book.balance += plan.balance_delta
@@ -195,13 +206,9 @@ class MemoryLedger:
             book.spends.append((bought, plan.spend_delta))
         if plan.tier is not None:
             book.tier = plan.tier.tier
-            self._add("tier_change", [tier_change_row(plan)], [self.ids("tier_change")])
+            if self.keep_rows:
+                self._add("tier_change", [tier_change_row(plan)], [self.ids("tier_change")])
         return transfer_ids
-
-    def _expires_at(self, lot_id: int) -> datetime:
-        expires_at = self._lot_rows[lot_id]["expires_at"]
-        assert isinstance(expires_at, datetime)
-        return expires_at
 
     def _add(self, table: str, rows: list[Row], ids: list[int]) -> None:
         for row, row_id in zip(rows, ids, strict=True):

@@ -113,7 +113,6 @@ class Plan:
     spend_delta: int = 0  # change of the member's cumulative spend, kopecks
     rule_uses: tuple[RuleUse, ...] = ()
     tier: TierReached | None = None  # the higher tier the purchase reached
-    after: tuple[int, int] = (0, 0)  # (available, pending) once applied
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
@@ -152,24 +151,6 @@ def _take(
             requested=points,
         )
     return takes
-
-
-def _after(
-    lots: Sequence[OpenLot], plan_lots: Sequence[LotRow], takes: Sequence[TakeRow], at: datetime
-) -> tuple[int, int]:
-    taken: dict[int, int] = {}
-    for t in takes:
-        if isinstance(t.lot, int):
-            taken[t.lot] = taken.get(t.lot, 0) + t.points
-    new_taken = {t.lot.index: t.points for t in takes if isinstance(t.lot, NewLot)}
-    rest = [
-        OpenLot(lot.id, lot.remaining - taken.get(lot.id, 0), lot.available_at, lot.expires_at)
-        for lot in lots
-    ] + [
-        OpenLot(-1 - i, row.points - new_taken.get(i, 0), row.available_at, row.expires_at)
-        for i, row in enumerate(plan_lots)
-    ]
-    return points_of(rest, at)
 
 
 def plan_purchase(
@@ -215,7 +196,6 @@ def plan_purchase(
         spend_delta=spend_delta,
         rule_uses=tuple(e for e in effects if isinstance(e, RuleUse)),
         tier=next((e for e in effects if isinstance(e, TierReached)), None),
-        after=_after(lots, new_lots, takes, at),
     )
 
 
@@ -269,7 +249,6 @@ def plan_return(
         lots=tuple(new_lots),
         takes=tuple(takes),
         spend_delta=spend_delta,
-        after=_after(lots, new_lots, takes, at),
     )
     return plan, taken
 
@@ -282,7 +261,7 @@ def plan_expiry(*, member_id: int, lots: Sequence[OpenLot], at: datetime, actor_
     )
     total = sum(lot.remaining for lot in due)
     if not total:
-        return Plan(member_id=member_id, at=at, actor_label=actor_label, after=points_of(lots, at))
+        return Plan(member_id=member_id, at=at, actor_label=actor_label)
     takes = [TakeRow(lot.id, 0, lot.remaining) for lot in due]
     return Plan(
         member_id=member_id,
@@ -290,7 +269,6 @@ def plan_expiry(*, member_id: int, lots: Sequence[OpenLot], at: datetime, actor_
         actor_label=actor_label,
         transfers=(plan_transfer(EXPIRE, [(MEMBER, -total), (EXPIRED, total)]),),
         takes=tuple(takes),
-        after=_after(lots, [], takes, at),
     )
 
 
@@ -316,7 +294,6 @@ def plan_adjust(
         transfers=(transfer,),
         lots=tuple(new_lots),
         takes=tuple(takes),
-        after=_after(lots, new_lots, takes, at),
     )
 
 
@@ -342,7 +319,6 @@ def plan_bonus(
         actor_label=actor_label,
         transfers=(transfer,),
         lots=tuple(new_lots),
-        after=_after(lots, new_lots, [], at),
     )
 
 
@@ -365,5 +341,4 @@ def plan_reward(
         actor_label=actor_label,
         transfers=(transfer,),
         takes=tuple(takes),
-        after=_after(lots, [], takes, at),
     )

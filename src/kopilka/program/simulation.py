@@ -143,7 +143,7 @@ class PartResult:
 class Replay:
     def __init__(self, draft: engine.Program | None, first_id: int) -> None:
         self.draft = draft
-        self.side = Side(MemoryLedger(counter_ids(first_id)))
+        self.side = Side(MemoryLedger(counter_ids(first_id), keep_rows=False))
 
     def program(self, version_id: int | None) -> engine.Program:
         if self.draft is not None:
@@ -405,6 +405,7 @@ def _part(
     purchases = 0
     seen: set[int] = set()
     returns = _returns(since, until, part, parts)
+    returned = {r.purchase_id for r in returns}  # only these need their figures kept
     events: Iterator[tuple[datetime, int, Bought | Returned]] = heapq.merge(
         ((b.created_at, 0, b) for b in _purchases(since, until, part, parts)),
         ((r.created_at, 1, r) for r in returns),
@@ -420,7 +421,7 @@ def _part(
             if event.member_id is not None:
                 seen.add(event.member_id)
             for replay in replays:
-                _sell(replay, event, enrolled)
+                _sell(replay, event, enrolled, keep=event.id in returned)
         else:
             for replay in replays:
                 _return(replay, event)
@@ -431,7 +432,9 @@ def _part(
     return PartResult(purchases, len(seen), live.side.result(), drafted.side.result())
 
 
-def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime]) -> None:
+def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep: bool) -> None:
+    """Price and book a purchase on one side; `keep` its figures when a return will share
+    them out."""
     side, ledger = replay.side, replay.side.ledger
     program = replay.program(bought.version_id)
     code, zone = bought.store
@@ -448,14 +451,14 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime]) -> None
             window_days=program.tier_window_days if program.tiers else None,
         )
     try:
-        quote = engine.quote(receipt, state, program, 0)
+        quote = engine.quote(receipt, state, program, 0, explain=False)
     except engine.VoucherNotApplicable:
         receipt = replace(receipt, vouchers=())
-        quote = engine.quote(receipt, state, program, 0)
+        quote = engine.quote(receipt, state, program, 0, explain=False)
     if bought.redeem_points and state is not None:
         wanted = min(bought.redeem_points, quote.max_redeemable)
         if wanted:
-            quote = engine.quote(receipt, state, program, wanted)
+            quote = engine.quote(receipt, state, program, wanted, explain=False)
     side.revenue += quote.amount - quote.discount
     side.discounts += quote.discount
     side.earned += quote.earn_points
@@ -474,6 +477,8 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime]) -> None
         figures = side.per_member[member_id]
         figures[0] += quote.earn_points
         figures[1] += quote.earn_points * program.point_value + quote.discount
+    if not keep:
+        return
     side.sold[bought.id] = Sold(
         member_id=member_id,
         index={line_id: i for i, line_id in enumerate(bought.line_ids)},

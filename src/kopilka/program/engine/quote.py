@@ -167,17 +167,26 @@ SCALE_DIGITS = len(str(stages.SCALE)) - 1
 
 
 def quote(
-    receipt: Receipt, member: MemberState | None, program: Program, redeem: Redeem = 0
+    receipt: Receipt,
+    member: MemberState | None,
+    program: Program,
+    redeem: Redeem = 0,
+    *,
+    explain: bool = True,
 ) -> Quote:
     """Price a receipt: discounts, what points can pay, what is paid, what is earned, and why.
 
     Raises QuoteError subclasses for a redeem the member or the program does not allow.
+    `explain=False` leaves the reasons out (every figure and effect is the same): for the
+    what-if replay, which adds figures up and reads no reason.
     """
     lines = receipt.lines
     amounts = [line_amount(line) for line in lines]
     if member is None:
         _redeem_points(redeem, None, 0)
-        reasons: tuple[Reason, ...] = (Reason("no_member", {"mode": program.mode}),)
+        reasons: tuple[Reason, ...] = (
+            (Reason("no_member", {"mode": program.mode}),) if explain else ()
+        )
         return Quote(
             lines=tuple(
                 LineQuote(line.sku, a, 0, 0, a, 0, (), ())
@@ -259,7 +268,11 @@ def quote(
         stages.bonus_spread(rule.bonus or 0, on_lines, payables) for rule, on_lines in bonus_rules
     ]
 
-    texts = _Texts(compiled, base_parts, base_earn, tier if tier_multiplier else None)
+    line_reasons = (
+        _Texts(compiled, base_parts, base_earn, tier if tier_multiplier else None).line
+        if explain
+        else _no_reasons
+    )
     line_quotes = []
     for i, line in enumerate(lines):
         bonus_parts = [
@@ -277,7 +290,7 @@ def quote(
                 payable=payables[i],
                 earn_points=earned,
                 rules=tuple(r.code for r in applied[i]),
-                reasons=texts.line(
+                reasons=line_reasons(
                     line.category,
                     excluded[i],
                     applied[i],
@@ -323,26 +336,29 @@ def quote(
     pending = program.pending_days > 0
     available_after = member.available - points + (0 if pending else earn)
     pending_after = member.pending + (earn if pending else 0)
-    reasons = _receipt_reasons(
-        program,
-        member,
-        redeem_max,
-        limits,
-        points,
-        discount,
-        # what the earn rate applies to: the money paid for lines that earn
-        sum(p for p, ex in zip(payables, excluded, strict=True) if "earn" not in ex),
-        earn,
-        [t for t, ex in zip(line_terms, excluded, strict=True) if "earn" not in ex],
-        per_unit,
-        [rule.rule for rule, _on in bonus_rules],
-        available_after,
-        pending_after,
-    )
-    if program.tiers:
-        reasons += _tier_reasons(program, tier, reached, window_after)
-    gifts = [v for v in receipt.vouchers if v.kind == "gift"]
-    reasons += tuple(Reason("voucher_gift", {"name": v.name}) for v in gifts)
+    if not explain:
+        reasons = ()
+    else:
+        reasons = _receipt_reasons(
+            program,
+            member,
+            redeem_max,
+            limits,
+            points,
+            discount,
+            # what the earn rate applies to: the money paid for lines that earn
+            sum(p for p, ex in zip(payables, excluded, strict=True) if "earn" not in ex),
+            earn,
+            [t for t, ex in zip(line_terms, excluded, strict=True) if "earn" not in ex],
+            per_unit,
+            [rule.rule for rule, _on in bonus_rules],
+            available_after,
+            pending_after,
+        )
+        if program.tiers:
+            reasons += _tier_reasons(program, tier, reached, window_after)
+        gifts = [v for v in receipt.vouchers if v.kind == "gift"]
+        reasons += tuple(Reason("voucher_gift", {"name": v.name}) for v in gifts)
     return Quote(
         lines=tuple(line_quotes),
         amount=sum(amounts),
@@ -358,6 +374,10 @@ def quote(
         program_version=program.version,
         point_value=point_value,
     )
+
+
+def _no_reasons(*_figures: object) -> tuple[Reason, ...]:
+    return ()
 
 
 class _Texts:
