@@ -60,6 +60,9 @@ def test_staff_replay_a_draft_and_read_the_comparison(
         call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
     page.reload()
     text = page.locator("main").inner_text()
-    assert Simulation.objects.get().status == "ready"
+    assert Simulation.objects.get().status == "ready", Simulation.objects.get().error
     assert "Начислено баллов" in text and "Допущения" in text
+    titles = page.locator("main svg title").all_text_contents()
+    assert "Стоимость программы по месяцам: как было и черновик, ₽" in titles
+    assert "Участники по изменению их баллов при черновике" in titles
     assert shoot(page, "simulation", shots) <= PHONE["width"]

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from kopilka.core.money import format_rubles
 from kopilka.ledger.models import Transfer
 from kopilka.pos.models import Purchase, PurchaseReturn, ReturnLine
 from kopilka.program.engine import Program
-from kopilka.program.simulation import ASSUMPTIONS, simulate
+from kopilka.program.simulation import ASSUMPTIONS, BINS, change_distribution, simulate
 from tests.conftest import postgres_only
 from tests.demo.test_load_demo import NOW, load
 
@@ -53,6 +54,15 @@ def test_the_live_program_against_itself_reproduces_the_ledger() -> None:
     assert live["revenue"] == format_rubles(revenue)
     expired = -total(Transfer.objects.filter(kind="expire"), "points")
     assert live["breakage_points"] == expired  # 6 months of demo under a 365-day expiry: 0
+    # the months add up to the period, on both sides alike
+    months = result["months"]
+    assert [m["live_cost"] for m in months] == [m["draft_cost"] for m in months]
+    month_costs = sum(Decimal(m["live_cost"]) for m in months)
+    assert month_costs == Decimal(live["program_cost"]) > 0
+    assert [m["month"] for m in months] == sorted({m["month"] for m in months})
+    assert result["change_distribution"] == [
+        {"from": 0, "to": 0, "members": result["change_distribution"][0]["members"]}
+    ]
     with translation.override("en"):
         assumptions = [str(line) for line in ASSUMPTIONS]
     assert "Behaviour does not react to the change." in assumptions
@@ -66,6 +76,12 @@ def test_a_more_generous_draft_costs_more_and_leaves_members_better_off() -> Non
     assert result["draft"]["points_earned"] > 1.9 * result["live"]["points_earned"]
     assert result["members_better_off"] > 0 and result["members_worse_off"] == 0
     assert result["median_change_points"] > 0
+    bars = result["change_distribution"]
+    assert sum(bar["members"] for bar in bars) == len(
+        set(Purchase.objects.exclude(member=None).values_list("member_id", flat=True))
+    )
+    assert all(bar["from"] >= 0 for bar in bars) and bars[-1]["members"] > 0
+    assert all(a["to"] < b["from"] for a, b in pairwise(bars))
 
 
 def test_the_command_reads_a_draft_and_refuses_a_bad_one(tmp_path: Path) -> None:
@@ -95,6 +111,21 @@ def test_the_command_reads_a_draft_and_refuses_a_bad_one(tmp_path: Path) -> None
             "--until",
             "2026-01-01",
         )
+
+
+def test_the_change_distribution_folds_the_tails_and_keeps_empty_bars() -> None:
+    changes = [-300, -2, -1, 0, 0, 0, *range(1, 200), 10_000]
+    bars = change_distribution(changes)
+    assert sum(bar["members"] for bar in bars) == len(changes)
+    assert bars[0]["from"] == -300 and bars[-1]["to"] == 10_000  # the extremes, folded in
+    assert {"from": 0, "to": 0, "members": 3} in bars
+    assert len([bar for bar in bars if bar["from"] > 0]) <= BINS
+    assert all(a["to"] < b["from"] for a, b in pairwise(bars))
+    assert change_distribution([]) == []
+    # a side's bars start next to zero, so the distance from no change shows
+    assert change_distribution([5]) == [
+        {"from": k, "to": k, "members": int(k == 5)} for k in range(1, 6)
+    ]
 
 
 @postgres_only

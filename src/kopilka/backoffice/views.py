@@ -101,11 +101,17 @@ class ChartRender(Protocol):
 def _chart(snapshot: Snapshot, key: str, render: ChartRender) -> Chart:
     """A chart of a snapshot in both widths, each rendered once per language and process:
     snapshots never change. `render` takes the chart's natural width."""
-    return Chart(*(_chart_svg(snapshot, key, render, width) for width in CHART_WIDTHS))
+    return chart_pair(str(snapshot_dir(snapshot.pk)), key, render)
 
 
-def _chart_svg(snapshot: Snapshot, key: str, render: ChartRender, width: int) -> SafeString:
-    cache_key = (str(snapshot_dir(snapshot.pk)), key, get_language() or "", width)
+def chart_pair(scope: str, key: str, render: ChartRender) -> Chart:
+    """A chart of something that never changes once made (`scope` names it: a snapshot, a
+    finished what-if run) in both widths, each rendered once per language and process."""
+    return Chart(*(_chart_svg(scope, key, render, width) for width in CHART_WIDTHS))
+
+
+def _chart_svg(scope: str, key: str, render: ChartRender, width: int) -> SafeString:
+    cache_key = (scope, key, get_language() or "", width)
     if cache_key not in _charts:
         # Our own charts: matplotlib escapes every text it writes into the SVG.
         _charts[cache_key] = mark_safe(render(width=width))

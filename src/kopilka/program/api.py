@@ -94,7 +94,9 @@ class SimulationOut(Schema):
     purchases_total: int
     result: dict[str, Any] | None = Field(
         description="when ready: purchases, members, live, draft, members_better_off, "
-        "members_worse_off, median_change_points, assumptions (as program_simulate prints)"
+        "members_worse_off, median_change_points, months (program cost per month: month, "
+        "live_cost, draft_cost), change_distribution (bars of from, to, members), assumptions "
+        "(as program_simulate prints)"
     )
     error: str | None
 

@@ -20,12 +20,14 @@ from decimal import Decimal
 from multiprocessing import get_context
 from typing import Any
 
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from kopilka.core import clock
 from kopilka.core.money import format_rubles
+from kopilka.core.processes import django_process_start
 from kopilka.ledger.memory import MemoryLedger, counter_ids
 from kopilka.ledger.models import LotSpend, PointLot
 from kopilka.ledger.plan import OpenLot, plan_purchase, plan_return
@@ -85,13 +87,18 @@ class Side:
     refunded: int = 0
     expired: int = 0
     per_member: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # business month ("2026-03") -> [revenue, discounts, points redeemed less refunded]
+    months: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
 
     def result(self) -> "SideResult":
         tiers: dict[str, int] = defaultdict(int)
         for book in self.ledger.books.values():
             tiers[book.tier or ""] += 1
         sums = {name: getattr(self, name) for name in SUMS}
-        return SideResult(sums, dict(tiers), {m: tuple(f) for m, f in self.per_member.items()})
+        per_member = {m: tuple(f) for m, f in self.per_member.items()}
+        return SideResult(
+            sums, dict(tiers), per_member, {k: list(v) for k, v in self.months.items()}
+        )
 
 
 SUMS = ("revenue", "discounts", "earned", "taken_back", "redeemed", "refunded", "expired")
@@ -104,6 +111,7 @@ class SideResult:
     sums: dict[str, int]
     tiers: dict[str, int]
     per_member: dict[int, tuple[int, ...]]
+    months: dict[str, list[int]]
 
     def add(self, other: "SideResult") -> None:
         for name, value in other.sums.items():
@@ -111,6 +119,14 @@ class SideResult:
         for tier, count in other.tiers.items():
             self.tiers[tier] = self.tiers.get(tier, 0) + count
         self.per_member.update(other.per_member)
+        for month, figures in other.months.items():
+            mine = self.months.setdefault(month, [0, 0, 0])
+            for i, value in enumerate(figures):
+                mine[i] += value
+
+    def month_cost(self, month: str, point_value: int, rewards_cost: int) -> int:
+        _revenue, discounts, redeemed = self.months.get(month, (0, 0, 0))
+        return redeemed * point_value + discounts + rewards_cost
 
     def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
         n = self.sums
@@ -233,6 +249,10 @@ class Bought:
     line_ids: tuple[int, ...]
     vouchers: tuple[engine.VoucherTerms, ...]
 
+    @property
+    def month(self) -> str:
+        return month_of(self.created_at)
+
 
 @dataclass(frozen=True)
 class Returned:
@@ -241,6 +261,15 @@ class Returned:
     created_at: datetime
     time_zone: str
     lines: tuple[tuple[int, Decimal], ...]  # (purchase line id, quantity)
+
+    @property
+    def month(self) -> str:
+        return month_of(self.created_at)
+
+
+def month_of(moment: datetime) -> str:
+    """The business month a moment falls in, as "2026-03"."""
+    return clock.business_date(moment).isoformat()[:7]
 
 
 CHUNK = 1000  # purchases read at a time (and their lines in one query)
@@ -350,11 +379,25 @@ def simulate(
     if workers > 1:
         if connection.vendor != "postgresql" or connection.in_atomic_block:
             raise ValueError("other processes see only committed PostgreSQL data")
-        connections.close_all()  # each process opens its own
-        with get_context("fork").Pool(workers) as pool:
+        # Fresh processes (spawn), not forks: a fork would inherit every open connection of
+        # every thread of this one (a test's live server, a worker's own), sockets two processes
+        # then talk over at once. They get this process's database and time zone.
+        pool = get_context("spawn").Pool(
+            workers,
+            initializer=django_process_start,
+            initargs=(connection.settings_dict, settings.TIME_ZONE),
+        )
+        try:
             parts = pool.starmap(
                 _part, [(draft, since, until, k, workers, progress) for k in range(workers)]
             )
+        except BaseException:
+            pool.terminate()
+            raise
+        else:
+            pool.close()  # the workers finish by themselves: no terminate in a queue read
+        finally:
+            pool.join()
     else:
         parts = [_part(draft, since, until, 0, 1, progress)]
     first, rest = parts[0], parts[1:]
@@ -362,8 +405,10 @@ def simulate(
         first.live.add(part.live)
         first.draft.add(part.draft)
     point_value = draft.point_value
-    rewards_cost = _rewards_cost(since, until)
+    rewards_by_month = _rewards_cost(since, until)
+    rewards_cost = sum(rewards_by_month.values())
     changes = _changes(first.live.per_member, first.draft.per_member)
+    months = sorted(set(first.live.months) | set(first.draft.months) | set(rewards_by_month))
     return {
         "period": {"since": since.isoformat(), "until": until.isoformat()},
         "purchases": sum(p.purchases for p in parts),
@@ -373,6 +418,19 @@ def simulate(
         "members_better_off": sum(1 for c in changes if c[1] > 0),
         "members_worse_off": sum(1 for c in changes if c[1] < 0),
         "median_change_points": statistics.median([c[0] for c in changes]) if changes else 0,
+        "months": [
+            {
+                "month": month,
+                "live_cost": format_rubles(
+                    first.live.month_cost(month, point_value, rewards_by_month.get(month, 0))
+                ),
+                "draft_cost": format_rubles(
+                    first.draft.month_cost(month, point_value, rewards_by_month.get(month, 0))
+                ),
+            }
+            for month in months
+        ],
+        "change_distribution": change_distribution([c[0] for c in changes]),
         "assumptions": [str(line) for line in ASSUMPTIONS],
     }
 
@@ -463,6 +521,10 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
     side.discounts += quote.discount
     side.earned += quote.earn_points
     side.redeemed += quote.redeem_points
+    month = side.months[bought.month]
+    month[0] += quote.amount - quote.discount
+    month[1] += quote.discount
+    month[2] += quote.redeem_points
     if member_id is not None:
         plan = plan_purchase(
             member_id=member_id,
@@ -497,7 +559,7 @@ def _return(replay: Replay, back: Returned) -> None:
     sold = side.sold.get(back.purchase_id)
     if sold is None:
         return
-    take_back = refund = spend = 0
+    take_back = refund = spend = discounts = 0
     for line_id, quantity in back.lines:
         i = sold.index[line_id]
         before, after, whole = sold.returned[i], sold.returned[i] + quantity, sold.quantities[i]
@@ -508,9 +570,14 @@ def _return(replay: Replay, back: Returned) -> None:
         take_back += earned
         refund += redeemed
         spend += amount - discount
+        discounts += discount
         side.revenue -= amount - discount
         side.discounts -= discount
         sold.returned[i] = after
+    month = side.months[back.month]
+    month[0] -= spend
+    month[1] -= discounts
+    month[2] -= refund
     if sold.member_id is None:
         return
     ledger = side.ledger
@@ -536,10 +603,58 @@ def _return(replay: Replay, back: Returned) -> None:
     figures[0] -= taken
 
 
-def _rewards_cost(since: datetime, until: datetime) -> int:
-    """What the vouchers used in the period cost the business (the same on both sides)."""
-    used = Voucher.objects.filter(used_at__gte=since, used_at__lt=until)
-    return int(used.aggregate(total=Sum("reward__cost"))["total"] or 0)
+def _rewards_cost(since: datetime, until: datetime) -> dict[str, int]:
+    """What the vouchers used in the period cost the business, per business month (the same on
+    both sides)."""
+    months: dict[str, int] = defaultdict(int)
+    for used_at, cost in Voucher.objects.filter(used_at__gte=since, used_at__lt=until).values_list(
+        "used_at", "reward__cost"
+    ):
+        assert used_at is not None  # the filter says so
+        months[month_of(used_at)] += cost
+    return dict(months)
+
+
+BINS = 12  # bars of the per-member change
+
+
+def change_distribution(changes: list[int]) -> list[dict[str, int]]:
+    """How many members' points change by how much: zero (the commonest answer to a small
+    change) a bar of its own, then up to `BINS` bars of equal width on each side. The long tails
+    beyond the 1st and 99th percentiles fold into the outer bars, whose `from` or `to` is the
+    extreme itself, so one outlier does not squeeze everyone into the first bar."""
+    if not changes:
+        return []
+    ordered = sorted(changes)
+    cut = len(ordered) // 100
+    low_cut, high_cut = ordered[cut], ordered[-1 - cut]
+    zero = sum(1 for c in ordered if c == 0)
+    bars = [{"from": 0, "to": 0, "members": zero}] if zero else []
+    for first, last, body_first, body_last in (
+        (ordered[0], -1, max(ordered[0], low_cut), -1),
+        (1, ordered[-1], 1, min(ordered[-1], high_cut)),
+    ):
+        if first > last:
+            continue
+        if body_first > body_last:  # every value of this side is in the tail
+            body_first, body_last = first, last
+        width = max(1, -(-(body_last - body_first + 1) // BINS))  # ceiling
+        top = (body_last - body_first) // width
+        counts = [0] * (top + 1)
+        for c in ordered:
+            if first <= c <= last:
+                counts[min(max((c - body_first) // width, 0), top)] += 1
+        side = [  # empty bars too: the shape is the point
+            {
+                "from": body_first + k * width,
+                "to": min(body_last, body_first + (k + 1) * width - 1),
+                "members": n,
+            }
+            for k, n in enumerate(counts)
+        ]
+        side[0]["from"], side[-1]["to"] = first, last
+        bars += side
+    return sorted(bars, key=lambda bar: bar["from"])
 
 
 def _changes(
