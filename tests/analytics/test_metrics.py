@@ -14,6 +14,7 @@ from kopilka.analytics.frames import (
     PURCHASE_SCHEMA,
     RETURN_SCHEMA,
     TRANSFER_SCHEMA,
+    VOUCHER_SCHEMA,
     Frames,
     frames_build,
 )
@@ -50,7 +51,15 @@ class World:
             redeem = rng.choice([0, 0, 0, rng.randrange(0, amount // 400 + 1)])
             earn = (amount - redeem * 100) // 2000
             self.purchases.append((pid, member, rng.choice([1, 2]), at, amount, redeem, earn))
+        # Some receipts had a discount, some of it from a voucher whose reward cost far less.
+        self.discount = {p[0]: rng.choice([0, 0, 0, p[4] // 10]) for p in self.purchases}
+        self.vouchers = [  # (purchase, reward's cost, voucher's part of the discount)
+            (pid, rng.randrange(1000, 5000), off // 2)
+            for pid, off in self.discount.items()
+            if off and rng.random() < 0.5
+        ]
         self.returns = []
+        self.return_discount: list[int] = []
         for pid, _m, _s, at, amount, redeem, earn in rng.sample(self.purchases, 40):
             share = rng.choice([1, 2, 4])
             self.returns.append(
@@ -62,6 +71,7 @@ class World:
                     redeem // share,
                 )
             )
+            self.return_discount.append(self.discount[pid] // share)
         self.transfers = [
             ("expire", (T0 + rng.randrange(480 * DAY)) // 3600, -rng.randrange(1, 300))
             for _ in range(30)
@@ -73,17 +83,35 @@ class World:
 
         return frames_build(
             as_of=as_of or datetime(2026, 5, 1, tzinfo=UTC),
-            purchases=rows(self.purchases, PURCHASE_SCHEMA),
-            returns=rows(self.returns, RETURN_SCHEMA),
+            purchases=rows(
+                [(*p[:5], self.discount[p[0]], *p[5:]) for p in self.purchases], PURCHASE_SCHEMA
+            ),
+            returns=rows(
+                [
+                    (*r[:3], d, *r[3:])
+                    for r, d in zip(self.returns, self.return_discount, strict=True)
+                ],
+                RETURN_SCHEMA,
+            ),
             members=rows([(*m[:2], m[2], m[3], "active") for m in self.members], MEMBER_SCHEMA),
             transfers=rows(self.transfers, TRANSFER_SCHEMA),
+            vouchers=rows(self.vouchers, VOUCHER_SCHEMA),
         )
 
     def returned(self) -> dict[int, int]:
+        """Kopecks returned of each receipt, after their discounts."""
         out: dict[int, int] = defaultdict(int)
-        for pid, _at, amount, _e, _r in self.returns:
-            out[pid] += amount
+        for (pid, _at, amount, _e, _r), discount in zip(
+            self.returns, self.return_discount, strict=True
+        ):
+            out[pid] += amount - discount
         return out
+
+    def net(self, pid: int) -> int:
+        """What a receipt kept: its amount less its discount and what was returned of it."""
+        if not hasattr(self, "_returned"):
+            self._returned = self.returned()
+        return self.purchases[pid - 1][4] - self.discount[pid] - self._returned[pid]
 
 
 @pytest.fixture(params=[1, 2, 3])
@@ -112,7 +140,7 @@ def test_program_kpis_match_a_plain_computation(
         )
 
     bought = [p for p in world.purchases if in_scope(p[1], p[2], p[3])]
-    net = {p[0]: p[4] - returned[p[0]] for p in world.purchases}
+    net = {p[0]: p[4] - world.discount[p[0]] - returned[p[0]] for p in world.purchases}
     by_member = [p for p in bought if p[1] is not None]
     guests = [p for p in bought if p[1] is None]
     counts: dict[int, int] = defaultdict(int)
@@ -141,14 +169,24 @@ def test_program_kpis_match_a_plain_computation(
     assert got["points_earned"] == earned
     assert got["points_redeemed"] == redeemed
     assert got["redemption_rate"] == pytest.approx(redeemed / earned)
-    assert got["program_cost"] == redeemed * 100
+    bought_ids = {p[0] for p in bought}
+    discounts = sum(world.discount[p[0]] for p in bought) - sum(
+        d for r, d in zip(world.returns, world.return_discount, strict=True) if r in returns
+    )
+    vouchers = [v for v in world.vouchers if v[0] in bought_ids]
+    assert got["discounts"] == discounts
+    assert got["rewards_cost"] == sum(v[1] for v in vouchers)
+    # a voucher's discount counts as its reward's cost, the other discounts as given
+    voucher_part = sum(v[2] for v in vouchers)
+    cost = redeemed * 100 + discounts - voucher_part + sum(v[1] for v in vouchers)
+    assert got["program_cost"] == cost
     if segment is not None:  # a segment holds members only: no guests to compare with
         assert not guests and got["avg_receipt_guest"] is None and got["roi"] is None
     else:
         avg_guest = sum(net[p[0]] for p in guests) / len(guests)
         assert got["avg_receipt_guest"] == pytest.approx(avg_guest)
         extra = (avg_member - avg_guest) * len(by_member)
-        assert got["roi"] == pytest.approx((extra * 0.25 - redeemed * 100) / (redeemed * 100))
+        assert got["roi"] == pytest.approx((extra * 0.25 - cost) / cost)
     enrolled = [m for m in world.members if start <= day_of(m[1]) < end and store in (None, m[2])]
     assert got["members_enrolled"] == len(enrolled)
     if store is None and segment is None:
@@ -170,7 +208,6 @@ def test_program_kpis_match_a_plain_computation(
 
 def test_store_and_staff_results_match_a_plain_computation(world: World) -> None:
     start, end = date(2025, 3, 1), date(2025, 9, 1)
-    returned = world.returned()
     frames = world.frames()
 
     stores = kpi.enrolment_by_store(frames, kpi.Scope(start, end))
@@ -186,7 +223,7 @@ def test_store_and_staff_results_match_a_plain_computation(world: World) -> None
         if store is None:  # members enrolled without a store: no sales to share
             assert not bought
             continue
-        assert row["member_revenue"] == sum(p[4] - returned[p[0]] for p in members)
+        assert row["member_revenue"] == sum(world.net(p[0]) for p in members)
         assert row["member_receipt_share"] == pytest.approx(len(members) / len(bought))
         assert row["redeem_receipt_share"] == pytest.approx(
             sum(1 for p in members if p[5] > 0) / len(members)
@@ -248,18 +285,17 @@ def naive_quintiles(values: dict[int, float]) -> dict[int, int]:
 
 @pytest.mark.parametrize("as_of", [date(2025, 6, 1), date(2026, 4, 20)])
 def test_rfm_scores_match_a_plain_computation(world: World, as_of: date) -> None:
-    returned = world.returned()
     last: dict[int, date] = {}
     frequency: dict[int, int] = defaultdict(int)
     monetary: dict[int, int] = defaultdict(int)
-    for pid, member, _s, at, amount, _r, _e in world.purchases:
+    for pid, member, _s, at, _amount, _r, _e in world.purchases:
         day = day_of(at)
         if member is None or day >= as_of:
             continue
         last[member] = max(last.get(member, day), day)
         if day >= as_of - timedelta(days=365):
             frequency[member] += 1
-            monetary[member] += amount - returned[pid]
+            monetary[member] += world.net(pid)
     recency = {m: (as_of - d).days for m, d in last.items()}
     r = naive_quintiles({m: -v for m, v in recency.items()})
     f = naive_quintiles({m: frequency[m] for m in last})
@@ -299,20 +335,19 @@ def test_rfm_movement_counts_each_member_once(world: World) -> None:
 
 
 def test_cohorts_match_a_plain_computation(world: World) -> None:
-    returned = world.returned()
     cohort_of = {m: day_of(at).replace(day=1) for m, at, _s, _u in world.members}
     size: dict[date, int] = defaultdict(int)
     for month in cohort_of.values():
         size[month] += 1
     active: dict[tuple[date, int], set[int]] = defaultdict(set)
     revenue: dict[tuple[date, int], int] = defaultdict(int)
-    for pid, member, _s, at, amount, _r, _e in world.purchases:
+    for pid, member, _s, at, _amount, _r, _e in world.purchases:
         if member is None:
             continue
         day, start = day_of(at), cohort_of[member]
         k = (day.year - start.year) * 12 + day.month - start.month
         active[start, k].add(member)
-        revenue[start, k] += amount - returned[pid]
+        revenue[start, k] += world.net(pid)
 
     table = cohorts.cohort_table(world.frames())
 
@@ -363,6 +398,7 @@ def test_uplift_matches_a_plain_computation_and_finds_a_real_effect() -> None:
                     1,
                     int(datetime(2026, 3, 5, 12, tzinfo=UTC).timestamp()),
                     amount,
+                    0,
                     0,
                     0,
                 )

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from kopilka.analytics.frames import frames_load
+from kopilka.analytics.kpi import Scope, program_kpis
 from kopilka.core import clock
 from kopilka.rewards.models import Reward, Voucher
 from tests.conftest import Api, assert_ledger_clean, postgres_only
@@ -59,6 +61,7 @@ def test_a_free_product_voucher_pays_one_unit_and_is_used_once(api: Api) -> None
     assert bought.status_code == 201, bought.content
     voucher = Voucher.objects.get(code=code)
     assert voucher.used_at is not None and voucher.purchase_id == bought.json()["id"]
+    assert voucher.discount == 24000  # what it took off, beside its reward's cost of 30 ₽
     again = api.post(
         "/purchases", {**body, "vouchers": [code], "receipt_number": "v2"}, idempotency_key="v2"
     )
@@ -155,9 +158,31 @@ def test_a_full_return_gives_the_voucher_back_a_partial_one_does_not(api: Api) -
         idempotency_key="back-2",
     )
     assert (full.status_code, partial.status_code) == (201, 201)
-    assert Voucher.objects.get(code=first).used_at is None  # usable again
-    assert Voucher.objects.get(code=second).used_at is not None
+    given_back, still_used = Voucher.objects.get(code=first), Voucher.objects.get(code=second)
+    assert (given_back.used_at, given_back.discount) == (None, 0)  # usable again
+    assert still_used.used_at is not None and still_used.discount == 24000
     assert_ledger_clean()
+
+
+def test_the_program_cost_counts_a_free_coffee_at_its_cost_not_its_price(api: Api) -> None:
+    member = with_points(300)
+    reward("cappuccino", cost=3000)
+    code = exchange(api, member.pk, "cappuccino", "ex")
+    body = receipt(
+        member.pk,
+        line("CAP", "240.00"),
+        line("CAKE", "100.00", "pastry"),
+        vouchers=[code],
+        receipt_number="c1",
+        redeem_points=10,
+    )
+    assert api.post("/purchases", body, idempotency_key="c1").status_code == 201
+    frames = frames_load(as_of=NOW + timedelta(days=1))
+    day = NOW.date()
+    got = program_kpis(frames, Scope(day, day + timedelta(days=1)), gross_margin=0.3)
+    assert (got["discounts"], got["rewards_cost"]) == (24000, 3000)
+    assert got["revenue"] == 10000  # the cake: the coffee was free
+    assert got["program_cost"] == 10 * 100 + 3000  # 10 points, and the coffee's 30 ₽
 
 
 @postgres_only

@@ -34,6 +34,7 @@ PURCHASE_SCHEMA: Schema = {
     "store_id": pl.Int64,
     "epoch": pl.Int64,
     "amount": pl.Int64,
+    "discount": pl.Int64,
     "redeem_points": pl.Int64,
     "earn_points": pl.Int64,
 }
@@ -41,8 +42,14 @@ RETURN_SCHEMA: Schema = {
     "purchase_id": pl.Int64,
     "epoch": pl.Int64,
     "amount": pl.Int64,
+    "discount": pl.Int64,
     "earn_reversed": pl.Int64,
     "redeem_refunded": pl.Int64,
+}
+VOUCHER_SCHEMA: Schema = {
+    "purchase_id": pl.Int64,
+    "rewards_cost": pl.Int64,
+    "voucher_discount": pl.Int64,
 }
 MEMBER_SCHEMA: Schema = {
     "member_id": pl.Int64,
@@ -59,10 +66,13 @@ class Frames:
     """Everything up to `as_of` (exclusive). Money in kopecks, times in the business time zone.
 
     purchases: purchase_id, member_id (null for a receipt without a card), store_id, day,
-        amount (receipt total before points), redeem_points, earn_points, returned (kopecks of
-        this receipt returned before `as_of`), net (= amount − returned).
-    returns: purchase_id, day, amount, earn_reversed, redeem_refunded, and the member_id and
-        store_id of the receipt.
+        amount (receipt total before discounts and points), discount, redeem_points,
+        earn_points, rewards_cost (what the vouchers used on it cost the business),
+        voucher_discount (the part of `discount` those vouchers gave), returned
+        (kopecks of this receipt returned before `as_of`, after their discounts), net
+        (= amount − discount − returned: the money the receipt kept, points included).
+    returns: purchase_id, day, amount (before discounts), discount, earn_reversed,
+        redeem_refunded, and the member_id and store_id of the receipt.
     members: member_id, day (of enrolment), enrolled_store_id, enrolled_by_id, status.
     adjustments: ledger transfers other than earn/redeem/return (expiry, manual adjustments),
         summed per business day and kind: kind, day, points.
@@ -119,16 +129,30 @@ def _queries(as_of: datetime, *, raw: bool = False) -> dict[str, tuple[str, list
     until: list[Any] = [as_of]
     return {
         "purchases": (
-            f"SELECT id, member_id, store_id, {_epoch('created_at', raw=raw)}, amount, redeem_points, "
-            "earn_points FROM pos_purchase WHERE created_at < %s",
+            f"SELECT id, member_id, store_id, {_epoch('created_at', raw=raw)}, amount, discount, "
+            "redeem_points, earn_points FROM pos_purchase WHERE created_at < %s",
             until,
             PURCHASE_SCHEMA,
         ),
         "returns": (
-            f"SELECT purchase_id, {_epoch('created_at', raw=raw)}, amount, earn_reversed, "
-            "redeem_refunded FROM pos_purchasereturn WHERE created_at < %s",
+            f"SELECT r.purchase_id, {_epoch('r.created_at', raw=raw)}, r.amount, "
+            "COALESCE(d.discount, 0) AS discount, r.earn_reversed, r.redeem_refunded "
+            "FROM pos_purchasereturn r LEFT JOIN (SELECT purchase_return_id, "
+            "CAST(SUM(discount) AS bigint) AS discount FROM pos_returnline GROUP BY 1) d "
+            "ON d.purchase_return_id = r.id WHERE r.created_at < %s",
             until,
             RETURN_SCHEMA,
+        ),
+        # A voucher used on a receipt costs the business its reward's cost (a voucher a
+        # return gave back is no longer used, and costs nothing).
+        "vouchers": (
+            "SELECT v.purchase_id, CAST(SUM(w.cost) AS bigint) AS rewards_cost, "
+            "CAST(SUM(v.discount) AS bigint) AS voucher_discount "
+            "FROM rewards_voucher v "
+            "JOIN rewards_reward w ON w.id = v.reward_id "
+            "WHERE v.purchase_id IS NOT NULL AND v.used_at < %s GROUP BY 1",
+            until,
+            VOUCHER_SCHEMA,
         ),
         "members": (
             f"SELECT id, {_epoch('created_at', raw=raw)}, enrolled_store_id, enrolled_by_id, status "
@@ -211,17 +235,23 @@ def frames_build(
     returns: pl.DataFrame,
     members: pl.DataFrame,
     transfers: pl.DataFrame,
+    vouchers: pl.DataFrame | None = None,
 ) -> Frames:
     """Turn raw rows (times as epoch seconds) into the frames every metric reads."""
+    if vouchers is None:
+        vouchers = pl.DataFrame(schema=VOUCHER_SCHEMA)
     returns_days = returns.lazy().with_columns(_business_day()).drop("epoch")
-    returned = returns_days.group_by("purchase_id").agg(pl.col("amount").sum().alias("returned"))
+    returned = returns_days.group_by("purchase_id").agg(
+        (pl.col("amount") - pl.col("discount")).sum().alias("returned")
+    )
     purchases_days = (
         purchases.lazy()
         .with_columns(_business_day())
         .drop("epoch")
         .join(returned, on="purchase_id", how="left")
-        .with_columns(pl.col("returned").fill_null(0))
-        .with_columns((pl.col("amount") - pl.col("returned")).alias("net"))
+        .join(vouchers.lazy(), on="purchase_id", how="left")
+        .with_columns(pl.col("returned", "rewards_cost", "voucher_discount").fill_null(0))
+        .with_columns((pl.col("amount") - pl.col("discount") - pl.col("returned")).alias("net"))
     )
     returns_days = returns_days.join(
         purchases.lazy().select("purchase_id", "member_id", "store_id"),

@@ -2,7 +2,8 @@
 
 Definitions (also shown on the KPI page; money in kopecks, a period is [start, end) in business
 days):
-- revenue: receipt totals before points, less what was returned of those receipts;
+- revenue: receipt totals after discounts, before points, less what was returned of those
+  receipts;
 - active members: members with at least one receipt in the period;
 - repeat rate: share of active members with two or more receipts in the period;
 - frequency: member receipts per active member;
@@ -11,7 +12,9 @@ days):
 - redemption rate: redeemed ÷ earned; breakage: expired ÷ (expired + redeemed), both over the
   period;
 - liability: points held by all members at the end of the period, valued at what they pay;
-- program cost: the value of the points redeemed in the period; simple ROI: the extra revenue
+- program cost: the value of the points redeemed, the discounts given other than vouchers' (less
+  what returns gave back), and what the vouchers used cost the business (their rewards' cost: a
+  free coffee costs its 30 ₽, not its price); simple ROI: the extra revenue
   of member receipts over the guest average receipt, times the gross margin, less the cost,
   over the cost. It credits the program with every difference between members and guests, so
   it is an upper bound: the control-group uplift (uplift.py) is the honest measure.
@@ -23,7 +26,7 @@ from datetime import date
 import polars as pl
 
 from kopilka.analytics.frames import Frames, business_day_bounds
-from kopilka.program.engine import Program
+from kopilka.program.engine import Program, program_cost
 
 # Points are valued at the default program's point value (1 ₽); a version with another value
 # is not yet reflected here (docs/architecture.md, "Analytics and the point value").
@@ -74,7 +77,10 @@ def program_kpis(frames: Frames, scope: Scope, *, gross_margin: float) -> dict[s
     redeemed = int(bought["redeem_points"].sum()) - int(returns["redeem_refunded"].sum())
     avg_member = _ratio(member_revenue, by_members.height)
     avg_guest = _ratio(int(guests["net"].sum()), guests.height)
-    cost = redeemed * POINT_VALUE
+    discounts = int(bought["discount"].sum()) - int(returns["discount"].sum())
+    rewards_cost = int(bought["rewards_cost"].sum())
+    voucher_discount = int(bought["voucher_discount"].sum())
+    cost = program_cost(redeemed, discounts - voucher_discount, rewards_cost, POINT_VALUE)
     kpis: dict[str, float | None] = {
         "receipts": bought.height,
         "member_receipts": by_members.height,
@@ -90,6 +96,8 @@ def program_kpis(frames: Frames, scope: Scope, *, gross_margin: float) -> dict[s
         "points_earned": earned,
         "points_redeemed": redeemed,
         "redemption_rate": _ratio(redeemed, earned),
+        "discounts": discounts,
+        "rewards_cost": rewards_cost,
         "program_cost": cost,
         "program_cost_share": _ratio(cost, revenue),
         "roi": None,

@@ -18,7 +18,12 @@ class Kpi:
 
 
 KPIS: tuple[Kpi, ...] = (
-    Kpi("revenue", _("Revenue"), "money", _("Receipt totals before points, less returns.")),
+    Kpi(
+        "revenue",
+        _("Revenue"),
+        "money",
+        _("Receipt totals after discounts, before points, less returns."),
+    ),
     Kpi(
         "member_revenue_share",
         _("Share of revenue from members"),
@@ -62,10 +67,25 @@ KPIS: tuple[Kpi, ...] = (
         _("What the points members hold at the end of the period would pay."),
     ),
     Kpi(
+        "discounts",
+        _("Discounts given"),
+        "money",
+        _("The program's discounts on receipts (its mode's, its rules', vouchers'), less returns."),
+    ),
+    Kpi(
+        "rewards_cost",
+        _("Rewards cost"),
+        "money",
+        _("What the rewards handed out for vouchers cost the business (free coffee: its cost)."),
+    ),
+    Kpi(
         "program_cost",
         _("Program cost"),
         "money",
-        _("The value of the points redeemed: the discount actually given."),
+        _(
+            "Points redeemed at their value, plus discounts other than vouchers', plus what the "
+            "rewards handed out for vouchers cost."
+        ),
     ),
     Kpi(
         "program_cost_share",

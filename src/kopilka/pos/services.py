@@ -129,7 +129,7 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
             fields={"receipt_number": _("Already used.")},
         ) from exc
     insert_rows(PurchaseLine, line_rows(purchase_id, member_pk, receipt, quote))
-    vouchers_use(receipt.vouchers, purchase_id, now)
+    vouchers_use([e for e in quote.effects if isinstance(e, engine.VoucherUse)], purchase_id, now)
     if member is not None:
         plan_apply(purchase_plan(seller, quote, member.pk, purchase_id, lots, now))
     audit_record(

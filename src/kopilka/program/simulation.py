@@ -71,6 +71,7 @@ class Sold:
     redeemed: list[int]
     returned: list[Decimal]
     version: engine.Program
+    voucher_off: int  # what its vouchers took off (a full return gives them back)
 
 
 @dataclass
@@ -86,9 +87,11 @@ class Side:
     redeemed: int = 0
     refunded: int = 0
     expired: int = 0
+    voucher_off: int = 0  # the part of `discounts` vouchers gave: their rewards' cost counts
     per_member: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    # business month ("2026-03") -> [revenue, discounts, points redeemed less refunded]
-    months: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    # business month ("2026-03") -> [revenue, discounts, points redeemed less refunded,
+    # vouchers' part of the discounts]
+    months: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))
 
     def result(self) -> "SideResult":
         tiers: dict[str, int] = defaultdict(int)
@@ -101,7 +104,16 @@ class Side:
         )
 
 
-SUMS = ("revenue", "discounts", "earned", "taken_back", "redeemed", "refunded", "expired")
+SUMS = (
+    "revenue",
+    "discounts",
+    "earned",
+    "taken_back",
+    "redeemed",
+    "refunded",
+    "expired",
+    "voucher_off",
+)
 
 
 @dataclass
@@ -120,18 +132,20 @@ class SideResult:
             self.tiers[tier] = self.tiers.get(tier, 0) + count
         self.per_member.update(other.per_member)
         for month, figures in other.months.items():
-            mine = self.months.setdefault(month, [0, 0, 0])
+            mine = self.months.setdefault(month, [0, 0, 0, 0])
             for i, value in enumerate(figures):
                 mine[i] += value
 
     def month_cost(self, month: str, point_value: int, rewards_cost: int) -> int:
-        _revenue, discounts, redeemed = self.months.get(month, (0, 0, 0))
-        return redeemed * point_value + discounts + rewards_cost
+        _revenue, discounts, redeemed, voucher_off = self.months.get(month, (0, 0, 0, 0))
+        return engine.program_cost(redeemed, discounts - voucher_off, rewards_cost, point_value)
 
     def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
         n = self.sums
         redeemed = n["redeemed"] - n["refunded"]
-        cost = redeemed * point_value + n["discounts"] + rewards_cost
+        cost = engine.program_cost(
+            redeemed, n["discounts"] - n["voucher_off"], rewards_cost, point_value
+        )
         share = round(cost / n["revenue"], 4) if n["revenue"] else None
         return {
             "revenue": format_rubles(n["revenue"]),
@@ -521,10 +535,13 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
     side.discounts += quote.discount
     side.earned += quote.earn_points
     side.redeemed += quote.redeem_points
+    voucher_off = sum(e.discount for e in quote.effects if isinstance(e, engine.VoucherUse))
+    side.voucher_off += voucher_off
     month = side.months[bought.month]
     month[0] += quote.amount - quote.discount
     month[1] += quote.discount
     month[2] += quote.redeem_points
+    month[3] += voucher_off
     if member_id is not None:
         plan = plan_purchase(
             member_id=member_id,
@@ -551,6 +568,7 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
         redeemed=[q.redeem_points for q in quote.lines],
         returned=[Decimal(0)] * len(bought.lines),
         version=program,
+        voucher_off=voucher_off,
     )
 
 
@@ -578,6 +596,10 @@ def _return(replay: Replay, back: Returned) -> None:
     month[0] -= spend
     month[1] -= discounts
     month[2] -= refund
+    if sold.voucher_off and sold.returned == sold.quantities:  # returned in full: vouchers back
+        side.voucher_off -= sold.voucher_off
+        month[3] -= sold.voucher_off
+        sold.voucher_off = 0
     if sold.member_id is None:
         return
     ledger = side.ledger

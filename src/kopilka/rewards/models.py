@@ -107,6 +107,11 @@ class Voucher(models.Model):
     valid_until = models.DateTimeField(_("valid until"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     purchase_id = models.BigIntegerField(_("purchase"), null=True, blank=True)
+    discount = models.BigIntegerField(
+        _("discount given, kopecks"),
+        default=0,
+        help_text=_("what the voucher took off the receipt it was used on"),
+    )
 
     class Meta:
         verbose_name = _("voucher")

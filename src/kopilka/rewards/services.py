@@ -20,7 +20,7 @@ from kopilka.ledger.plan import plan_reward, points_of
 from kopilka.ledger.services import member_lock
 from kopilka.ledger.state import open_lots
 from kopilka.members.models import Member
-from kopilka.program.engine import InsufficientPoints
+from kopilka.program.engine import InsufficientPoints, VoucherUse
 from kopilka.rewards.models import Reward, Voucher
 from kopilka.rewards.selectors import VoucherUsed
 
@@ -154,12 +154,14 @@ def reward_exchange(*, member_id: int, code: str, actor: Actor) -> Voucher:
     return voucher
 
 
-def vouchers_use(codes: Sequence[str], purchase_id: int, at: datetime) -> None:
-    """Mark the vouchers used by the purchase, each once: a voucher another till used a moment
-    earlier (its row changed since it was read) refuses the whole purchase."""
-    for code in codes:
+def vouchers_use(uses: Sequence[VoucherUse], purchase_id: int, at: datetime) -> None:
+    """Mark the vouchers used by the purchase, each once, with what it took off: a voucher
+    another till used a moment earlier (its row changed since it was read) refuses the whole
+    purchase."""
+    for use in uses:
+        code = use.code
         used = Voucher.objects.filter(code=code, used_at__isnull=True, valid_until__gt=at).update(
-            used_at=at, purchase_id=purchase_id
+            used_at=at, purchase_id=purchase_id, discount=use.discount
         )
         if not used:
             raise VoucherUsed(
@@ -170,5 +172,5 @@ def vouchers_use(codes: Sequence[str], purchase_id: int, at: datetime) -> None:
 def vouchers_give_back(purchase_id: int, at: datetime) -> int:
     """A purchase returned in full gives back its vouchers that are still valid."""
     return Voucher.objects.filter(purchase_id=purchase_id, valid_until__gt=at).update(
-        used_at=None, purchase_id=None
+        used_at=None, purchase_id=None, discount=0
     )

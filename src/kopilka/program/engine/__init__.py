@@ -4,7 +4,7 @@ The calculate endpoint, the commit, the cashier screen, the portal's "why", impo
 what-if simulation all call `quote`; hypothesis throws thousands of receipts at it.
 """
 
-from kopilka.program.engine.arithmetic import line_amount
+from kopilka.program.engine.arithmetic import line_amount, program_cost
 from kopilka.program.engine.effects import Effect, Grant, RuleUse, Spend, TierReached, VoucherUse
 from kopilka.program.engine.errors import (
     InsufficientPoints,
@@ -74,5 +74,6 @@ __all__ = [
     "member_tier",
     "next_discount_level",
     "next_tier",
+    "program_cost",
     "quote",
 ]

@@ -1,10 +1,18 @@
-"""Exact integer arithmetic the stages share: line amounts and largest-remainder splits."""
+"""Exact integer arithmetic the stages share: line amounts and largest-remainder splits; and
+what the program costs the business."""
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from kopilka.program.engine.values import Line
+
+
+def program_cost(redeemed: int, discounts: int, rewards_cost: int, point_value: int) -> int:
+    """Kopecks: the points redeemed at their value, the discounts other than vouchers', and the
+    rewards' cost of the vouchers used (a free coffee costs what it costs, not its price). The
+    analytics and the what-if replay both count it so."""
+    return redeemed * point_value + discounts + rewards_cost
 
 
 def line_amount(line: Line) -> int:

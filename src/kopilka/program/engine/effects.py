@@ -47,9 +47,11 @@ class TierReached:
 
 @dataclass(frozen=True)
 class VoucherUse:
-    """A voucher the receipt uses up (the commit marks it used, once)."""
+    """A voucher the receipt uses up (the commit marks it used, once), and the kopecks it took
+    off the receipt (0 for a gift)."""
 
     code: str
+    discount: int = 0
 
 
 Effect = Grant | Spend | RuleUse | TierReached | VoucherUse
