@@ -3,6 +3,7 @@ real totals for the period exactly; a more generous draft costs more and leaves 
 off; the command reads a draft file and refuses a bad one."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -12,14 +13,16 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import F, Sum
+from django.db.models import Count, F, Sum
 from django.utils import translation
 
 from kopilka.core import clock
 from kopilka.core.money import format_rubles
 from kopilka.ledger.models import Transfer
+from kopilka.members.models import Member
 from kopilka.pos.models import Purchase, PurchaseReturn, ReturnLine
 from kopilka.program.engine import Program
+from kopilka.program.selectors import program_in_force
 from kopilka.program.simulation import ASSUMPTIONS, BINS, change_distribution, simulate
 from tests.conftest import postgres_only
 from tests.demo.test_load_demo import NOW, load
@@ -35,7 +38,9 @@ def total(queryset, expression) -> int:  # type: ignore[no-untyped-def]
 def test_the_live_program_against_itself_reproduces_the_ledger() -> None:
     load()
     with clock.frozen_at(NOW):
-        result = simulate(Program(), since=SINCE, until=NOW)
+        live_program = program_in_force()  # the demo's: the default terms with two tiers
+        assert live_program.tiers
+        result = simulate(live_program, since=SINCE, until=NOW)
     live, draft = result["live"], result["draft"]
     assert live == draft
     assert (result["members_better_off"], result["members_worse_off"]) == (0, 0)
@@ -54,6 +59,11 @@ def test_the_live_program_against_itself_reproduces_the_ledger() -> None:
     assert live["revenue"] == format_rubles(revenue)
     expired = -total(Transfer.objects.filter(kind="expire"), "points")
     assert live["breakage_points"] == expired  # 6 months of demo under a 365-day expiry: 0
+    held = Member.objects.exclude(tier_code="").values("tier_code").annotate(n=Count("id"))
+    assert {k: n for k, n in live["tiers"].items() if k} == {
+        row["tier_code"]: row["n"] for row in held
+    }
+    assert len(held) == 2  # the replay reaches the tiers the demo's members reached
     # the months add up to the period, on both sides alike
     months = result["months"]
     assert [m["live_cost"] for m in months] == [m["draft_cost"] for m in months]
@@ -72,7 +82,8 @@ def test_the_live_program_against_itself_reproduces_the_ledger() -> None:
 def test_a_more_generous_draft_costs_more_and_leaves_members_better_off() -> None:
     load()
     with clock.frozen_at(NOW):
-        result = simulate(Program(earn_percent=Decimal(10)), since=SINCE, until=NOW)
+        generous = replace(program_in_force(), earn_percent=Decimal(10))  # twice the demo's
+        result = simulate(generous, since=SINCE, until=NOW)
     assert result["draft"]["points_earned"] > 1.9 * result["live"]["points_earned"]
     assert result["members_better_off"] > 0 and result["members_worse_off"] == 0
     assert result["median_change_points"] > 0

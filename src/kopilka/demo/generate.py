@@ -41,7 +41,9 @@ from kopilka.pos.receipts import MemberRef, ReceiptIn, line_rows, purchase_plan,
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.pos.terminals import terminal_create
 from kopilka.program import engine
-from kopilka.program.selectors import program_in_force
+from kopilka.program.engine.document import program_from_document, program_to_document
+from kopilka.program.models import ProgramVersion
+from kopilka.program.selectors import program_cache_clear, program_in_force, program_version
 from kopilka.rewards.models import Reward, Voucher
 
 Kind = Transfer.Kind
@@ -447,12 +449,14 @@ class Shop:
         else:
             lines = _basket(rng, rng.lognormvariate(math.log(customer.budget), 0.35))
             member_id = customer.member_id
+            program = self.program
             state = self.ledger.state(
                 member_id,
                 receipt_at=at,
                 time_zone=store.time_zone,
                 at=at,
                 enrolled_at=self.enrolled.get(member_id),
+                window_days=program.tier_window_days if program.tiers else None,
             )
             wish = _redeem_wish(rng, customer, state.available)
         receipt = engine.Receipt(store.code, at, store.time_zone, tuple(lines))
@@ -591,6 +595,49 @@ def _rows_write(rows: Rows, ledger: MemoryLedger) -> None:
             cursor.execute(sql)
 
 
+# The café's program when it has none of its own: the default terms with two tiers, in force
+# from the demo's first day, so the demo shows levels, their privileges and their progress.
+DEMO_TIERS = {
+    "tiers": [
+        {
+            "code": "silver",
+            "name": "Серебро",
+            "qualify_spend": "5000.00",
+            "earn_multiplier": "1.2",
+            "privileges": ["Кофе без очереди"],
+        },
+        {
+            "code": "gold",
+            "name": "Золото",
+            "qualify_spend": "15000.00",
+            "earn_multiplier": "1.5",
+            "redeem_max_percent": "50",
+            "privileges": ["Кофе без очереди", "Десерт дня в подарок по пятницам"],
+        },
+    ],
+    "tier_window_days": 365,
+    "tier_grace_days": 30,
+}
+
+
+def _program_ensure(since: datetime) -> engine.Program:
+    """The program the demo sells under: the owner's own if there is a version besides the one
+    the migration wrote, else the default terms with DEMO_TIERS from `since` (written as it
+    stands: the demo writes its past)."""
+    if ProgramVersion.objects.exclude(created_by="system:migration").exists():
+        return program_in_force(since)  # the owner's, or an earlier demo's
+    document = program_to_document(program_from_document(DEMO_TIERS))
+    version = ProgramVersion.objects.create(
+        document=document,
+        effective_from=since,
+        created_at=since,
+        created_by=DEMO_ACTOR.label,
+        note="демо: уровни Серебро и Золото",
+    )
+    program_cache_clear()
+    return program_version(version.pk)
+
+
 # The café's catalogue (kept between loads, like the program): what points buy, what it costs.
 DEMO_REWARDS = (
     ("cappuccino", "Бесплатный капучино", Reward.Kind.FREE_PRODUCT, {"sku": "COF-CAP"}, 250, 3000),
@@ -684,17 +731,24 @@ def demo_load(*, members: int, purchases: int, months: int, seed: int) -> DemoRe
     visits.sort(key=lambda v: (v[0], v[1]))
 
     ledger = MemoryLedger(lambda table: ids.take(LEDGER_TABLES[table]))
-    shop = Shop(rng, rows, ids, ledger, program_in_force(), now)
+    program = _program_ensure(clock.start_of_business_day(start))
+    shop = Shop(rng, rows, ids, ledger, program, now)
     shop.enrolled = {member.pk: member.created_at for member in rows.members}
     for moment, _member_id, store, buyer in visits:
         shop.sell(moment, tills[store], buyer)
     shop.close()
     cashiers = _cashiers_ensure([till.store_id for till in tills])
     staff_rng = random.Random(seed + 1)  # its own stream: the visits stay as they were
+    reached: dict[object, datetime] = {}  # member id -> when they reached their tier
+    for row in ledger.rows["tier_change"]:
+        assert isinstance(row["created_at"], datetime)
+        reached[row["member_id"]] = row["created_at"]
     for member in rows.members:
         book = ledger.books[member.pk]
         member.points_balance, member.spend_total = book.balance, book.spend
         member.state_version = book.version
+        member.tier_code = book.tier
+        member.tier_since = reached.get(member.pk)
         assert member.enrolled_store_id is not None  # every demo member joins at a café
         member.enrolled_by_id = staff_rng.choice(cashiers[member.enrolled_store_id])
     _rows_write(rows, ledger)
