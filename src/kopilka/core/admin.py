@@ -24,13 +24,16 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(ScheduledRun)
 class ScheduledRunAdmin(ReadOnlyAdmin):
-    list_display = ["day", "job", "started_at", "finished_at", "failed"]
+    list_display = ["day", "job", "started_at", "finished_at", "done"]
     list_filter = ["job"]
     date_hierarchy = "day"
 
-    @admin.display(boolean=True, description=gettext_lazy("failed"))
-    def failed(self, run: ScheduledRun) -> bool:
-        return bool(run.error)
+    @admin.display(boolean=True, description=gettext_lazy("done"))
+    def done(self, run: ScheduledRun) -> bool | None:
+        """A tick once done, a cross once failed, nothing while it runs."""
+        if run.finished_at is not None:
+            return True
+        return False if run.error else None
 
 
 # Django's own user and group pages, with titles Russian can decline ("Добавить пользователя").
