@@ -80,40 +80,30 @@ class Side:
 
     ledger: MemoryLedger
     sold: dict[int, Sold] = field(default_factory=dict)
-    revenue: int = 0
-    discounts: int = 0
     earned: int = 0
     taken_back: int = 0
-    redeemed: int = 0
-    refunded: int = 0
     expired: int = 0
-    voucher_off: int = 0  # the part of `discounts` vouchers gave: their rewards' cost counts
     per_member: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    # business month ("2026-03") -> [revenue, discounts, points redeemed less refunded,
-    # vouchers' part of the discounts]
+    # business month ("2026-03") -> MONTH_FIGURES; the period's totals are their sums
     months: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))
 
     def result(self) -> "SideResult":
         tiers: dict[str, int] = defaultdict(int)
         for book in self.ledger.books.values():
             tiers[book.tier or ""] += 1
-        sums = {name: getattr(self, name) for name in SUMS}
+        sums = {name: getattr(self, name) for name in ("earned", "taken_back", "expired")}
+        for i, name in enumerate(MONTH_FIGURES):
+            sums[name] = sum(figures[i] for figures in self.months.values())
         per_member = {m: tuple(f) for m, f in self.per_member.items()}
         return SideResult(
             sums, dict(tiers), per_member, {k: list(v) for k, v in self.months.items()}
         )
 
 
-SUMS = (
-    "revenue",
-    "discounts",
-    "earned",
-    "taken_back",
-    "redeemed",
-    "refunded",
-    "expired",
-    "voucher_off",
-)
+# What a side counts per month (kopecks, points): the revenue, the discounts, the points
+# redeemed less those refunded, and the part of the discounts vouchers gave (their rewards'
+# cost counts instead).
+MONTH_FIGURES = ("revenue", "discounts", "redeemed", "voucher_off")
 
 
 @dataclass
@@ -142,7 +132,7 @@ class SideResult:
 
     def totals(self, point_value: int, rewards_cost: int) -> dict[str, Any]:
         n = self.sums
-        redeemed = n["redeemed"] - n["refunded"]
+        redeemed = n["redeemed"]
         cost = engine.program_cost(
             redeemed, n["discounts"] - n["voucher_off"], rewards_cost, point_value
         )
@@ -262,10 +252,7 @@ class Bought:
     lines: tuple[engine.Line, ...]
     line_ids: tuple[int, ...]
     vouchers: tuple[engine.VoucherTerms, ...]
-
-    @property
-    def month(self) -> str:
-        return month_of(self.created_at)
+    month: str  # the business month it was recorded in, once for both sides
 
 
 @dataclass(frozen=True)
@@ -275,10 +262,7 @@ class Returned:
     created_at: datetime
     time_zone: str
     lines: tuple[tuple[int, Decimal], ...]  # (purchase line id, quantity)
-
-    @property
-    def month(self) -> str:
-        return month_of(self.created_at)
+    month: str
 
 
 def month_of(moment: datetime) -> str:
@@ -350,6 +334,7 @@ def _with_lines(
             lines=tuple(line for _id, line in own),
             line_ids=tuple(line_id for line_id, _line in own),
             vouchers=tuple(vouchers.get(pk, ())),
+            month=month_of(created_at),
         )
 
 
@@ -362,7 +347,7 @@ def _returns(since: datetime, until: datetime, part: int, parts: int) -> list[Re
     ):
         lines[return_id].append((line_id, quantity))
     return [
-        Returned(pk, purchase_id, created_at, zone, tuple(lines[pk]))
+        Returned(pk, purchase_id, created_at, zone, tuple(lines[pk]), month_of(created_at))
         for pk, purchase_id, created_at, zone in _mine(
             PurchaseReturn.objects.filter(
                 created_at__gte=since, created_at__lt=until, purchase__created_at__gte=since
@@ -531,12 +516,8 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
         wanted = min(bought.redeem_points, quote.max_redeemable)
         if wanted:
             quote = engine.quote(receipt, state, program, wanted, explain=False)
-    side.revenue += quote.amount - quote.discount
-    side.discounts += quote.discount
     side.earned += quote.earn_points
-    side.redeemed += quote.redeem_points
     voucher_off = sum(e.discount for e in quote.effects if isinstance(e, engine.VoucherUse))
-    side.voucher_off += voucher_off
     month = side.months[bought.month]
     month[0] += quote.amount - quote.discount
     month[1] += quote.discount
@@ -589,15 +570,12 @@ def _return(replay: Replay, back: Returned) -> None:
         refund += redeemed
         spend += amount - discount
         discounts += discount
-        side.revenue -= amount - discount
-        side.discounts -= discount
         sold.returned[i] = after
     month = side.months[back.month]
     month[0] -= spend
     month[1] -= discounts
     month[2] -= refund
     if sold.voucher_off and sold.returned == sold.quantities:  # returned in full: vouchers back
-        side.voucher_off -= sold.voucher_off
         month[3] -= sold.voucher_off
         sold.voucher_off = 0
     if sold.member_id is None:
@@ -620,7 +598,6 @@ def _return(replay: Replay, back: Returned) -> None:
     )
     ledger.apply(plan)
     side.taken_back += taken
-    side.refunded += refund
     figures = side.per_member[sold.member_id]
     figures[0] -= taken
 

@@ -308,11 +308,12 @@ def quote(
     discount = sum(line_discount)
     payable = sum(payables)
     effects: list[Effect] = []
-    taken_off: dict[str, int] = {}  # per voucher
-    for on_line in voucher_parts:
-        for voucher, kopecks in on_line:
-            taken_off[voucher.code] = taken_off.get(voucher.code, 0) + kopecks
-    effects.extend(VoucherUse(v.code, taken_off.get(v.code, 0)) for v in receipt.vouchers)
+    if receipt.vouchers:
+        taken_off: dict[str, int] = {}  # per voucher
+        for on_line in voucher_parts:
+            for voucher, kopecks in on_line:
+                taken_off[voucher.code] = taken_off.get(voucher.code, 0) + kopecks
+        effects.extend(VoucherUse(v.code, taken_off.get(v.code, 0)) for v in receipt.vouchers)
     if points:
         effects.append(Spend(points))
     if earn:
