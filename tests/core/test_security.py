@@ -19,6 +19,7 @@ from tests.backoffice.test_analytics_pages import (  # noqa: F401  (fixtures)
     log_in,
     staff,
 )
+from tests.conftest import enroll, receipt
 
 RIGHT = "Верный-пароль-2026"
 OFFICE = "203.0.113.7"
@@ -206,6 +207,20 @@ def test_every_page_carries_a_content_security_policy(path: str) -> None:
     assert policy["default-src"] == "'self'"
     assert policy["script-src"] == "'self'"  # no inline scripts, no eval
     assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+
+
+@pytest.mark.django_db
+def test_a_purchase_answer_carries_the_json_policy(api: Any) -> None:
+    """JSON is never a page: nothing may load from it or frame it, and the pages' policy is not
+    built for it."""
+    member = enroll()
+    body = receipt(("COF1", "1", "250.00"), member_id=member.pk, receipt_number="CSP-1")
+    first = api.post("/purchases", body, idempotency_key="csp-1")
+    replay = api.post("/purchases", body, idempotency_key="csp-1")
+    assert first.status_code == replay.status_code == 201
+    assert first.json() == replay.json()
+    for response in (first, replay):
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
 CSP_WATCH = """

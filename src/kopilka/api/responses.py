@@ -5,15 +5,16 @@ Ninja's second pass of validating and re-serialising it; the OpenAPI schema stil
 the schema tests check it.
 """
 
-import json
-
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
+
+from kopilka.core.csp import JSON_POLICY
+from kopilka.core.jsontext import JsonText, encode
 
 
 def json_response(status: int, body: object) -> HttpResponse:
     return HttpResponse(
-        json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder),
+        body if isinstance(body, JsonText) else encode(body),
         status=status,
         content_type="application/json; charset=utf-8",
+        headers={"Content-Security-Policy": JSON_POLICY},
     )

@@ -29,6 +29,7 @@ from psycopg.types.numeric import Int8
 from kopilka.core import clock
 from kopilka.core.audit import audit_row
 from kopilka.core.errors import DomainError
+from kopilka.core.jsontext import JsonText, encode
 from kopilka.core.models import AuditEntry, IdempotencyRecord
 from kopilka.core.phones import normalize_phone
 from kopilka.core.sql import json_insert_sql, json_rows, prepared_cursor, read_first
@@ -193,8 +194,10 @@ def _write_sql(member: bool, names: tuple[tuple[str, ...], ...]) -> str:
     quote_name = connection.ops.quote_name
     claim_table = quote_name(IdempotencyRecord._meta.db_table)
     claim_columns = ", ".join(quote_name(c) for c in _CLAIM_COLUMNS)
+    # The response arrives as its own parameter: the text the request answers with.
+    record_columns = claim_columns.replace(quote_name("response"), "%s::jsonb")
     ctes = [
-        f"claim AS (INSERT INTO {claim_table} ({claim_columns}) SELECT {claim_columns} "
+        f"claim AS (INSERT INTO {claim_table} ({claim_columns}) SELECT {record_columns} "
         f"FROM jsonb_populate_record(NULL::{claim_table}, %s::jsonb) RETURNING id)"
     ]
     gate = "claim"
@@ -211,7 +214,10 @@ def _write_sql(member: bool, names: tuple[tuple[str, ...], ...]) -> str:
         ctes.append(
             f"takes AS (UPDATE {lot} SET remaining = {lot}.remaining - t.points "
             "FROM jsonb_to_recordset(%s::jsonb) AS t(id bigint, points bigint) "
-            f"WHERE {lot}.id = t.id AND EXISTS (SELECT 1 FROM guard))"
+            # The member's open lots, by the FIFO index: PostgreSQL guesses 100 rows for the JSON
+            # and would hash-join them against a scan of every lot of every member.
+            f"WHERE {lot}.id = t.id AND {lot}.member_id = %s AND {lot}.remaining > 0 "
+            "AND EXISTS (SELECT 1 FROM guard))"
         )
     for (model, name), keys in zip(_TABLES, names, strict=True):
         if keys:
@@ -227,7 +233,7 @@ def _write_sql(member: bool, names: tuple[tuple[str, ...], ...]) -> str:
 
 def commit_in_one_statement(
     *, seller: Seller, receipt: ReceiptIn, key: str, request_hash: str, render: Render
-) -> dict[str, object] | None:
+) -> JsonText | None:
     """The usual purchase in two statements; None when the locked path must decide."""
     now = clock.now()
     if receipt.vouchers:
@@ -246,25 +252,25 @@ def commit_in_one_statement(
         return None  # a tier change is rare: the locked path writes it and its event
     member_id = state.member_id if state else None
     row = purchase_row(seller, receipt, quote, member_id, now)
-    body = dict(render(purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))
+    body = encode(render(purchase_instance(row, purchase_id), QuoteResult(quote, member_id)))
     tables: list[list[dict[str, object]]] = [
         [{"id": purchase_id, **row}],
         line_rows(purchase_id, member_id, receipt, quote),
     ]
     params: list[Any] = [
+        body,
         json.dumps(
             {
                 "scope": seller.idempotency_scope,
                 "key": key,
                 "request_hash": request_hash,
                 "status_code": 201,
-                "response": body,
                 "created_at": now,
             },
             ensure_ascii=False,
             separators=(",", ":"),
             default=str,
-        )
+        ),
     ]
     if state is not None:
         plan = purchase_plan(seller, quote, state.member_id, purchase_id, lots, now)
@@ -286,6 +292,7 @@ def commit_in_one_statement(
         figures = [plan.balance_delta, plan.spend_delta, state.member_id]
         params += [Int8(x) if isinstance(x, int) else x for x in (*figures, *guard)]
         params.append(json.dumps([{"id": lot, "points": p} for lot, p in rows.lot_takes]))
+        params.append(Int8(state.member_id))
     else:
         tables += [[], [], [], [], []]
     tables.append(

@@ -18,6 +18,7 @@ from kopilka.core import clock
 from kopilka.core.audit import audit_record
 from kopilka.core.errors import DomainError, NotFound
 from kopilka.core.idempotency import run_idempotent
+from kopilka.core.jsontext import JsonText
 from kopilka.core.sql import insert_row, insert_rows
 from kopilka.ledger.apply import plan_apply
 from kopilka.ledger.plan import OpenLot, plan_return
@@ -148,7 +149,7 @@ Render = Callable[[Purchase, QuoteResult], Mapping[str, Any]]
 
 def purchase_commit_once(
     *, seller: Seller, receipt: ReceiptIn, key: str, request_hash: str, render: Render
-) -> tuple[int, dict[str, object]]:
+) -> tuple[int, dict[str, object] | JsonText]:
     """Commit a purchase once per Idempotency-Key: a retry gets the first (status, body) back.
 
     On PostgreSQL a purchase is two statements (`pos.fast_commit`): a read of the member's
