@@ -30,7 +30,8 @@ demo: install
 	@# expiry, bonuses, tier review) run beside the web server and stop with it.
 	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
 	$(BIN)/python manage.py scheduler & scheduler=$$!; \
-	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py messages_send & sender=$$!; \
+	trap 'kill $$worker $$scheduler $$sender 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --limit-request-line 0 --access-logfile -
 
 test: install

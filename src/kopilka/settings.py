@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "kopilka.ledger",
     "kopilka.pos",
     "kopilka.rewards",
+    "kopilka.messaging",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",
@@ -306,6 +307,41 @@ KOPILKA_ANALYTICS_MAX_AGE_MINUTES = env_int("KOPILKA_ANALYTICS_MAX_AGE_MINUTES",
 KOPILKA_SCHEDULE = {
     "expire_points": ("00:05", "kopilka.ledger.jobs.expire"),
     "daily_jobs": ("00:10", "kopilka.members.jobs.daily_for_yesterday"),
+}
+
+# Messages to members (messaging/): channels, quiet hours, frequency caps.
+KOPILKA_VAR_DIR = VAR_DIR
+_SMS_BACKENDS = {
+    "file": "kopilka.messaging.channels.sms_file.FileSms",
+}
+KOPILKA_SMS_BACKEND = os.environ.get("KOPILKA_SMS_BACKEND", "file")
+if KOPILKA_SMS_BACKEND not in _SMS_BACKENDS:
+    raise ImproperlyConfigured(
+        f"KOPILKA_SMS_BACKEND must be one of {sorted(_SMS_BACKENDS)}; got {KOPILKA_SMS_BACKEND!r}"
+    )
+KOPILKA_CHANNELS = {
+    "sms": _SMS_BACKENDS[KOPILKA_SMS_BACKEND],
+    "email": "kopilka.messaging.channels.email.DjangoEmail",
+}
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "outbox" / "email"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Копилка <noreply@kopilka.local>")
+KOPILKA_EMAIL_DOMAIN = os.environ.get("KOPILKA_EMAIL_DOMAIN", "kopilka.local")
+# Where members reach us (links in messages: unsubscribe, the portal).
+KOPILKA_PUBLIC_URL = os.environ.get("KOPILKA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Nothing but login codes is sent in these hours of the member's local time: it waits for their
+# end. Empty: no quiet hours.
+KOPILKA_QUIET_HOURS = os.environ.get("KOPILKA_QUIET_HOURS", "21:00-09:00")
+# Advertising per member and channel: at most N messages in D days.
+KOPILKA_FREQUENCY_CAPS = {
+    "sms": (env_int("KOPILKA_CAP_SMS", 2), env_int("KOPILKA_CAP_SMS_DAYS", 7)),
+    "email": (env_int("KOPILKA_CAP_EMAIL", 4), env_int("KOPILKA_CAP_EMAIL_DAYS", 30)),
+    "telegram": (env_int("KOPILKA_CAP_TELEGRAM", 4), env_int("KOPILKA_CAP_TELEGRAM_DAYS", 30)),
 }
 
 # Background tasks: the database backend needs no broker (`manage.py db_worker` runs them).

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from kopilka.api.api import api, redoc_page
+from kopilka.messaging.views import unsubscribe
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -20,5 +21,6 @@ urlpatterns = [
     path("api/v1/redoc", redoc_page, name="api-redoc"),
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
+    path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe"),
     path("admin/", admin.site.urls),
 ]

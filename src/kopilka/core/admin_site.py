@@ -18,7 +18,16 @@ from django.utils.translation import gettext_lazy as _
 ACCOUNTING_APPS = ("ledger", "core")
 ACCOUNTING = "accounting"
 # The owner's sections first, then staff accounts, then internals; any other app follows.
-SECTION_ORDER = ("members", "pos", "program", "auth", "axes", ACCOUNTING, "django_tasks_database")
+SECTION_ORDER = (
+    "members",
+    "pos",
+    "program",
+    "messaging",
+    "auth",
+    "axes",
+    ACCOUNTING,
+    "django_tasks_database",
+)
 # Within a section: the tables an owner opens most first; others follow alphabetically.
 MODEL_ORDER = (
     "Member",

@@ -37,8 +37,13 @@ from kopilka.ledger.selectors import (
     transfer_reasons,
 )
 from kopilka.members.models import Member
-from kopilka.members.selectors import member_card_number, member_find, member_get
-from kopilka.members.services import ConsentChoices, member_enroll
+from kopilka.members.selectors import (
+    consents_in_force,
+    member_card_number,
+    member_find,
+    member_get,
+)
+from kopilka.members.services import ConsentChoices, consents_change, member_enroll
 from kopilka.members.tiers import tier_status
 from kopilka.program.engine import Reason, discount_level, next_discount_level
 from kopilka.program.engine.arithmetic import decimal_text
@@ -382,3 +387,54 @@ def members_tier_changes(
         )
         for c in changes[query.offset : query.offset + query.limit]
     ]
+
+
+class ConsentsChange(Schema):
+    """The switches to change; those left out stay as they are. At least one."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sms_marketing": False}]}
+    )
+
+    sms_marketing: bool | None = None
+    email_marketing: bool | None = None
+    telegram_marketing: bool | None = None
+    sms_service: bool | None = None
+    email_service: bool | None = None
+    telegram_service: bool | None = None
+
+    @model_validator(mode="after")
+    def at_least_one(self) -> "ConsentsChange":
+        if not self.model_dump(exclude_none=True):
+            raise ValueError(_("Give at least one consent switch."))
+        return self
+
+
+class ConsentsOut(Schema):
+    """Every switch as it stands after the change: advertising (`*_marketing`, off unless the
+    member agreed) and messages about the account (`*_service`)."""
+
+    sms_marketing: bool
+    email_marketing: bool
+    telegram_marketing: bool
+    sms_service: bool
+    email_service: bool
+    telegram_service: bool
+
+
+@router.post(
+    "/members/{member_id}/consents",
+    response={200: ConsentsOut, **ERRORS},
+    summary="Согласия на сообщения / Change a member's message consents",
+)
+def members_consents(
+    request: HttpRequest, member_id: MemberId, body: ConsentsChange
+) -> dict[str, bool]:
+    terminal = terminal_of(request)
+    consents_change(
+        member_id=member_id,
+        changes=body.model_dump(exclude_none=True),
+        source="pos",
+        actor=terminal.actor,
+    )
+    return consents_in_force(member_id)

@@ -121,11 +121,14 @@ class Consent(models.Model):
     class Purpose(models.TextChoices):
         PERSONAL_DATA = "personal_data", _("personal data processing")
         MARKETING = "marketing", _("advertising messages")
+        # not a consent under the law but the member's choice, recorded the same way
+        SERVICE = "service", _("messages about the account")
 
     class Channel(models.TextChoices):
         ANY = "any", _("any")
         SMS = "sms", _("SMS")
         EMAIL = "email", _("email")
+        TELEGRAM = "telegram", _("Telegram")
 
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="consents"

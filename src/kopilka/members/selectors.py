@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from kopilka.core.phones import InvalidPhone, normalize_phone
-from kopilka.members.models import Card, Member
+from kopilka.members.models import Card, Consent, Member
 from kopilka.members.services import MemberNotFound
 
 
@@ -44,3 +44,34 @@ def member_find(
 def member_card_number(member: Member) -> str | None:
     card = member.cards.filter(status=Card.Status.ACTIVE).order_by("-issued_at", "-id").first()
     return card.number if card else None
+
+
+def consent_latest(member_id: int, purpose: str, channel: str) -> Consent | None:
+    """The decision in force for (purpose, channel): the latest recorded, None if none was."""
+    return (
+        Consent.objects.filter(member_id=member_id, purpose=purpose, channel=channel)
+        .order_by("-recorded_at", "-id")
+        .first()
+    )
+
+
+# Messages about the member's own account before the member chooses: email and Telegram on, SMS
+# off (an SMS costs the business and reaches the member anywhere).
+SERVICE_DEFAULT = {"sms": False, "email": True, "telegram": True}
+
+
+def consents_in_force(member_id: int) -> dict[str, bool]:
+    """Every consent switch (`sms_marketing`, `email_service`, …) as it stands now."""
+    from kopilka.members.services import CONSENT_SWITCHES
+
+    decided = {
+        (c.purpose, c.channel): c.given
+        for c in Consent.objects.filter(member_id=member_id).order_by("recorded_at", "id")
+    }
+    return {
+        name: decided.get(
+            (purpose, channel),
+            purpose == Consent.Purpose.SERVICE and SERVICE_DEFAULT.get(channel, False),
+        )
+        for name, (purpose, channel) in CONSENT_SWITCHES.items()
+    }

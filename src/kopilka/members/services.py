@@ -32,6 +32,10 @@ class MemberNotFound(NotFound):
     code = "member_not_found"
 
 
+class ConsentSwitchUnknown(DomainError):
+    code = "validation_error"
+
+
 class ReferrerNotFound(DomainError):
     code = "referrer_not_found"
 
@@ -185,3 +189,49 @@ def card_block(*, card_id: int, actor: Actor) -> None:
         target_id=card.pk,
         member_id=card.member_id,
     )
+
+
+# The consent switches a member, a till or the portal can turn: name -> (purpose, channel).
+CONSENT_SWITCHES = {
+    f"{channel}_{purpose}": (purpose, channel)
+    for purpose in (Consent.Purpose.MARKETING, Consent.Purpose.SERVICE)
+    for channel in (Consent.Channel.SMS, Consent.Channel.EMAIL, Consent.Channel.TELEGRAM)
+}
+
+
+@transaction.atomic
+def consents_change(
+    *, member_id: int, changes: dict[str, bool], source: str, actor: Actor
+) -> list[Consent]:
+    """Record the member's decisions (`{"sms_marketing": False}`): one consent row each, with its
+    source and the consent text's version; the latest row for a switch is in force."""
+    unknown = sorted(set(changes) - set(CONSENT_SWITCHES))
+    if unknown:
+        raise ConsentSwitchUnknown(
+            _("Unknown consent switches."),
+            fields={name: _("Not a consent switch.") for name in unknown},
+        )
+    if not Member.objects.filter(pk=member_id).exists():
+        raise MemberNotFound(_("No member with this id."))
+    now = clock.now()
+    rows = Consent.objects.bulk_create(
+        Consent(
+            member_id=member_id,
+            purpose=CONSENT_SWITCHES[name][0],
+            channel=CONSENT_SWITCHES[name][1],
+            given=given,
+            recorded_at=now,
+            source=source,
+            text_version=settings.KOPILKA_CONSENT_TEXT_VERSION,
+        )
+        for name, given in sorted(changes.items())
+    )
+    audit_record(
+        actor=actor,
+        action="member.consents",
+        target_type="member",
+        target_id=member_id,
+        member_id=member_id,
+        data={"changes": changes, "source": source},
+    )
+    return rows

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    name = "kopilka.messaging"
+    label = "messaging"
+    verbose_name = _("Messages to members")
