@@ -1,5 +1,7 @@
 """Kopilka settings: one file, everything read from the environment, fail fast on bad values."""
 
+import hashlib
+import hmac
 import os
 import re
 from datetime import timedelta
@@ -313,12 +315,29 @@ KOPILKA_SCHEDULE = {
 KOPILKA_VAR_DIR = VAR_DIR
 _SMS_BACKENDS = {
     "file": "kopilka.messaging.channels.sms_file.FileSms",
+    "smsaero": "kopilka.messaging.channels.sms_http.SmsAero",
+    "smsru": "kopilka.messaging.channels.sms_http.SmsRu",
 }
 KOPILKA_SMS_BACKEND = os.environ.get("KOPILKA_SMS_BACKEND", "file")
 if KOPILKA_SMS_BACKEND not in _SMS_BACKENDS:
     raise ImproperlyConfigured(
         f"KOPILKA_SMS_BACKEND must be one of {sorted(_SMS_BACKENDS)}; got {KOPILKA_SMS_BACKEND!r}"
     )
+KOPILKA_SMS_SENDER = os.environ.get("KOPILKA_SMS_SENDER", "")  # the approved sender name
+KOPILKA_SMSAERO_URL = os.environ.get("KOPILKA_SMSAERO_URL", "https://gate.smsaero.ru/v2").rstrip(
+    "/"
+)
+KOPILKA_SMSAERO_EMAIL = os.environ.get("KOPILKA_SMSAERO_EMAIL", "")
+KOPILKA_SMSAERO_API_KEY = os.environ.get("KOPILKA_SMSAERO_API_KEY", "")
+KOPILKA_SMSRU_URL = os.environ.get("KOPILKA_SMSRU_URL", "https://sms.ru").rstrip("/")
+KOPILKA_SMSRU_API_ID = os.environ.get("KOPILKA_SMSRU_API_ID", "")
+# In the providers' delivery-callback URLs: who knows it may report a status.
+KOPILKA_CALLBACK_SECRET = (
+    os.environ.get("KOPILKA_CALLBACK_SECRET")
+    or hmac.new(SECRET_KEY.encode(), b"kopilka.messaging.callbacks", hashlib.sha256).hexdigest()[
+        :32
+    ]
+)
 KOPILKA_CHANNELS = {
     "sms": _SMS_BACKENDS[KOPILKA_SMS_BACKEND],
     "email": "kopilka.messaging.channels.email.DjangoEmail",

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from kopilka.api.api import api, redoc_page
+from kopilka.messaging.callbacks import sms_callback
 from kopilka.messaging.views import unsubscribe
 
 
@@ -22,5 +23,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
     path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe"),
+    path("messaging/callbacks/<str:provider>/<str:secret>", sms_callback, name="sms-callback"),
     path("admin/", admin.site.urls),
 ]

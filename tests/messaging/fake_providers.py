@@ -1,0 +1,84 @@
+"""Local fake SMS providers for the tests: a real HTTP server on 127.0.0.1 answering as SMS Aero
+or SMS.ru do, recording every request, and replaying canned failures when a test asks."""
+
+import base64
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeProvider:
+    kind: str  # "smsaero" or "smsru"
+    url: str = ""
+    seen: list[Seen] = field(default_factory=list)
+    # canned answers for the next requests, (status, body); then the normal answer
+    next_answers: list[tuple[int, Any]] = field(default_factory=list)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, Any]:
+        if self.next_answers:
+            return self.next_answers.pop(0)
+        provider_id = next(self.ids)
+        if self.kind == "smsaero":
+            data = {"id": provider_id, "number": body["number"], "text": body["text"], "status": 8}
+            return 200, {"success": True, "data": data, "message": None}
+        sms = {body["to"]: {"status": "OK", "status_code": 100, "sms_id": f"0000-{provider_id}"}}
+        return 200, {"status": "OK", "status_code": 100, "sms": sms, "balance": 100.5}
+
+
+def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                body = json.loads(raw)
+            else:
+                body = {k: v[0] for k, v in parse_qs(raw).items()}
+            provider.seen.append(Seen(self.path, dict(self.headers), body))
+            status, answer = provider.answer(body)
+            payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def fake_provider(kind: str) -> Iterator[FakeProvider]:
+    provider = FakeProvider(kind)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
+    provider.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def basic_auth(seen: Seen) -> tuple[str, str]:
+    user, _, password = (
+        base64.b64decode(seen.headers["Authorization"].split()[1]).decode().partition(":")
+    )
+    return user, password
