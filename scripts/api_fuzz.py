@@ -162,9 +162,14 @@ def main() -> int:
             server.wait(30)
         print(done.stdout[-20000:])
         print(done.stderr[-5000:], file=sys.stderr)
-        server_errors = (
-            (folder / "server.log").read_text(errors="replace").count('"level": "ERROR"')
-        )
+        errors = [
+            line
+            for line in (folder / "server.log").read_text(errors="replace").splitlines()
+            if '"level": "ERROR"' in line
+        ]
+        server_errors = len(errors)
+        for line in errors[:10]:  # what broke, with its traceback, for whoever reads the run
+            print(line, file=sys.stderr)
     figures = {
         "benchmark": "api_fuzz",
         "exit_code": done.returncode,

@@ -58,12 +58,24 @@ def env_header(name: str, default: str = "") -> str:
     return "HTTP_" + raw.upper().replace("-", "_")
 
 
+# SQLite, the embedded default or a sqlite:/// URL: WAL lets readers work while one writer
+# commits; IMMEDIATE takes the write lock at BEGIN so two writers queue instead of failing with
+# "database is locked".
+SQLITE = {
+    "OPTIONS": {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+}
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """postgres://user:pass@host:port/name?sslmode=... or sqlite:///path (sqlite:///:memory: too)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         name = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:", **SQLITE}
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         return {
             "ENGINE": "django.db.backends.postgresql",
@@ -132,13 +144,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "kopilka.sqlite3",
-            "OPTIONS": {
-                # WAL lets readers work while one writer commits; IMMEDIATE takes the write
-                # lock at BEGIN so two writers queue instead of failing with "database is locked".
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            **SQLITE,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -162,6 +168,7 @@ INSTALLED_APPS = [
     "kopilka.pos",
     "kopilka.rewards",
     "kopilka.messaging",
+    "kopilka.campaigns",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",
@@ -356,6 +363,10 @@ KOPILKA_PUBLIC_URL = os.environ.get("KOPILKA_PUBLIC_URL", "http://127.0.0.1:8000
 # Nothing but login codes is sent in these hours of the member's local time: it waits for their
 # end. Empty: no quiet hours.
 KOPILKA_QUIET_HOURS = os.environ.get("KOPILKA_QUIET_HOURS", "21:00-09:00")
+# An SMS template longer than this many parts is refused when saved (each part is billed).
+KOPILKA_SMS_MAX_PARTS = env_int("KOPILKA_SMS_MAX_PARTS", 3)
+# Points that expire within this many days are "expiring" in messages ({expiring_points}).
+KOPILKA_EXPIRY_WARNING_DAYS = env_int("KOPILKA_EXPIRY_WARNING_DAYS", 30)
 # Advertising per member and channel: at most N messages in D days.
 KOPILKA_FREQUENCY_CAPS = {
     "sms": (env_int("KOPILKA_CAP_SMS", 2), env_int("KOPILKA_CAP_SMS_DAYS", 7)),

@@ -18,6 +18,7 @@ from kopilka.analytics.frames import (
     Frames,
     frames_build,
 )
+from kopilka.campaigns import control as holdout
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
@@ -364,9 +365,9 @@ def test_cohorts_match_a_plain_computation(world: World) -> None:
 
 def test_the_control_group_is_persistent_and_of_the_configured_size() -> None:
     members = range(1, 20_001)
-    split = uplift.control_split(campaign_key="spring", member_ids=members, control_share=0.1)
-    again = uplift.control_split(campaign_key="spring", member_ids=members, control_share=0.1)
-    other = uplift.control_split(campaign_key="autumn", member_ids=members, control_share=0.1)
+    split = holdout.control_split(campaign_key="spring", member_ids=members, control_share=0.1)
+    again = holdout.control_split(campaign_key="spring", member_ids=members, control_share=0.1)
+    other = holdout.control_split(campaign_key="autumn", member_ids=members, control_share=0.1)
     share = split["in_control"].mean()
     assert split.equals(again)
     assert 0.09 < share < 0.11  # type: ignore[operator]
@@ -374,14 +375,14 @@ def test_the_control_group_is_persistent_and_of_the_configured_size() -> None:
     assert overlap < 0.02 * 20_000  # independent draws: about 1 %, not the same members
     # A member's group never depends on who else is in the audience.
     assert (
-        uplift.in_control_group(campaign_key="spring", member_id=77, control_share=0.1)
+        holdout.in_control_group(campaign_key="spring", member_id=77, control_share=0.1)
         == split.filter(pl.col("member_id") == 77)["in_control"].item()
     )
 
 
 def test_uplift_matches_a_plain_computation_and_finds_a_real_effect() -> None:
     rng = random.Random(5)
-    audience = uplift.control_split(
+    audience = holdout.control_split(
         campaign_key="winback", member_ids=range(1, 4001), control_share=0.2
     )
     control = set(audience.filter(pl.col("in_control"))["member_id"].to_list())

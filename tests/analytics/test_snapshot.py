@@ -10,16 +10,16 @@ from django.core.management import call_command
 
 from kopilka.analytics import kpi
 from kopilka.analytics.frames import frames_load
-from kopilka.analytics.models import CampaignMember, Snapshot
+from kopilka.analytics.models import Snapshot
 from kopilka.analytics.selectors import snapshot_pending
 from kopilka.analytics.services import (
-    CampaignInvalid,
-    campaign_create,
     snapshot_dir,
     snapshot_request,
     snapshot_run,
 )
-from kopilka.analytics.uplift import in_control_group
+from kopilka.campaigns.control import in_control_group
+from kopilka.campaigns.models import CampaignMember
+from kopilka.campaigns.services import CampaignInvalid, campaign_create
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.ledger.services import points_expire_due

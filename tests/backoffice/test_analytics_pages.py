@@ -11,8 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.models import Snapshot
 from kopilka.analytics.services import snapshot_run
+from kopilka.campaigns.models import Campaign, CampaignMember
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from tests.conftest import Api, enroll, receipt

@@ -14,7 +14,8 @@ import pytest
 from django.core.management import call_command
 
 from kopilka.analytics.models import Snapshot
-from kopilka.analytics.services import campaign_create, snapshot_run
+from kopilka.analytics.services import snapshot_run
+from kopilka.campaigns.services import campaign_create
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.members.models import Member

@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.analytics import kpi, rfm
 from kopilka.analytics.frames import Frames
-from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.models import Snapshot
 from kopilka.analytics.services import FACTS, snapshot_dir
 from kopilka.analytics.uplift import uplift
+from kopilka.campaigns.models import Campaign, CampaignMember
 from kopilka.core import clock
 
 # Tables anyone with staff access may export, with what each row is.

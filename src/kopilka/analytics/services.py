@@ -6,24 +6,19 @@ import resource
 import shutil
 import time
 import traceback
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
+from django.db import transaction
 
 from kopilka.analytics.frames import Frames, frames_load
-from kopilka.analytics.models import Campaign, CampaignMember, Snapshot
+from kopilka.analytics.models import Snapshot
 from kopilka.analytics.pipeline import Report, report_build
-from kopilka.analytics.uplift import control_split
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
-from kopilka.core.errors import DomainError
 from kopilka.pos.models import Store
 
 log = logging.getLogger(__name__)
@@ -158,56 +153,3 @@ def _prune_older(latest_id: int) -> None:
     for snapshot_id in list(old.values_list("pk", flat=True)):
         shutil.rmtree(snapshot_dir(snapshot_id), ignore_errors=True)
         Snapshot.objects.filter(pk=snapshot_id).delete()
-
-
-class CampaignInvalid(DomainError):
-    code = "campaign_invalid"
-
-
-@transaction.atomic
-def campaign_create(
-    *,
-    key: str,
-    name: str,
-    control_share: Decimal,
-    starts_on: date,
-    ends_on: date,
-    member_ids: list[int],
-    actor: Actor,
-) -> Campaign:
-    """Create a campaign and split its audience into target and a persistent control group."""
-    if not Decimal(0) < control_share < Decimal(1):
-        raise CampaignInvalid(_("The control group share must be between 0 and 1."))
-    if ends_on <= starts_on:
-        raise CampaignInvalid(_("The campaign must end after it starts."))
-    if not member_ids:
-        raise CampaignInvalid(_("The campaign has nobody in its audience."))
-    try:
-        with transaction.atomic():  # the unique key decides between two launches at once
-            campaign = Campaign.objects.create(
-                key=key,
-                name=name,
-                control_share=control_share,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                created_at=clock.now(),
-            )
-    except IntegrityError:
-        raise CampaignInvalid(
-            _("A campaign with this key exists already: choose another key.")
-        ) from None
-    split = control_split(
-        campaign_key=key, member_ids=sorted(set(member_ids)), control_share=float(control_share)
-    )
-    CampaignMember.objects.bulk_create(
-        CampaignMember(campaign=campaign, member_id=row["member_id"], in_control=row["in_control"])
-        for row in split.iter_rows(named=True)
-    )
-    audit_record(
-        actor=actor,
-        action="analytics.campaign_create",
-        target_type="analytics.campaign",
-        target_id=campaign.pk,
-        data={"audience": split.height, "control": int(split["in_control"].sum())},
-    )
-    return campaign

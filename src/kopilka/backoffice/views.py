@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from kopilka.analytics import charts
 from kopilka.analytics.exports import table_csv
 from kopilka.analytics.labels import KPIS, SEGMENTS
-from kopilka.analytics.models import Campaign, Snapshot
+from kopilka.analytics.models import Snapshot
 from kopilka.analytics.pipeline import RFM_MOVEMENT_DAYS
 from kopilka.analytics.selectors import (
     TABLES,
@@ -36,8 +36,6 @@ from kopilka.analytics.selectors import (
     snapshot_table,
 )
 from kopilka.analytics.services import (
-    CampaignInvalid,
-    campaign_create,
     json_safe,
     snapshot_dir,
     snapshot_request,
@@ -49,6 +47,8 @@ from kopilka.backoffice.forms import (
     SegmentForm,
     default_period,
 )
+from kopilka.campaigns.models import Campaign
+from kopilka.campaigns.services import CampaignInvalid, campaign_create
 from kopilka.core.audit import Actor
 from kopilka.pos.models import Store
 

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import (
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -389,25 +390,33 @@ def members_tier_changes(
     ]
 
 
+Switch = Annotated[StrictBool | None, WithJsonSchema({"type": "boolean"})]
+
+
 class ConsentsChange(Schema):
-    """The switches to change; those left out stay as they are. At least one."""
+    """The switches to change, each true or false; those left out stay as they are. At least one."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"sms_marketing": False}]}
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"sms_marketing": False}]},
     )
 
-    sms_marketing: bool | None = None
-    email_marketing: bool | None = None
-    telegram_marketing: bool | None = None
-    sms_service: bool | None = None
-    email_service: bool | None = None
-    telegram_service: bool | None = None
+    sms_marketing: Switch = None
+    email_marketing: Switch = None
+    telegram_marketing: Switch = None
+    sms_service: Switch = None
+    email_service: Switch = None
+    telegram_service: Switch = None
 
-    @model_validator(mode="after")
-    def at_least_one(self) -> "ConsentsChange":
-        if not self.model_dump(exclude_none=True):
-            raise ValueError(_("Give at least one consent switch."))
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def true_or_false(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if not data:
+                raise ValueError(_("Give at least one consent switch."))
+            if any(value is None for value in data.values()):
+                raise ValueError(_("Each consent switch is true or false."))
+        return data
 
 
 class ConsentsOut(Schema):

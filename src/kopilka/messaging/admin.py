@@ -1,7 +1,17 @@
-from django.contrib import admin
+from typing import Any
 
-from kopilka.core.admin_utils import ReadOnlyAdmin
-from kopilka.messaging.models import Message
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext, gettext_lazy
+
+from kopilka.core.admin_utils import ReadOnlyAdmin, TitledAdmin
+from kopilka.messaging.models import Message, MessageTemplate
+from kopilka.messaging.texts import (
+    TemplateInvalid,
+    sample_length,
+    sms_template_check,
+    template_check,
+)
 
 
 @admin.register(Message)
@@ -15,3 +25,44 @@ class MessageAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["member"]
     raw_id_fields = ["member", "consent"]
+
+
+class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
+    class Meta:
+        model = MessageTemplate
+        fields = ["name", "channel", "language", "subject", "text"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            for field in ("subject", "text"):
+                template_check(data.get(field) or "")
+            if data.get("channel") == Message.Channel.SMS and data.get("text"):
+                sms_template_check(data["text"])
+        except TemplateInvalid as exc:
+            raise forms.ValidationError(exc.message) from None
+        return data
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(TitledAdmin):
+    form = MessageTemplateForm
+    list_display = ["name", "channel", "language", "length", "updated_at"]
+    list_filter = ["channel", "language"]
+    readonly_fields = ["length"]
+
+    @admin.display(description=gettext_lazy("length (with sample values)"))
+    def length(self, template: MessageTemplate) -> str:
+        if not template.text:
+            return "—"
+        try:
+            length = sample_length(template.text)
+        except TemplateInvalid as exc:
+            return exc.message
+        if template.channel != Message.Channel.SMS:
+            return gettext("%(characters)s characters") % {"characters": length.characters}
+        return gettext("%(characters)s characters, %(parts)s SMS parts (%(encoding)s)") % {
+            "characters": length.characters,
+            "parts": length.parts,
+            "encoding": "UCS-2" if length.encoding == "ucs2" else "GSM-7",
+        }

@@ -80,6 +80,14 @@ class Message(models.Model):
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     consent = models.ForeignKey(
         "members.Consent",
         verbose_name=_("consent relied on"),
@@ -106,3 +114,30 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.channel} {self.trigger} → {self.member_id}: {self.status}"
+
+
+class MessageTemplate(models.Model):
+    """The text of a trigger's or campaign's message on a channel, in one language."""
+
+    name = models.SlugField(_("name"), max_length=64)
+    channel = models.CharField(_("channel"), max_length=16, choices=Message.Channel.choices)
+    language = models.CharField(
+        _("language"), max_length=8, choices=[("ru", "Русский"), ("en", "English")], default="ru"
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True, default="")
+    text = models.TextField(
+        _("text"), help_text=_("variables: {name} {balance} {expiring_points} {expiring_date}")
+    )
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "channel", "language"], name="message_template_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel}, {self.language})"
