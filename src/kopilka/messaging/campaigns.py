@@ -40,30 +40,39 @@ class Queued:
 
 
 def _audience_sql() -> str:
+    """The next chunk of a campaign's audience by member id, each with their points: the chunk
+    is taken first (by the audience's unique index, in order), then each member's open lots
+    (by the FIFO index), so a chunk costs the same wherever it is in the audience."""
     member, lot = Member._meta.db_table, PointLot._meta.db_table
     audience = CampaignMember._meta.db_table
     return (
-        "SELECT a.member_id, a.in_control, m.name, COALESCE(l.available, 0), "
-        "COALESCE(l.expiring, 0), l.first_expiry "
-        f"FROM {audience} a JOIN {member} m ON m.id = a.member_id LEFT JOIN ("
-        "SELECT member_id, "
-        "SUM(CASE WHEN available_at <= %s THEN remaining ELSE 0 END) AS available, "
-        "SUM(CASE WHEN available_at <= %s AND expires_at <= %s THEN remaining ELSE 0 END) "
-        "AS expiring, "
-        "MIN(CASE WHEN available_at <= %s AND expires_at <= %s THEN expires_at END) "
-        "AS first_expiry "
-        f"FROM {lot} WHERE remaining > 0 AND expires_at > %s GROUP BY member_id"
-        ") l ON l.member_id = a.member_id WHERE a.campaign_id = %s ORDER BY a.member_id"
+        "SELECT a.member_id, a.in_control, m.name, "
+        f"COALESCE((SELECT SUM(l.remaining) FROM {lot} l WHERE l.member_id = a.member_id "
+        "AND l.remaining > 0 AND l.expires_at > %s AND l.available_at <= %s), 0), "
+        f"COALESCE((SELECT SUM(l.remaining) FROM {lot} l WHERE l.member_id = a.member_id "
+        "AND l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s "
+        "AND l.available_at <= %s), 0), "
+        f"(SELECT MIN(l.expires_at) FROM {lot} l WHERE l.member_id = a.member_id "
+        "AND l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s "
+        "AND l.available_at <= %s) "
+        f"FROM (SELECT member_id, in_control FROM {audience} WHERE campaign_id = %s "
+        "AND member_id > %s ORDER BY member_id LIMIT %s) a "
+        f"JOIN {member} m ON m.id = a.member_id ORDER BY a.member_id"
     )
 
 
-def _audience(campaign: Campaign, now: datetime) -> Iterator[tuple[object, ...]]:
+CHUNK = 50_000
+
+
+def _audience(campaign: Campaign, now: datetime, after: int) -> list[tuple[object, ...]]:
+    """The next CHUNK of the audience after member id `after`, with their points. Read whole
+    before its rows are written: one connection cannot read while it COPYs."""
     horizon = now + timedelta(days=settings.KOPILKA_EXPIRY_WARNING_DAYS)
     at, until = db_datetime(now), db_datetime(horizon)
     with connection.cursor() as cursor:
-        cursor.execute(_audience_sql(), [at, at, until, at, until, at, campaign.pk])
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
+        window = [at, until, at]
+        cursor.execute(_audience_sql(), [at, at, *window, *window, campaign.pk, after, CHUNK])
+        return cursor.fetchall()
 
 
 def campaign_queue(
@@ -90,10 +99,8 @@ def campaign_queue(
 
     counts = {"target": 0, "control": 0}
 
-    def rows() -> Iterator[tuple[object, ...]]:
-        for member_id, in_control, name, available, expiring, first_expiry in _audience(
-            campaign, now
-        ):
+    def rows(chunk: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+        for member_id, in_control, name, available, expiring, first_expiry in chunk:
             values = {
                 "name": name,
                 "balance": available,
@@ -114,7 +121,10 @@ def campaign_queue(
         campaign=campaign, channel=channel, reason=Message.Reason.CONTROL_GROUP
     )
     control_before = control.count()
-    inserted = copy_rows(Message, COLUMNS, rows())
+    inserted, after = 0, 0
+    while chunk := _audience(campaign, now, after):
+        inserted += copy_rows(Message, COLUMNS, rows(chunk))
+        after = int(chunk[-1][0])  # type: ignore[call-overload]
     held_out = control.count() - control_before
     result = Queued(
         queued=inserted - held_out,
