@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 EXEMPT_FROM_QUIET_HOURS = {"login_code"}
-CLAIMED_FIELDS = ["status", "lease_until", "attempts", "address", "consent", "reason"]
-CLAIMED_FIELDS += ["consent_text_version"]
+CLAIMED_FIELDS = [
+    "status", "lease_until", "attempts", "address", "consent", "consent_text_version", "reason",
+]  # fmt: skip
 ALWAYS_SENT = {"login_code"}  # a code the member asked for is never switched off
 R = Message.Reason
 
@@ -194,8 +195,7 @@ def _outgoing(message: Message, address: str) -> Outgoing:
     )
 
 
-def _due() -> Q:
-    now = clock.now()
+def _due(now: datetime) -> Q:
     return Q(status=Message.Status.QUEUED, due_at__lte=now) | Q(
         status=Message.Status.SENDING, lease_until__lte=now
     )
@@ -205,22 +205,19 @@ def _due() -> Q:
 def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     """Decide up to `limit` due messages and claim those that may go, in one transaction.
 
-    The due rows are locked (`SKIP LOCKED`: another worker takes others), then their members in
-    id order: a member's messages held by another worker wait here for its commit, so its
-    `sending` rows count against the cap.
+    The due rows are locked (`SKIP LOCKED`: another worker takes others; no one else changes
+    them until this commits), then their members in id order: a member's messages held by
+    another worker wait here for its commit, so its `sending` rows count against the cap.
     """
     now = clock.now()
-    locked = list(
+    messages = list(
         Message.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(_due())
-        .order_by("due_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .filter(_due(now))
+        .order_by("due_at", "id")[:limit]
     )
-    if not locked:
+    if not messages:
         return []
-    member_ids = sorted(
-        set(Message.objects.filter(pk__in=locked).values_list("member_id", flat=True))
-    )
+    member_ids = sorted({message.member_id for message in messages})
     members = {
         m.pk: m
         for m in Member.objects.select_for_update(of=("self",))
@@ -228,7 +225,6 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
         .filter(pk__in=member_ids)
         .order_by("pk")
     }
-    messages = list(Message.objects.filter(pk__in=locked).filter(_due()).order_by("due_at", "id"))
     consents = _Consents.of(member_ids)
     caps = {
         channel: (cap, _sent_lately(member_ids, channel, now, cap[1]))
@@ -273,10 +269,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     for until, ids in deferred.items():
         Message.objects.filter(pk__in=ids).update(due_at=until, reason=R.QUIET_HOURS_DEFERRED)
         report.deferred += len(ids)
-    Message.objects.bulk_update(
-        [c.message for c in claimed],
-        CLAIMED_FIELDS,
-    )
+    Message.objects.bulk_update([c.message for c in claimed], CLAIMED_FIELDS)
     return claimed
 
 
