@@ -2,10 +2,12 @@
 
 Every member of the campaign's audience gets a row: the target group's are queued, the control
 group's are written already suppressed (`control_group`), so the campaign's list says who was
-held out and the sender never sees them. The text's variables are filled per member from one
-read of the audience with their points (`{name}`, `{balance}`, `{expiring_points}`,
-`{expiring_date}`: the last day the first expiring points can be spent). The rows go in by COPY; a row whose deduplication key (campaign, member,
-channel) exists is skipped, so sending a campaign again on a channel queues nothing new.
+held out and the sender never sees them. The text's variables are filled per member from the
+audience read with their points (`{name}`, `{balance}`, `{expiring_points}`,
+`{expiring_date}`: the last day the first expiring points can be spent). The rows go in by COPY,
+a chunk of the audience at a time (each its own transaction: a run stopped half-way is finished
+by the next); a row whose deduplication key (campaign, member, channel) exists is skipped, so
+sending a campaign again on a channel queues nothing new.
 """
 
 from collections.abc import Iterator
@@ -41,23 +43,24 @@ class Queued:
 
 def _audience_sql() -> str:
     """The next chunk of a campaign's audience by member id, each with their points: the chunk
-    is taken first (by the audience's unique index, in order), then each member's open lots
-    (by the FIFO index), so a chunk costs the same wherever it is in the audience."""
+    is taken first (by the audience's unique index, in order), then the chunk's open lots (by
+    the FIFO index), summed once per member, so a chunk costs the same wherever it is."""
     member, lot = Member._meta.db_table, PointLot._meta.db_table
     audience = CampaignMember._meta.db_table
+    usable = "l.available_at <= %s"
+    expiring = f"{usable} AND l.expires_at <= %s"
     return (
-        "SELECT a.member_id, a.in_control, m.name, "
-        f"COALESCE((SELECT SUM(l.remaining) FROM {lot} l WHERE l.member_id = a.member_id "
-        "AND l.remaining > 0 AND l.expires_at > %s AND l.available_at <= %s), 0), "
-        f"COALESCE((SELECT SUM(l.remaining) FROM {lot} l WHERE l.member_id = a.member_id "
-        "AND l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s "
-        "AND l.available_at <= %s), 0), "
-        f"(SELECT MIN(l.expires_at) FROM {lot} l WHERE l.member_id = a.member_id "
-        "AND l.remaining > 0 AND l.expires_at > %s AND l.expires_at <= %s "
-        "AND l.available_at <= %s) "
-        f"FROM (SELECT member_id, in_control FROM {audience} WHERE campaign_id = %s "
-        "AND member_id > %s ORDER BY member_id LIMIT %s) a "
-        f"JOIN {member} m ON m.id = a.member_id ORDER BY a.member_id"
+        f"WITH a AS (SELECT member_id, in_control FROM {audience} WHERE campaign_id = %s "
+        "AND member_id > %s ORDER BY member_id LIMIT %s) "
+        "SELECT a.member_id, a.in_control, m.name, COALESCE(p.available, 0), "
+        "COALESCE(p.expiring, 0), p.first_expiry "
+        f"FROM a JOIN {member} m ON m.id = a.member_id LEFT JOIN ("
+        f"SELECT l.member_id, SUM(CASE WHEN {usable} THEN l.remaining ELSE 0 END) AS available, "
+        f"SUM(CASE WHEN {expiring} THEN l.remaining ELSE 0 END) AS expiring, "
+        f"MIN(CASE WHEN {expiring} THEN l.expires_at END) AS first_expiry "
+        f"FROM {lot} l WHERE l.member_id IN (SELECT member_id FROM a) "
+        "AND l.remaining > 0 AND l.expires_at > %s GROUP BY l.member_id"
+        ") p ON p.member_id = a.member_id ORDER BY a.member_id"
     )
 
 
@@ -70,8 +73,7 @@ def _audience(campaign: Campaign, now: datetime, after: int) -> list[tuple[objec
     horizon = now + timedelta(days=settings.KOPILKA_EXPIRY_WARNING_DAYS)
     at, until = db_datetime(now), db_datetime(horizon)
     with connection.cursor() as cursor:
-        window = [at, until, at]
-        cursor.execute(_audience_sql(), [at, at, *window, *window, campaign.pk, after, CHUNK])
+        cursor.execute(_audience_sql(), [campaign.pk, after, CHUNK, at, at, until, at, until, at])
         return cursor.fetchall()
 
 
@@ -97,8 +99,6 @@ def campaign_queue(
                 dates[expiry] = formats.date_format(last_day, "SHORT_DATE_FORMAT")
         return dates[expiry]
 
-    counts = {"target": 0, "control": 0}
-
     def rows(chunk: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
         for member_id, in_control, name, available, expiring, first_expiry in chunk:
             values = {
@@ -108,7 +108,6 @@ def campaign_queue(
                 "expiring_date": day(first_expiry),
             }
             held_out = bool(in_control)
-            counts["control" if held_out else "target"] += 1
             yield (
                 member_id, campaign.pk, channel, Message.Purpose.MARKETING, "campaign",
                 f"campaign:{member_id}:{channel}:{campaign.key}", language,
@@ -121,15 +120,16 @@ def campaign_queue(
         campaign=campaign, channel=channel, reason=Message.Reason.CONTROL_GROUP
     )
     control_before = control.count()
-    inserted, after = 0, 0
+    inserted, audience, after = 0, 0, 0
     while chunk := _audience(campaign, now, after):
         inserted += copy_rows(Message, COLUMNS, rows(chunk))
+        audience += len(chunk)
         after = int(chunk[-1][0])  # type: ignore[call-overload]
     held_out = control.count() - control_before
     result = Queued(
         queued=inserted - held_out,
         control_group=held_out,
-        already=counts["target"] + counts["control"] - inserted,
+        already=audience - inserted,
     )
     audit_record(
         actor=actor,
