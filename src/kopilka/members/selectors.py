@@ -60,18 +60,23 @@ def consent_latest(member_id: int, purpose: str, channel: str) -> Consent | None
 SERVICE_DEFAULT = {"sms": False, "email": True, "telegram": True}
 
 
+def switch_on(purpose: str, channel: str, decision: Consent | None) -> bool:
+    """Whether a switch is on: the member's latest decision, else the default (advertising off,
+    messages about the account as SERVICE_DEFAULT)."""
+    if decision is not None:
+        return decision.given
+    return purpose == Consent.Purpose.SERVICE and SERVICE_DEFAULT.get(channel, False)
+
+
 def consents_in_force(member_id: int) -> dict[str, bool]:
     """Every consent switch (`sms_marketing`, `email_service`, …) as it stands now."""
     from kopilka.members.services import CONSENT_SWITCHES
 
-    decided = {
-        (c.purpose, c.channel): c.given
+    latest = {
+        (c.purpose, c.channel): c
         for c in Consent.objects.filter(member_id=member_id).order_by("recorded_at", "id")
     }
     return {
-        name: decided.get(
-            (purpose, channel),
-            purpose == Consent.Purpose.SERVICE and SERVICE_DEFAULT.get(channel, False),
-        )
+        name: switch_on(purpose, channel, latest.get((purpose, channel)))
         for name, (purpose, channel) in CONSENT_SWITCHES.items()
     }

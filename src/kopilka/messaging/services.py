@@ -33,7 +33,7 @@ from django.db.models import Count, Q
 
 from kopilka.core import clock
 from kopilka.members.models import Consent, Member
-from kopilka.members.selectors import SERVICE_DEFAULT
+from kopilka.members.selectors import switch_on
 from kopilka.messaging.channels import Outgoing, SendFailed, Sent, channel_for
 from kopilka.messaging.models import Message
 from kopilka.messaging.rules import backoff, cap_reached, quiet_hours_parse, quiet_until
@@ -156,9 +156,10 @@ class _Consents:
             return (R.CONSENT_WITHDRAWN if key in self.ever_given else R.NO_CONSENT), None
         if message.trigger in ALWAYS_SENT:
             return "", None
-        choice = self.latest.get((message.member_id, Consent.Purpose.SERVICE, message.channel))
-        wanted = choice.given if choice is not None else SERVICE_DEFAULT.get(message.channel, False)
-        return ("", choice) if wanted else (R.SERVICE_OFF, None)
+        purpose = Consent.Purpose.SERVICE
+        choice = self.latest.get((message.member_id, purpose, message.channel))
+        on = switch_on(purpose, message.channel, choice)
+        return ("", choice) if on else (R.SERVICE_OFF, None)
 
 
 def _sent_lately(member_ids: list[int], channel: str, now: datetime, days: int) -> dict[int, int]:
