@@ -62,12 +62,21 @@ def channel_for(channel: str) -> Channel:
     return backend
 
 
-def send_each(channel: Channel, messages: list[Outgoing]) -> list[Sent | SendFailed]:
-    """`send_many` for a channel that sends one message at a time."""
-    results: list[Sent | SendFailed] = []
-    for message in messages:
-        try:
-            results.append(channel.send(message))
-        except SendFailed as failure:
-            results.append(failure)
-    return results
+class OneByOne:
+    """What a channel that sends one message per call and cannot tell afterwards whether a
+    message went out (SMTP, the HTTP providers) has: `send_many` in a loop, `already_sent` never."""
+
+    def send(self, message: Outgoing) -> Sent:
+        raise NotImplementedError
+
+    def send_many(self, messages: list[Outgoing]) -> list[Sent | SendFailed]:
+        results: list[Sent | SendFailed] = []
+        for message in messages:
+            try:
+                results.append(self.send(message))
+            except SendFailed as failure:
+                results.append(failure)
+        return results
+
+    def already_sent(self, message: Outgoing) -> Sent | None:
+        return None

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from kopilka.messaging.channels import Outgoing, SendFailed, Sent, send_each
+from kopilka.messaging.channels import OneByOne, Outgoing, SendFailed, Sent
 
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
@@ -21,7 +21,7 @@ def message_id(message: Outgoing) -> str:
     return f"<kopilka-{message.message_id}@{settings.KOPILKA_EMAIL_DOMAIN}>"
 
 
-class DjangoEmail:
+class DjangoEmail(OneByOne):
     name = "email"
 
     def send(self, message: Outgoing) -> Sent:
@@ -42,9 +42,6 @@ class DjangoEmail:
         except OSError as exc:  # SMTP errors are OSErrors; anymail's are raised as theirs
             raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
         return Sent(settings.EMAIL_BACKEND.rsplit(".", 2)[-2], message_id(message))
-
-    def send_many(self, messages: list[Outgoing]) -> list[Sent | SendFailed]:
-        return send_each(self, messages)
 
     def already_sent(self, message: Outgoing) -> Sent | None:
         if settings.EMAIL_BACKEND != FILE_BACKEND:

@@ -11,7 +11,7 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from kopilka.messaging.channels import Outgoing, SendFailed, Sent, send_each
+from kopilka.messaging.channels import OneByOne, Outgoing, SendFailed, Sent
 from kopilka.messaging.sms import sms_length
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -46,7 +46,7 @@ def _json(response: httpx.Response) -> dict[str, object]:
     return body
 
 
-class SmsAero:
+class SmsAero(OneByOne):
     """`POST {KOPILKA_SMSAERO_URL}/sms/send` with basic auth (account email, API key), the
     sender name as `sign` and a per-message `callbackUrl` for the delivery status."""
 
@@ -71,14 +71,8 @@ class SmsAero:
         # 400 and 422 are about this message; 401, 402 (balance), 429 are about the account
         raise SendFailed(reason, permanent=response.status_code in (400, 422))
 
-    def send_many(self, messages: list[Outgoing]) -> list[Sent | SendFailed]:
-        return send_each(self, messages)
 
-    def already_sent(self, message: Outgoing) -> Sent | None:
-        return None
-
-
-class SmsRu:
+class SmsRu(OneByOne):
     """`POST {KOPILKA_SMSRU_URL}/sms/send` (form: `api_id`, `to`, `msg`, `from`, `json=1`); the
     status callback URL is set once in the SMS.ru account (`callback_url("smsru")`)."""
 
@@ -100,9 +94,3 @@ class SmsRu:
             reason = f"SMS.ru {result.get('status_code')}: {result.get('status_text', '')}"
             raise SendFailed(reason, permanent=True)
         return Sent(self.name, str(result["sms_id"]), sms_length(message.text).parts)
-
-    def send_many(self, messages: list[Outgoing]) -> list[Sent | SendFailed]:
-        return send_each(self, messages)
-
-    def already_sent(self, message: Outgoing) -> Sent | None:
-        return None
