@@ -82,3 +82,86 @@ def basic_auth(seen: Seen) -> tuple[str, str]:
         base64.b64decode(seen.headers["Authorization"].split()[1]).decode().partition(":")
     )
     return user, password
+
+
+@dataclass
+class FakeTelegram:
+    """A local Bot API: `getUpdates` hands out the updates a test pushes (confirmed by the
+    offset, as Telegram does), `sendMessage` records what the bot sent, canned failures first."""
+
+    token: str = "123456:TEST-token"
+    url: str = ""
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    next_answers: list[tuple[int, Any]] = field(default_factory=list)
+    update_ids: Iterator[int] = field(default_factory=lambda: itertools.count(500))
+    message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    offset: int = 0  # the test's bot confirms updates up to here, as the bot command does
+
+    def say(self, chat_id: int, text: str, *, language: str = "ru", username: str = "anna") -> None:
+        """A member writes `text` to the bot in a private chat."""
+        self.updates.append(
+            {
+                "update_id": next(self.update_ids),
+                "message": {
+                    "message_id": next(self.message_ids),
+                    "from": {"id": chat_id, "is_bot": False, "username": username,
+                             "language_code": language},
+                    "chat": {"id": chat_id, "type": "private"},
+                    "date": 1764547200,
+                    "text": text,
+                },
+            }
+        )  # fmt: skip
+
+    def answer(self, method: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if method == "getUpdates":
+            offset = int(body.get("offset") or 0)
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            return 200, {"ok": True, "result": list(self.updates)}
+        if method != "sendMessage":
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        if self.next_answers:
+            return self.next_answers.pop(0)
+        self.sent.append(body)
+        result = {"message_id": next(self.message_ids), "chat": {"id": body["chat_id"]}}
+        return 200, {"ok": True, "result": {**result, "text": body["text"]}}
+
+
+def _telegram_handler(bot: FakeTelegram) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            prefix = f"/bot{bot.token}/"
+            if not self.path.startswith(prefix):
+                status, answer = (
+                    401,
+                    {"ok": False, "error_code": 401, "description": "Unauthorized"},
+                )
+            else:
+                status, answer = bot.answer(self.path[len(prefix) :], json.loads(raw or "{}"))
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def fake_telegram() -> Iterator[FakeTelegram]:
+    bot = FakeTelegram()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _telegram_handler(bot))
+    bot.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield bot
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -135,7 +135,10 @@ class MessageTemplate(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200, blank=True, default="")
     text = models.TextField(
-        _("text"), help_text=_("variables: {name} {balance} {expiring_points} {expiring_date}")
+        _("text"),
+        help_text=_(
+            "variables: {name} {balance} {expiring_points} {expiring_date}, and a trigger's own"
+        ),
     )
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
@@ -150,3 +153,26 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.channel}, {self.language})"
+
+
+class TelegramLink(models.Model):
+    """A member's Telegram chat, linked by the bot's deep link (`t.me/<bot>?start=<token>`):
+    the member's messages on the Telegram channel go to it. One chat per member and one member
+    per chat; the member's /stop or blocking the bot removes it."""
+
+    member = models.OneToOneField(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="telegram_link",
+    )
+    chat_id = models.BigIntegerField(_("Telegram chat"), unique=True)
+    username = models.CharField(_("Telegram user name"), max_length=64, blank=True, default="")
+    linked_at = models.DateTimeField(_("linked"))
+
+    class Meta:
+        verbose_name = _("Telegram link")
+        verbose_name_plural = _("Telegram links")
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.chat_id}"

@@ -35,7 +35,7 @@ from kopilka.core import clock
 from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import switch_on
 from kopilka.messaging.channels import Outgoing, SendFailed, Sent, channel_for
-from kopilka.messaging.models import Message
+from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.rules import backoff, cap_reached, quiet_hours_parse, quiet_until
 from kopilka.messaging.unsubscribe import unsubscribe_url
 
@@ -105,12 +105,13 @@ class _Claimed:
     resumed: bool  # taken over from a worker whose lease ran out
 
 
-def _address(member: Member, channel: str) -> str:
+def _address(member: Member, channel: str, chats: dict[int, int]) -> str:
     if channel == Message.Channel.SMS:
         return member.phone
     if channel == Message.Channel.EMAIL:
         return member.email
-    return ""  # Telegram: linked chats come with the bot
+    chat = chats.get(member.pk)  # Telegram: the chat the member linked through the bot
+    return str(chat) if chat is not None else ""
 
 
 def _zone(member: Member) -> ZoneInfo:
@@ -122,7 +123,7 @@ ConsentKey = tuple[int, str, str]  # member, purpose, channel
 
 
 @dataclass
-class _Consents:
+class Consents:
     """The members' consent decisions, read once for a batch: the latest per (purpose, channel),
     and whether an earlier one had been given."""
 
@@ -130,7 +131,7 @@ class _Consents:
     ever_given: set[ConsentKey] = field(default_factory=set)
 
     @classmethod
-    def of(cls, member_ids: list[int]) -> "_Consents":
+    def of(cls, member_ids: list[int]) -> "Consents":
         found = cls()
         for decision in Consent.objects.filter(
             member_id__in=member_ids,
@@ -226,7 +227,10 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
         .filter(pk__in=member_ids)
         .order_by("pk")
     }
-    consents = _Consents.of(member_ids)
+    consents = Consents.of(member_ids)
+    chats = dict(
+        TelegramLink.objects.filter(member_id__in=member_ids).values_list("member_id", "chat_id")
+    )
     caps = {
         channel: (cap, _sent_lately(member_ids, channel, now, cap[1]))
         for channel, cap in settings.KOPILKA_FREQUENCY_CAPS.items()
@@ -238,7 +242,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     for message in messages:
         member = members[message.member_id]
         resumed = message.status == Message.Status.SENDING  # its lease ran out
-        address = _address(member, message.channel)
+        address = _address(member, message.channel, chats)
         reason, consent = _consents_reason(member, address, consents, message)
         if reason:
             suppressed.setdefault(reason, []).append(message.pk)
@@ -275,7 +279,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
 
 
 def _consents_reason(
-    member: Member, address: str, consents: _Consents, message: Message
+    member: Member, address: str, consents: Consents, message: Message
 ) -> tuple[str, Consent | None]:
     if member.status != Member.Status.ACTIVE or not address:
         return R.NO_ADDRESS, None

@@ -1,5 +1,6 @@
-"""The embedded default for SMS: `outbox/sms.jsonl` in the var directory, one JSON object per
-message sent (`id`, `to`, `text`, `parts`, `purpose`, `trigger`, `member_id`, `created_at`).
+"""The embedded defaults for SMS and Telegram: `outbox/sms.jsonl` (`outbox/telegram.jsonl`) in
+the var directory, one JSON object per message sent (`id`, `to`, `text`, `parts`, `purpose`,
+`trigger`, `member_id`, `created_at`).
 
 Exactly once: a line is appended and flushed under an exclusive lock of the file, and a message
 taken over after a crash mid-send is first looked up in the file by its id.
@@ -17,8 +18,8 @@ from kopilka.messaging.channels import Outgoing, SendFailed, Sent
 from kopilka.messaging.sms import sms_length
 
 
-def outbox_path() -> Path:
-    return Path(settings.KOPILKA_VAR_DIR) / "outbox" / "sms.jsonl"
+def outbox_path(file_name: str = "sms.jsonl") -> Path:
+    return Path(settings.KOPILKA_VAR_DIR) / "outbox" / file_name
 
 
 def _line(message: Outgoing, parts: int, at: str) -> str:
@@ -35,8 +36,12 @@ def _line(message: Outgoing, parts: int, at: str) -> str:
     return json.dumps(fields, ensure_ascii=False) + "\n"
 
 
-class FileSms:
+class FileOutbox:
     name = "file"
+    file_name = "sms.jsonl"
+
+    def parts(self, message: Outgoing) -> int:
+        return sms_length(message.text).parts
 
     def send(self, message: Outgoing) -> Sent:
         (sent,) = self.send_many([message])
@@ -49,12 +54,12 @@ class FileSms:
         results: list[Sent | SendFailed] = []
         lines = []
         for message in messages:
-            parts = sms_length(message.text).parts
+            parts = self.parts(message)
             lines.append(_line(message, parts, at))
             results.append(Sent(self.name, str(message.message_id), parts))
         if not lines:
             return results
-        path = outbox_path()
+        path = outbox_path(self.file_name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             fcntl.flock(out, fcntl.LOCK_EX)
@@ -67,7 +72,7 @@ class FileSms:
         return results
 
     def already_sent(self, message: Outgoing) -> Sent | None:
-        path = outbox_path()
+        path = outbox_path(self.file_name)
         if not path.exists():
             return None
         marker = f'{{"id": {message.message_id}, '
@@ -76,3 +81,16 @@ class FileSms:
                 if line.startswith(marker):
                     return Sent(self.name, str(message.message_id), json.loads(line)["parts"])
         return None
+
+
+class FileSms(FileOutbox):
+    """SMS to `outbox/sms.jsonl`, with the parts the text takes."""
+
+
+class FileTelegram(FileOutbox):
+    """Telegram without a bot token: `outbox/telegram.jsonl` (`to` is the chat id)."""
+
+    file_name = "telegram.jsonl"
+
+    def parts(self, message: Outgoing) -> int:
+        return 0
