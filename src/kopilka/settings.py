@@ -345,9 +345,19 @@ KOPILKA_CALLBACK_SECRET = (
         :32
     ]
 )
+# Telegram: the bot's token (from @BotFather) and user name (for the t.me deep link); without a
+# token messages go to var/outbox/telegram.jsonl.
+KOPILKA_TELEGRAM_TOKEN = os.environ.get("KOPILKA_TELEGRAM_TOKEN", "")
+KOPILKA_TELEGRAM_BOT = os.environ.get("KOPILKA_TELEGRAM_BOT", "").lstrip("@")
+KOPILKA_TELEGRAM_API_URL = os.environ.get(
+    "KOPILKA_TELEGRAM_API_URL", "https://api.telegram.org"
+).rstrip("/")
 KOPILKA_CHANNELS = {
     "sms": _SMS_BACKENDS[KOPILKA_SMS_BACKEND],
     "email": "kopilka.messaging.channels.email.DjangoEmail",
+    "telegram": "kopilka.messaging.channels.telegram.TelegramBot"
+    if KOPILKA_TELEGRAM_TOKEN
+    else "kopilka.messaging.channels.sms_file.FileTelegram",
 }
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "outbox" / "email"))
@@ -367,6 +377,9 @@ KOPILKA_QUIET_HOURS = os.environ.get("KOPILKA_QUIET_HOURS", "21:00-09:00")
 KOPILKA_SMS_MAX_PARTS = env_int("KOPILKA_SMS_MAX_PARTS", 3)
 # Points that expire within this many days are "expiring" in messages ({expiring_points}).
 KOPILKA_EXPIRY_WARNING_DAYS = env_int("KOPILKA_EXPIRY_WARNING_DAYS", 30)
+KOPILKA_VOUCHER_WARNING_DAYS = env_int("KOPILKA_VOUCHER_WARNING_DAYS", 3)
+# The monthly benefits digest goes out on this day of the month (advertising: with consent).
+KOPILKA_DIGEST_DAY = env_int("KOPILKA_DIGEST_DAY", 1)
 # Advertising per member and channel: at most N messages in D days.
 KOPILKA_FREQUENCY_CAPS = {
     "sms": (env_int("KOPILKA_CAP_SMS", 2), env_int("KOPILKA_CAP_SMS_DAYS", 7)),

@@ -11,6 +11,7 @@ from kopilka.messaging.texts import (
     sample_length,
     sms_template_check,
     template_check,
+    variables_for,
 )
 
 
@@ -34,11 +35,12 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        variables = variables_for(data.get("name") or "")
         try:
             for field in ("subject", "text"):
-                template_check(data.get(field) or "")
+                template_check(data.get(field) or "", variables)
             if data.get("channel") == Message.Channel.SMS and data.get("text"):
-                sms_template_check(data["text"])
+                sms_template_check(data["text"], variables)
         except TemplateInvalid as exc:
             raise forms.ValidationError(exc.message) from None
         return data
@@ -56,7 +58,7 @@ class MessageTemplateAdmin(TitledAdmin):
         if not template.text:
             return "—"
         try:
-            length = sample_length(template.text)
+            length = sample_length(template.text, variables_for(template.name))
         except TemplateInvalid as exc:
             return exc.message
         if template.channel != Message.Channel.SMS:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.utils import formats, translation
 
 from kopilka.campaigns.models import Campaign, CampaignMember
 from kopilka.core import clock
@@ -25,7 +24,7 @@ from kopilka.core.sql import copy_rows, db_datetime
 from kopilka.ledger.models import PointLot
 from kopilka.members.models import Member
 from kopilka.messaging.models import Message
-from kopilka.messaging.texts import template_check
+from kopilka.messaging.texts import template_check, valid_through
 
 COLUMNS = (
     "member_id", "campaign_id", "channel", "purpose", "trigger", "dedup_key", "language",
@@ -83,7 +82,6 @@ def campaign_queue(
     template_check(text)
     template_check(subject)
     now = clock.now()
-    zone = clock.business_tz()
     dates: dict[object, str] = {}
 
     def day(expiry: object) -> str:
@@ -93,10 +91,7 @@ def campaign_queue(
             moment = expiry if isinstance(expiry, datetime) else datetime.fromisoformat(str(expiry))
             if moment.tzinfo is None:  # SQLite's MIN() gives the stored UTC text
                 moment = moment.replace(tzinfo=UTC)
-            # points are valid through the day before the midnight they expire at
-            last_day = (moment.astimezone(zone) - timedelta(microseconds=1)).date()
-            with translation.override(language):
-                dates[expiry] = formats.date_format(last_day, "SHORT_DATE_FORMAT")
+            dates[expiry] = valid_through(moment, language)
         return dates[expiry]
 
     def rows(chunk: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:

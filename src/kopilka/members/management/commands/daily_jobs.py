@@ -12,10 +12,13 @@ from kopilka.members.jobs import daily
 
 class Command(BaseCommand):
     help = (
-        "Ежедневные задачи за день (по умолчанию вчерашний): бонусы ко дню рождения, за "
-        "заполненный профиль и за приглашённых друзей, пересмотр уровней участников. "
-        "Повторный запуск за тот же день ничего не меняет. / The daily jobs for a day (default "
-        "yesterday): birthday, profile and referral bonuses, the tier review. Running a day twice changes nothing more."
+        "Ежедневные задачи за день (по умолчанию вчерашний): сгорание баллов, бонусы ко дню "
+        "рождения, за заполненный профиль и за приглашённых друзей, пересмотр уровней, "
+        "сообщения (баллы сгорают, начислены, уровень, награда, купон, день рождения, "
+        "ежемесячная сводка). Повторный запуск за тот же день ничего не меняет. / The daily "
+        "jobs for a day (default yesterday): expiry, birthday, profile and referral bonuses, "
+        "the tier review, the messages of the day's events. Running a day twice changes "
+        "nothing more."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
