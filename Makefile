@@ -26,12 +26,14 @@ demo: install
 	@echo "Kopilka: http://$(HOST):$(PORT)/  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/v1/docs"
 	$(BIN)/python manage.py analytics_refresh
 	@echo "Analytics: http://$(HOST):$(PORT)/backoffice/analytics/"
-	@# The background worker (analytics snapshots, what-if runs) and the scheduler (nightly
-	@# expiry, bonuses, tier review) run beside the web server and stop with it.
+	@# The background worker (analytics snapshots, what-if runs), the scheduler (nightly
+	@# expiry, bonuses, tier review, the day's messages), the message sender and, with a
+	@# KOPILKA_TELEGRAM_TOKEN, the Telegram bot run beside the web server and stop with it.
 	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
 	$(BIN)/python manage.py scheduler & scheduler=$$!; \
 	$(BIN)/python manage.py messages_send & sender=$$!; \
-	trap 'kill $$worker $$scheduler $$sender 2>/dev/null' EXIT INT TERM; \
+	bot=; if [ -n "$$KOPILKA_TELEGRAM_TOKEN" ]; then $(BIN)/python manage.py telegram_bot & bot=$$!; fi; \
+	trap 'kill $$worker $$scheduler $$sender $$bot 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn kopilka.wsgi:application --pythonpath src --bind $(HOST):$(PORT) --workers 2 --limit-request-line 0 --access-logfile -
 
 test: install

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from kopilka.api.api import api, redoc_page
-from kopilka.messaging.callbacks import sms_callback
+from kopilka.messaging.callbacks import sms_callback, sms_incoming
 from kopilka.messaging.views import unsubscribe
 
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
     path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe"),
+    path("u/<str:token>", unsubscribe, name="unsubscribe-short"),
     path("messaging/callbacks/<str:provider>/<str:secret>", sms_callback, name="sms-callback"),
+    path("messaging/incoming/<str:provider>/<str:secret>", sms_incoming, name="sms-incoming"),
     path("admin/", admin.site.urls),
 ]

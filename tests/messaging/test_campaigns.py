@@ -122,7 +122,7 @@ def test_a_campaign_with_a_template_and_no_control_group(members: list[Any], set
     [
         (["--text", "Привет, {first_name}"], "{first_name}"),
         (["--text", "Скидка {"], "непарная фигурная скобка"),
-        (["--text", "Кофе " * 60], "SMS занимает 5 частей"),
+        (["--text", "Кофе " * 60], "SMS занимает 6 частей"),  # with the unsubscribe link
         (["--template", "missing"], "no template"),
         (["--text", "x", "--control-share", "1"], "от 0 до 1"),
         (["--text", "x", "--audience", "rfm:champions"], "snapshot"),

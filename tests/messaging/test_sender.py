@@ -20,7 +20,7 @@ from kopilka.messaging.models import Message
 from kopilka.messaging.rules import quiet_hours_parse, quiet_until
 from kopilka.messaging.services import LEASE, message_queue, messages_send_due
 from kopilka.messaging.sms import sms_length
-from kopilka.messaging.unsubscribe import unsubscribe_read, unsubscribe_token
+from kopilka.messaging.unsubscribe import unsubscribe_read, unsubscribe_token, unsubscribe_url
 from tests.conftest import enroll, postgres_only
 
 NOON = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Monday
@@ -117,12 +117,13 @@ def test_an_advert_goes_out_with_the_consent_it_relied_on(outbox: Path) -> None:
         report = messages_send_due()
     assert report.sent == 1
     message.refresh_from_db()
-    assert message.status == "sent" and message.parts == 1 and message.address == member.phone
+    assert message.status == "sent" and message.parts == 2 and message.address == member.phone
     assert message.consent is not None and message.consent.given
     assert message.consent.channel == "sms" and message.consent_text_version == "2026-11"
     (line,) = sms_lines(outbox)
     assert line["id"] == message.pk and line["to"] == "+79161234567"
-    assert line["text"] == "Кофе дня за полцены до пятницы" and line["parts"] == 1
+    link = f"Отписка: {unsubscribe_url(member.pk, 'sms')}"  # advertising SMS end with it
+    assert line["text"] == f"Кофе дня за полцены до пятницы {link}" and line["parts"] == 2
     assert (line["purpose"], line["trigger"], line["member_id"]) == (
         "marketing",
         "campaign",
@@ -196,7 +197,7 @@ def test_advertising_email_carries_a_one_click_unsubscribe(outbox: Path) -> None
     (email_file,) = (outbox / "email").glob("*.log")
     text = re.sub(r"\n[ \t]+", " ", email_file.read_text())  # long headers are folded
     (link,) = re.findall(r"^List-Unsubscribe:\s*<(\S+)>$", text, re.MULTILINE)
-    assert link.startswith("http://127.0.0.1:8000/unsubscribe/")
+    assert link.startswith("http://127.0.0.1:8000/u/")
     assert unsubscribe_read(link.rsplit("/", 1)[1]) == (member.pk, "email")
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in text
     assert f"Message-ID: <kopilka-{message.pk}@kopilka.local>" in text
@@ -230,7 +231,8 @@ def test_quiet_hours_defer_a_message_to_their_end_and_a_login_code_goes_at_once(
         assert messages_send_due().handled == 0
     with clock.frozen_at(datetime(2026, 12, 8, 9, 0, tzinfo=MSK)):
         assert messages_send_due().sent == 1
-    assert [line["text"] for line in sms_lines(outbox)][-1] == "Кофе дня за полцены до пятницы"
+    last = [line["text"] for line in sms_lines(outbox)][-1]
+    assert last.startswith("Кофе дня за полцены до пятницы Отписка: ")
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from kopilka.core.admin_utils import ReadOnlyAdmin, TitledAdmin
 from kopilka.messaging.models import Message, MessageTemplate
 from kopilka.messaging.texts import (
     TemplateInvalid,
+    advertising,
     sample_length,
     sms_template_check,
     template_check,
@@ -40,7 +41,8 @@ class MessageTemplateForm(forms.ModelForm[MessageTemplate]):
             for field in ("subject", "text"):
                 template_check(data.get(field) or "", variables)
             if data.get("channel") == Message.Channel.SMS and data.get("text"):
-                sms_template_check(data["text"], variables)
+                marketing = advertising(data.get("name") or "")
+                sms_template_check(data["text"], variables, advertising=marketing)
         except TemplateInvalid as exc:
             raise forms.ValidationError(exc.message) from None
         return data
@@ -58,7 +60,8 @@ class MessageTemplateAdmin(TitledAdmin):
         if not template.text:
             return "—"
         try:
-            length = sample_length(template.text, variables_for(template.name))
+            variables = variables_for(template.name)
+            length = sample_length(template.text, variables, advertising=advertising(template.name))
         except TemplateInvalid as exc:
             return exc.message
         if template.channel != Message.Channel.SMS:

@@ -37,6 +37,7 @@ from kopilka.members.selectors import switch_on
 from kopilka.messaging.channels import Outgoing, SendFailed, Sent, channel_for
 from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.rules import backoff, cap_reached, quiet_hours_parse, quiet_until
+from kopilka.messaging.texts import sms_unsubscribe_added
 from kopilka.messaging.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ EXEMPT_FROM_QUIET_HOURS = {"login_code"}
 CLAIMED_FIELDS = [
     "status", "lease_until", "attempts", "address", "consent", "consent_text_version", "reason",
 ]  # fmt: skip
+UNSUBSCRIBE_SOURCES = ("unsubscribe", "sms:stop", "telegram:stop")  # the member's own "stop"
 ALWAYS_SENT = {"login_code"}  # a code the member asked for is never switched off
 R = Message.Reason
 
@@ -152,7 +154,7 @@ class Consents:
                 return R.NO_CONSENT, None
             if decision.given:
                 return "", decision
-            if decision.source.startswith("unsubscribe"):
+            if decision.source.startswith(UNSUBSCRIBE_SOURCES):
                 return R.UNSUBSCRIBED, None
             return (R.CONSENT_WITHDRAWN if key in self.ever_given else R.NO_CONSENT), None
         if message.trigger in ALWAYS_SENT:
@@ -184,16 +186,20 @@ def _sent_lately(member_ids: list[int], channel: str, now: datetime, days: int) 
 
 def _outgoing(message: Message, address: str) -> Outgoing:
     marketing = message.purpose == Message.Purpose.MARKETING
+    link = unsubscribe_url(message.member_id, message.channel) if marketing else ""
+    text = message.text
+    if link and message.channel == Message.Channel.SMS:
+        text = sms_unsubscribe_added(text, link, message.language)
     return Outgoing(
         message_id=message.pk,
         to=address,
-        text=message.text,
+        text=text,
         subject=message.subject,
         purpose=message.purpose,
         trigger=message.trigger,
         member_id=message.member_id,
         language=message.language,
-        unsubscribe_url=unsubscribe_url(message.member_id, message.channel) if marketing else "",
+        unsubscribe_url=link,
     )
 
 

@@ -6,9 +6,6 @@ passes it to the bot as `/start <token>`, at most 64 characters of `A-Za-z0-9_-`
 shows a link valid for `LINK_DAYS`; printed materials may print one valid longer.
 """
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -17,9 +14,11 @@ import httpx
 from django.conf import settings
 
 from kopilka.core import clock
+from kopilka.core.signed import b36, mac_matches, short_mac
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 LINK_DAYS = 30
+PURPOSE = "telegram.link"
 
 
 class TelegramError(Exception):
@@ -54,26 +53,10 @@ def bot_call(method: str, params: dict[str, Any], *, timeout: float | None = Non
     )
 
 
-def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if number == 0:
-            return out
-
-
-def _mac(payload: str) -> str:
-    key = hashlib.sha256(f"kopilka.telegram.link:{settings.SECRET_KEY}".encode()).digest()
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:15]
-    return base64.urlsafe_b64encode(digest).decode()  # 20 characters, no padding
-
-
 def link_token(member_id: int, *, days: int = LINK_DAYS) -> str:
     until = clock.business_date(clock.now()) + timedelta(days=days)
-    payload = f"{_b36(member_id)}-{_b36(until.toordinal())}"
-    return f"{payload}-{_mac(payload)}"
+    payload = f"{b36(member_id)}-{b36(until.toordinal())}"
+    return f"{payload}-{short_mac(PURPOSE, payload, 20)}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +71,7 @@ def link_read(token: str) -> LinkRead | None:
     if len(parts) != 3:
         return None
     member, until, mac = parts
-    if not hmac.compare_digest(mac, _mac(f"{member}-{until}")):
+    if len(mac) != 20 or not mac_matches(PURPOSE, f"{member}-{until}", mac):
         return None
     try:
         read = LinkRead(int(member, 36), date.fromordinal(int(until, 36)))

@@ -43,6 +43,18 @@ SAMPLE = {
 }
 
 
+# Triggers about the member's own account; every other template (birthday, digest, a campaign's)
+# is advertising: it needs the channel's marketing consent and carries an unsubscribe link.
+SERVICE_TRIGGERS = frozenset(
+    {"login_code", "points_expiring", "points_earned", "tier_reached", "tier_at_risk",
+     "reward_affordable", "voucher_expiring"}
+)  # fmt: skip
+
+
+def advertising(name: str) -> bool:
+    return name not in SERVICE_TRIGGERS
+
+
 def variables_for(name: str) -> tuple[str, ...]:
     """The variables a template of this name may use: a trigger's own besides the common ones."""
     return VARIABLES + TRIGGER_VARIABLES.get(name, ())
@@ -70,15 +82,30 @@ def template_check(text: str, variables: tuple[str, ...] = VARIABLES) -> None:
         )
 
 
-def sample_length(text: str, variables: tuple[str, ...] = VARIABLES) -> SmsLength:
-    """The SMS length of `text` with sample values in its variables."""
+def sms_unsubscribe_added(text: str, url: str, language: str) -> str:
+    """An advertising SMS ends with its short unsubscribe link."""
+    with translation.override(language):
+        return f"{text} " + _("Stop: %(url)s") % {"url": url}
+
+
+def sample_length(
+    text: str, variables: tuple[str, ...] = VARIABLES, *, advertising: bool = False
+) -> SmsLength:
+    """The SMS length of `text` with sample values in its variables (and, for advertising, the
+    unsubscribe link the sender adds)."""
     template_check(text, variables)
-    return sms_length(text.format_map(SAMPLE))
+    sample = text.format_map(SAMPLE)
+    if advertising:
+        url = f"{settings.KOPILKA_PUBLIC_URL}/u/{'x' * 17}"
+        sample = sms_unsubscribe_added(sample, url, translation.get_language() or "ru")
+    return sms_length(sample)
 
 
-def sms_template_check(text: str, variables: tuple[str, ...] = VARIABLES) -> SmsLength:
+def sms_template_check(
+    text: str, variables: tuple[str, ...] = VARIABLES, *, advertising: bool = False
+) -> SmsLength:
     """Refuse an SMS text longer than `KOPILKA_SMS_MAX_PARTS` parts (with sample values)."""
-    length = sample_length(text, variables)
+    length = sample_length(text, variables, advertising=advertising)
     if length.parts > settings.KOPILKA_SMS_MAX_PARTS:
         raise TemplateInvalid(
             _("The SMS takes %(parts)s parts (%(characters)s characters); at most %(max)s.")

@@ -28,7 +28,7 @@ from kopilka.members.models import Member, TierChange
 from kopilka.members.tiers import tier_status
 from kopilka.messaging.models import Message, MessageTemplate, TelegramLink
 from kopilka.messaging.services import Consents, message_queue
-from kopilka.messaging.texts import valid_through
+from kopilka.messaging.texts import advertising, valid_through
 from kopilka.program.engine import Program
 from kopilka.program.engine.explain import program_explained
 from kopilka.program.selectors import program_in_force
@@ -47,10 +47,13 @@ class Trigger:
     catalogue; `{…}` are `texts.variables_for(name)`)."""
 
     name: str
-    purpose: str
     subject: str
     text: str  # email and Telegram
     sms: str
+
+    @property
+    def purpose(self) -> str:
+        return MARKETING if advertising(self.name) else SERVICE
 
 
 TRIGGERS = {
@@ -58,7 +61,6 @@ TRIGGERS = {
     for t in (
         Trigger(
             "points_expiring",
-            SERVICE,
             gettext_noop("{expiring_points} points can be spent until {expiring_date}"),
             gettext_noop(
                 "Hello, {name}!\n\n{expiring_points} of your {balance} points can be spent "
@@ -68,7 +70,6 @@ TRIGGERS = {
         ),
         Trigger(
             "points_earned",
-            SERVICE,
             gettext_noop("{points} points for your purchases"),
             gettext_noop(
                 "Hello, {name}!\n\nYour purchases of {day} earned {points} points. "
@@ -78,14 +79,12 @@ TRIGGERS = {
         ),
         Trigger(
             "tier_reached",
-            SERVICE,
             gettext_noop("You have reached the {tier} tier"),
             gettext_noop("Hello, {name}!\n\nYou have reached the {tier} tier.\n\n{benefits}"),
             gettext_noop("You have reached the {tier} tier!"),
         ),
         Trigger(
             "tier_at_risk",
-            SERVICE,
             gettext_noop("Keep your {tier} tier"),
             gettext_noop(
                 "Hello, {name}!\n\nTo keep the {tier} tier, spend {spend_to_keep} more "
@@ -95,7 +94,6 @@ TRIGGERS = {
         ),
         Trigger(
             "reward_affordable",
-            SERVICE,
             gettext_noop("Your points buy {reward}"),
             gettext_noop(
                 "Hello, {name}!\n\nYour {balance} points now buy {reward} ({reward_price} "
@@ -105,7 +103,6 @@ TRIGGERS = {
         ),
         Trigger(
             "voucher_expiring",
-            SERVICE,
             gettext_noop("Your voucher for {reward} is valid until {voucher_until}"),
             gettext_noop(
                 "Hello, {name}!\n\nYour voucher {voucher} for {reward} is valid until "
@@ -115,7 +112,6 @@ TRIGGERS = {
         ),
         Trigger(
             "birthday",
-            MARKETING,
             gettext_noop("Happy birthday, {name}!"),
             gettext_noop(
                 "Happy birthday, {name}!\n\nYou have {balance} points on your card: treat "
@@ -125,7 +121,6 @@ TRIGGERS = {
         ),
         Trigger(
             "digest",
-            MARKETING,
             gettext_noop("Your card this month"),
             gettext_noop(
                 "Hello, {name}!\n\n{benefits}\n\nYour balance: {balance} points.\n{reward}\n"

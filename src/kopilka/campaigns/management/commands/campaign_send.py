@@ -82,7 +82,7 @@ class Command(BaseCommand):
             template_check(text)
             template_check(subject)
             if options["channel"] == "sms":
-                sms_template_check(text)
+                sms_template_check(text, advertising=True)
         except DomainError as exc:
             raise CommandError(exc.message) from None
         try:
