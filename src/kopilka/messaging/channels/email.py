@@ -11,6 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.utils import translation
+from django.utils.translation import gettext
 
 from kopilka.messaging.channels import OneByOne, Outgoing, SendFailed, Sent
 
@@ -19,6 +21,15 @@ FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 def message_id(message: Outgoing) -> str:
     return f"<kopilka-{message.message_id}@{settings.KOPILKA_EMAIL_DOMAIN}>"
+
+
+def email_body(message: Outgoing) -> str:
+    """The plain text; advertising ends with its unsubscribe link, visible to every reader."""
+    if not message.unsubscribe_url:
+        return message.text
+    with translation.override(message.language):
+        footer = gettext("You get this email because you agreed to our news. Unsubscribe: %(url)s")
+    return f"{message.text}\n\n--\n" + footer % {"url": message.unsubscribe_url}
 
 
 class DjangoEmail(OneByOne):
@@ -31,7 +42,7 @@ class DjangoEmail(OneByOne):
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email = EmailMessage(
             subject=message.subject,
-            body=message.text,
+            body=email_body(message),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to],
             headers=headers,
