@@ -41,3 +41,37 @@ def test_rows_arrive_exactly_as_given_and_a_second_copy_adds_nothing() -> None:
     assert copy_rows(CampaignMember, ("campaign_id", "member_id", "in_control"), audience) == 1
     assert copy_rows(CampaignMember, ("campaign_id", "member_id", "in_control"), audience) == 0
     assert copy_rows(CampaignMember, ("campaign_id", "member_id", "in_control"), []) == 0
+
+
+@pytest.mark.django_db
+def test_update_rows_writes_each_objects_own_values_nulls_and_times_included() -> None:
+    from kopilka.core.sql import update_rows
+    from kopilka.messaging.models import Message
+
+    member = enroll()
+    rows = [
+        Message.objects.create(
+            member=member, channel="sms", purpose="service", trigger="t", dedup_key=f"k{n}",
+            text="x", created_at=AT, due_at=AT, lease_until=AT,
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    tricky = "кавычки \" и ' и \\ и\nстрока"
+    rows[0].status, rows[0].lease_until, rows[0].reason = "sent", None, tricky
+    rows[1].status, rows[1].sent_at, rows[1].attempts = "failed", AT, 7
+    update_rows(rows[:2], ["status", "lease_until", "reason", "sent_at", "attempts"])
+    first, second, third = Message.objects.order_by("pk")
+    assert (first.status, first.lease_until, first.reason, first.sent_at) == (
+        "sent",
+        None,
+        tricky,
+        None,
+    )
+    assert (second.status, second.lease_until, second.sent_at, second.attempts) == (
+        "failed",
+        AT,
+        AT,
+        7,
+    )
+    assert (third.status, third.lease_until, third.attempts) == ("queued", AT, 0)  # not given
+    update_rows([], ["status"])  # nothing to do

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from kopilka.core import clock
+from kopilka.core.sql import update_rows
 from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import switch_on
 from kopilka.messaging.channels import Outgoing, SendFailed, Sent, channel_for
@@ -280,7 +281,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     for until, ids in deferred.items():
         Message.objects.filter(pk__in=ids).update(due_at=until, reason=R.QUIET_HOURS_DEFERRED)
         report.deferred += len(ids)
-    Message.objects.bulk_update([c.message for c in claimed], CLAIMED_FIELDS)
+    update_rows([c.message for c in claimed], CLAIMED_FIELDS)
     return claimed
 
 
@@ -302,7 +303,7 @@ def _finish(done: list[tuple[_Claimed, Sent]], report: SendReport) -> None:
         message.provider = sent.provider
         message.provider_message_id = sent.provider_message_id
         message.parts = sent.parts
-    Message.objects.bulk_update(
+    update_rows(
         [claimed.message for claimed, _ in done],
         ["status", "sent_at", "lease_until", "provider", "provider_message_id", "parts"],
     )

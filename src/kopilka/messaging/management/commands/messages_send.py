@@ -12,6 +12,7 @@ IDLE_S = 2.0  # with nothing due, looks again this often
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # a worker: the web server runs the checks
     help = (
         "Отправляет сообщения, срок которых наступил: проверяет согласие, тихие часы и лимиты в "
         "момент отправки. / Sends the messages that are due, checking consent, quiet hours and "

@@ -13,6 +13,7 @@ RETRY_S = 5.0  # after the Bot API could not be reached
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # a worker: the web server runs the checks
     help = (
         "Телеграм-бот программы: привязывает чат участника по ссылке, отвечает баланс и номер "
         "карты, /stop отключает сообщения. / The program's Telegram bot: links a member's chat "
