@@ -171,6 +171,20 @@ class TriggerRun:
         return {"day": self.day.isoformat(), "queued": dict(sorted(self.queued.items()))}
 
 
+def member_values(member: Member, now: datetime, language: str) -> dict[str, str]:
+    """The common variables: name, balance and the points expiring soonest."""
+    balance = member_balance(member.pk, now)
+    horizon = now + timedelta(days=settings.KOPILKA_EXPIRY_WARNING_DAYS)
+    soon = [e for e in balance.expiring if e.expires_at <= horizon]
+    with translation.override(language):
+        return {
+            "name": member.name or gettext("dear customer"),
+            "balance": _number(balance.available),
+            "expiring_points": _number(sum(e.points for e in soon)),
+            "expiring_date": valid_through(soon[0].expires_at, language) if soon else "",
+        }
+
+
 class _Queue:
     """Queues a trigger's messages for members, on every channel that would reach them now."""
 
@@ -199,17 +213,7 @@ class _Queue:
         return reach
 
     def values(self, member: Member) -> dict[str, str]:
-        """The common variables: name, balance and the points expiring soonest."""
-        balance = member_balance(member.pk, self.now)
-        horizon = self.now + timedelta(days=settings.KOPILKA_EXPIRY_WARNING_DAYS)
-        soon = [e for e in balance.expiring if e.expires_at <= horizon]
-        with translation.override(self.language):
-            return {
-                "name": member.name or gettext("dear customer"),
-                "balance": _number(balance.available),
-                "expiring_points": _number(sum(e.points for e in soon)),
-                "expiring_date": valid_through(soon[0].expires_at, self.language) if soon else "",
-            }
+        return member_values(member, self.now, self.language)
 
     def queue(
         self,
