@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from kopilka.campaigns.control import in_control_group
 from kopilka.campaigns.models import Campaign, CampaignMember
@@ -140,3 +141,46 @@ def test_a_bad_campaign_is_refused_and_writes_nothing(
     with pytest.raises(CommandError, match=error):
         send(*[part for pair in base.items() for part in pair], *args)
     assert not Campaign.objects.exists() and not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_texts_rendered_by_postgresql_are_the_texts_python_renders(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """PostgreSQL renders a campaign's texts in its INSERT; SQLite, and a template with a format
+    spec, in Python: both give every member the same text."""
+    from kopilka.messaging import campaigns
+
+    people = [
+        enroll("+79160000001", name="Анна"),
+        enroll("+79160000002", name=""),
+        enroll("+79160000003", name="O'Brien 100% \\ «Кофе»"),
+        enroll("+79160000004", name="Борис"),
+    ]
+    points_move(people[0].pk, earn=200, at=NOON - timedelta(days=340))  # expires within 30 days
+    points_move(people[0].pk, earn=50, at=NOON - timedelta(days=5))
+    points_move(people[2].pk, earn=70, at=NOON - timedelta(days=100))  # not soon
+    points_move(people[3].pk, earn=30, at=NOON - timedelta(days=364, hours=20))  # tomorrow
+    text = "{name}: {balance} б., {expiring_points} до {expiring_date} — 100% {{скобки}}"
+    by_sql: list[object] = []
+    original = campaigns._queue_in_sql
+    monkeypatch.setattr(
+        campaigns, "_queue_in_sql", lambda *args: by_sql.append(original(*args)) or by_sql[-1]
+    )
+    send("--key", "parity", "--audience", "all", "--channel", "sms", "--text", text,
+         "--subject", "{name}", "--control-share", "0")  # fmt: skip
+    assert (by_sql[0] is not None) == (connection.vendor == "postgresql")
+    monkeypatch.setattr(campaigns, "_queue_in_sql", lambda *args: None)
+    send("--key", "parity", "--audience", "all", "--channel", "email", "--text", text,
+         "--subject", "{name}", "--control-share", "0")  # fmt: skip
+    for language in ("ru", "en"):
+        assert campaigns._date_pattern(language) is not None  # both go by SQL on PostgreSQL
+    rendered = {
+        (m.member_id, m.channel): (m.subject, m.text)
+        for m in Message.objects.filter(trigger="campaign")
+    }
+    for member in people:
+        assert rendered[(member.pk, "sms")] == rendered[(member.pk, "email")]
+    assert rendered[(people[0].pk, "sms")][1].startswith("Анна: 250 б., 200 до ")
+    assert rendered[(people[3].pk, "sms")][1].endswith(" — 100% {скобки}")
+    assert campaigns._text_sql("{balance:>6}", "ru") is None  # a format spec: Python renders it

@@ -21,7 +21,7 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
 @cache
-def _fields(
+def fields_of(
     model: type[models.Model], names: tuple[str, ...]
 ) -> tuple[models.Field[Any, Any], ...]:
     fields = tuple(model._meta.get_field(name) for name in names)
@@ -32,7 +32,7 @@ def _fields(
 @cache
 def _insert_sql(model: type[models.Model], names: tuple[str, ...], rows: int) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in _fields(model, names))
+    columns = ", ".join(quote(str(field.column)) for field in fields_of(model, names))
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
     pk = quote(str(model._meta.pk.column))
     table = quote(model._meta.db_table)
@@ -44,7 +44,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, object]])
     if not rows:
         return []
     names = tuple(rows[0])
-    fields = _fields(model, names)
+    fields = fields_of(model, names)
     params = [
         field.get_db_prep_save(row[name], connection)
         for row in rows
@@ -147,7 +147,7 @@ def json_insert_sql(model: type[models.Model], names: Sequence[str], *, gate: st
     or attnames; values arrive as JSON and PostgreSQL converts them to the columns' types."""
     quote_name = connection.ops.quote_name
     table = quote_name(model._meta.db_table)
-    columns = ", ".join(quote_name(str(field.column)) for field in _fields(model, tuple(names)))
+    columns = ", ".join(quote_name(str(field.column)) for field in fields_of(model, tuple(names)))
     return (
         f"INSERT INTO {table} ({columns}) SELECT {columns} "
         f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WHERE EXISTS (SELECT 1 FROM {gate})"
@@ -161,7 +161,7 @@ def json_rows(model: type[models.Model], rows: Sequence[Mapping[str, object]]) -
     if not rows:
         return "[]"
     names = tuple(rows[0])
-    columns = [str(field.column) for field in _fields(model, names)]
+    columns = [str(field.column) for field in fields_of(model, names)]
     return json.dumps(
         [dict(zip(columns, (row[name] for name in names), strict=True)) for row in rows],
         ensure_ascii=False,
@@ -196,7 +196,7 @@ def copy_rows(
     On PostgreSQL the rows stream by COPY into a temporary table and one `INSERT … SELECT … ON
     CONFLICT DO NOTHING` moves them (a million rows in seconds); elsewhere `bulk_create` in batches.
     """
-    fields = _fields(model, tuple(names))
+    fields = fields_of(model, tuple(names))
     if connection.vendor != "postgresql":
         batch: list[models.Model] = []
         before = model._default_manager.count()
@@ -251,7 +251,7 @@ def update_rows(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
     table = quote_name(model._meta.db_table)
     if model._meta.pk is None or model._meta.pk.column != "id":
         raise NotImplementedError("update_rows takes models whose primary key is `id`")
-    columns = _fields(model, tuple(fields))
+    columns = fields_of(model, tuple(fields))
     sets = ", ".join(
         f"{quote_name(str(f.column))} = v.{quote_name(str(f.column))}" for f in columns
     )
