@@ -378,6 +378,12 @@ KOPILKA_SMS_MAX_PARTS = env_int("KOPILKA_SMS_MAX_PARTS", 3)
 # Points that expire within this many days are "expiring" in messages ({expiring_points}).
 KOPILKA_EXPIRY_WARNING_DAYS = env_int("KOPILKA_EXPIRY_WARNING_DAYS", 30)
 KOPILKA_VOUCHER_WARNING_DAYS = env_int("KOPILKA_VOUCHER_WARNING_DAYS", 3)
+# Points earned: one message per member for the day's purchases ("daily", by the daily job), one
+# per purchase written in its transaction ("purchase"; the commit then takes the locked path), or
+# none ("off").
+KOPILKA_POINTS_EARNED_MESSAGE = os.environ.get("KOPILKA_POINTS_EARNED_MESSAGE", "daily")
+if KOPILKA_POINTS_EARNED_MESSAGE not in {"daily", "purchase", "off"}:
+    raise ImproperlyConfigured("KOPILKA_POINTS_EARNED_MESSAGE must be daily, purchase or off")
 # The monthly benefits digest goes out on this day of the month (advertising: with consent).
 KOPILKA_DIGEST_DAY = env_int("KOPILKA_DIGEST_DAY", 1)
 # Advertising per member and channel: at most N messages in D days.

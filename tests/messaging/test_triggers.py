@@ -216,3 +216,28 @@ def test_a_tier_reached_and_a_tier_at_risk_are_told_once(api: Api) -> None:
         )
         trigger_messages(day=DAY + timedelta(days=41))
     assert len(queued("tier_at_risk")) == 1
+
+
+def test_a_message_per_purchase_is_written_in_the_purchases_transaction(
+    api: Api, settings: Any
+) -> None:
+    settings.KOPILKA_POINTS_EARNED_MESSAGE = "purchase"
+    program_set(earn_percent="5", pending_days=0)
+    anna = enroll("+79161234567", email="anna@example.ru")
+    body = {
+        "store": "central", "member_id": anna.pk, "receipt_number": "R-1",
+        "lines": [{"sku": "CAP", "name": "Капучино", "category": "coffee", "quantity": "2",
+                   "price": "250.00"}],
+    }  # fmt: skip
+    first = api.post("/purchases", body, idempotency_key="k-1")
+    assert first.status_code == 201, first.content
+    purchase_id = first.json()["id"]
+    (message,) = queued("points_earned")
+    assert message.dedup_key == f"points_earned:{anna.pk}:email:purchase-{purchase_id}"
+    assert message.subject == "Начислено баллов за покупки: 25"
+    assert api.post("/purchases", body, idempotency_key="k-1").status_code == 201  # a retry
+    refused = api.post("/purchases", {**body, "receipt_number": "R-2", "redeem_points": 10**6},
+                       idempotency_key="k-2")  # fmt: skip
+    assert refused.status_code == 422
+    assert len(queued("points_earned")) == 1
+    assert trigger_messages(day=DAY).queued.get("points_earned") is None  # not again at night

@@ -279,7 +279,10 @@ def points_expiring(q: _Queue) -> None:
 
 
 def points_earned(q: _Queue, day: date) -> None:
-    """The day's points earned on purchases, one message per member and day."""
+    """The day's points earned on purchases, one message per member and day (when
+    `KOPILKA_POINTS_EARNED_MESSAGE` is "daily"; "purchase": each purchase queues its own)."""
+    if settings.KOPILKA_POINTS_EARNED_MESSAGE != "daily":
+        return
     start, end = _day_bounds(day)
     earned = dict(
         Transfer.objects.filter(kind=Transfer.Kind.EARN, created_at__gte=start, created_at__lt=end)
@@ -293,6 +296,21 @@ def points_earned(q: _Queue, day: date) -> None:
     for member, channels in q.each(trigger, earned):
         extra = {"points": _number(int(earned[member.pk])), "day": shown}
         q.queue(trigger, member, channels, day.isoformat(), extra)
+
+
+def purchase_points_earned(*, member_id: int, purchase_id: int, points: int, at: datetime) -> int:
+    """In the purchase's transaction (`KOPILKA_POINTS_EARNED_MESSAGE` = "purchase"): the points
+    the purchase earned, on the channels that would reach the member; how many were queued."""
+    if settings.KOPILKA_POINTS_EARNED_MESSAGE != "purchase" or points <= 0:
+        return 0
+    run = TriggerRun(day=clock.business_date(at))
+    q = _Queue(run, at)
+    trigger = TRIGGERS["points_earned"]
+    day = valid_through(clock.start_of_business_day(run.day + timedelta(days=1)), q.language)
+    for member, channels in q.each(trigger, [member_id]):
+        extra = {"points": _number(points), "day": day}
+        q.queue(trigger, member, channels, f"purchase-{purchase_id}", extra)
+    return run.queued.get(trigger.name, 0)
 
 
 def tiers(q: _Queue, program: Program, day: date) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from kopilka.ledger.services import member_lock
 from kopilka.ledger.state import member_state, purchase_lots, redeemed_until
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
+from kopilka.messaging.triggers import purchase_points_earned
 from kopilka.pos import fast_commit
 from kopilka.pos.models import Purchase, PurchaseLine, PurchaseReturn, ReturnLine
 from kopilka.pos.receipts import (
@@ -133,6 +135,8 @@ def purchase_commit(*, seller: Seller, receipt: ReceiptIn) -> tuple[Purchase, Qu
     vouchers_use([e for e in quote.effects if isinstance(e, engine.VoucherUse)], purchase_id, now)
     if member is not None:
         plan_apply(purchase_plan(seller, quote, member.pk, purchase_id, lots, now))
+        earned = sum(e.points for e in quote.effects if isinstance(e, engine.Grant))
+        purchase_points_earned(member_id=member.pk, purchase_id=purchase_id, points=earned, at=now)
     audit_record(
         actor=seller.actor,
         action="purchase.commit",
@@ -157,7 +161,10 @@ def purchase_commit_once(
     changed, any refusal: those take the locked path below (`run_idempotent` around
     `purchase_commit`), which gives the answer.
     """
-    if connection.vendor == "postgresql":
+    # A message per purchase is written by the locked path only (the one statement writes the
+    # ledger's rows; the message needs the member's channels and consents read under the lock).
+    per_purchase = settings.KOPILKA_POINTS_EARNED_MESSAGE == "purchase"
+    if connection.vendor == "postgresql" and not per_purchase:
         body = fast_commit.commit_in_one_statement(
             seller=seller, receipt=receipt, key=key, request_hash=request_hash, render=render
         )
