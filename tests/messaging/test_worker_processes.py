@@ -83,7 +83,8 @@ def test_a_worker_killed_after_sending_is_resumed_without_a_second_copy(tmp_path
         [sys.executable, str(CRASH), "100"], env=env(tmp_path), capture_output=True, text=True,
         timeout=120,
     )  # fmt: skip
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    states = list(Message.objects.values_list("status", "reason").distinct())
+    assert crashed.returncode == -signal.SIGKILL, (crashed.stderr, states)
     assert len(outbox_ids(tmp_path)) == 100, "the round's messages left before the kill"
     assert leases_run_out() == 100
     connection.close()

@@ -44,7 +44,12 @@ class Campaign(models.Model):
 class CampaignMember(models.Model):
     """A member of a campaign's audience and which group the hash put them in."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="audience")
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="audience",
+        db_index=False,  # campaign_member_unique starts with it
+    )
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+")
     in_control = models.BooleanField(_("in control group"))
 

@@ -57,6 +57,7 @@ def campaign_create(
         CampaignMember,
         ("campaign_id", "member_id", "in_control"),
         ((campaign.pk, member_id, in_control) for member_id, in_control in split.iter_rows()),
+        skip_existing=False,  # the campaign was created just now
     )
     audit_record(
         actor=actor,

@@ -188,13 +188,19 @@ def _copy_text(value: object) -> str:
 
 
 def copy_rows(
-    model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[object]]
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    skip_existing: bool = True,
 ) -> int:
     """Insert many rows (plain values in `names` order: field names or attnames), skipping any
     that a unique constraint already holds; how many were inserted.
 
     On PostgreSQL the rows stream by COPY into a temporary table and one `INSERT … SELECT … ON
-    CONFLICT DO NOTHING` moves them (a million rows in seconds); elsewhere `bulk_create` in batches.
+    CONFLICT DO NOTHING` moves them (a million rows in seconds); rows that cannot exist yet
+    (`skip_existing=False`: a new campaign's audience) are copied straight into the table, and a
+    duplicate among them fails the copy. Elsewhere `bulk_create` in batches.
     """
     fields = fields_of(model, tuple(names))
     if connection.vendor != "postgresql":
@@ -210,22 +216,16 @@ def copy_rows(
     quote_name = connection.ops.quote_name
     table = quote_name(model._meta.db_table)
     columns = ", ".join(quote_name(str(f.column)) for f in fields)
+    if not skip_existing:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return _copy_into(cursor, table, columns, rows)
     staging = quote_name(f"copy_{model._meta.db_table}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        raw: Any = cursor.cursor  # psycopg's own cursor: COPY
-        with raw.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-            block: list[str] = []
-            for row in rows:
-                block.append("\t".join(map(_copy_text, row)))
-                if len(block) == 10_000:
-                    copy.write("\n".join(block) + "\n")
-                    block = []
-            if block:
-                copy.write("\n".join(block) + "\n")
+        _copy_into(cursor, staging, columns, rows)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
             "ON CONFLICT DO NOTHING"
@@ -233,6 +233,23 @@ def copy_rows(
         inserted = cursor.rowcount
         cursor.execute(f"DROP TABLE {staging}")  # now: the caller's transaction may go on
         return inserted
+
+
+def _copy_into(cursor: Any, table: str, columns: str, rows: Iterable[Sequence[object]]) -> int:
+    raw: Any = cursor.cursor  # psycopg's own cursor: COPY
+    count = 0
+    with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        block: list[str] = []
+        for row in rows:
+            block.append("\t".join(map(_copy_text, row)))
+            if len(block) == 10_000:
+                copy.write("\n".join(block) + "\n")
+                count += len(block)
+                block = []
+        if block:
+            copy.write("\n".join(block) + "\n")
+            count += len(block)
+    return count
 
 
 def update_rows(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
