@@ -40,8 +40,36 @@ class FakeProvider:
         return 200, {"status": "OK", "status_code": 100, "sms": sms, "balance": 100.5}
 
 
+class _JsonHandler(BaseHTTPRequestHandler):
+    """Answers JSON (or raw bytes a test asked for), quietly."""
+
+    def reply(self, status: int, answer: Any) -> None:
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on a free local port for the block; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_JsonHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -49,16 +77,7 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             else:
                 body = {k: v[0] for k, v in parse_qs(raw).items()}
             provider.seen.append(Seen(self.path, dict(self.headers), body))
-            status, answer = provider.answer(body)
-            payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.reply(*provider.answer(body))
 
     return Handler
 
@@ -66,15 +85,8 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_provider(kind: str) -> Iterator[FakeProvider]:
     provider = FakeProvider(kind)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(_handler(provider)) as provider.url:
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def basic_auth(seen: Seen) -> tuple[str, str]:
@@ -129,7 +141,7 @@ class FakeTelegram:
 
 
 def _telegram_handler(bot: FakeTelegram) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_JsonHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             prefix = f"/bot{bot.token}/"
@@ -140,15 +152,7 @@ def _telegram_handler(bot: FakeTelegram) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 status, answer = bot.answer(self.path[len(prefix) :], json.loads(raw or "{}"))
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.reply(status, answer)
 
     return Handler
 
@@ -156,12 +160,5 @@ def _telegram_handler(bot: FakeTelegram) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_telegram() -> Iterator[FakeTelegram]:
     bot = FakeTelegram()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _telegram_handler(bot))
-    bot.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(_telegram_handler(bot)) as bot.url:
         yield bot
-    finally:
-        server.shutdown()
-        server.server_close()
