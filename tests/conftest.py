@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.test import Client
+from django.utils import translation
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor
@@ -40,6 +41,9 @@ def _fresh_caches() -> Iterator[None]:
     program_cache_clear()
     yield
     program_cache_clear()
+    # A request's language stays active in its thread after the response (LocaleMiddleware
+    # does not undo it): the next test would read another language's messages.
+    translation.deactivate()
 
 
 @dataclass

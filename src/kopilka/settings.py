@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "kopilka.rewards",
     "kopilka.messaging",
     "kopilka.campaigns",
+    "kopilka.portal",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",
@@ -378,6 +379,8 @@ KOPILKA_SMS_MAX_PARTS = env_int("KOPILKA_SMS_MAX_PARTS", 3)
 # Points that expire within this many days are "expiring" in messages ({expiring_points}).
 KOPILKA_EXPIRY_WARNING_DAYS = env_int("KOPILKA_EXPIRY_WARNING_DAYS", 30)
 KOPILKA_VOUCHER_WARNING_DAYS = env_int("KOPILKA_VOUCHER_WARNING_DAYS", 3)
+# The member's page: login codes one IP address may ask in 15 minutes (a phone: 3).
+KOPILKA_LOGIN_CODES_PER_IP = env_int("KOPILKA_LOGIN_CODES_PER_IP", 20)
 # Points earned: one message per member for the day's purchases ("daily", by the daily job), one
 # per purchase written in its transaction ("purchase"; the commit then takes the locked path), or
 # none ("off").

@@ -27,4 +27,5 @@ urlpatterns = [
     path("messaging/callbacks/<str:provider>/<str:secret>", sms_callback, name="sms-callback"),
     path("messaging/incoming/<str:provider>/<str:secret>", sms_incoming, name="sms-incoming"),
     path("admin/", admin.site.urls),
+    path("", include("kopilka.portal.urls")),
 ]

@@ -8,7 +8,7 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-LINKS = ["/admin/", "/backoffice/analytics/", "/api/v1/docs", "/api/v1/openapi.json"]
+LINKS = ["/admin/", "/backoffice/analytics/", "/api/v1/docs", "/api/v1/openapi.json", "/me/"]
 
 
 def links(html: str) -> list[str]:
@@ -24,14 +24,14 @@ def test_the_start_page_speaks_russian_by_default() -> None:
     assert '<html lang="ru">' in html
     assert "Копилка" in html and "Владельцу и сотрудникам" in html
     assert "Интегратору кассы или POS-системы" in html
-    assert "Личный кабинет участника" in html and "Экран кассира" in html  # coming soon
+    assert "Участникам программы" in html and "Экран кассира" in html  # coming soon: the till
     assert set(LINKS) <= set(links(html))
 
 
 def test_the_start_page_in_english_for_an_english_browser() -> None:
     html = Client().get("/", headers={"Accept-Language": "en"}).content.decode()
     assert '<html lang="en">' in html
-    assert "For the owner and staff" in html and "Member portal" in html
+    assert "For the owner and staff" in html and "For members" in html
     assert "Владельцу" not in html
     assert set(LINKS) <= set(links(html))
 
