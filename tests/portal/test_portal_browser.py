@@ -63,6 +63,18 @@ def test_a_member_logs_in_and_reads_every_point(
     assert "не хватает баллов: 840" in text
     assert "R-1" in page.locator(".operations").inner_text()
     assert shoot(page, "portal-home", shots) <= PHONE["width"]
+    page.get_by_role("link", name=re.compile("чек R-1")).first.click()
+    page.wait_for_url("**/me/purchases/*/")
+    receipt = page.locator("main").inner_text()
+    assert "Чек R-1" in receipt and "5 % базовых = 60 баллов" in receipt
+    assert shoot(page, "portal-purchase", shots) <= PHONE["width"]
+    page.get_by_role("link", name="История").first.click()
+    page.wait_for_url("**/me/history/")
+    assert shoot(page, "portal-history", shots) <= PHONE["width"]
+    page.get_by_role("link", name="Как это работает").click()
+    page.wait_for_url("**/me/program/")
+    assert "5 %" in page.locator("main").inner_text()
+    assert shoot(page, "portal-program", shots) <= PHONE["width"]
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url("**/login/")
     assert shoot(page, "portal-login", shots) <= PHONE["width"]

@@ -4,11 +4,12 @@ reach, and the latest operations each with its reason in plain words."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Min
 
 from kopilka.core import clock
-from kopilka.ledger.models import PointLot
+from kopilka.ledger.models import PointLot, Transfer
 from kopilka.ledger.selectors import (
     member_balance,
     member_transfers,
@@ -19,6 +20,8 @@ from kopilka.members.models import Member
 from kopilka.members.selectors import member_card_number
 from kopilka.members.tiers import TierStatus, tier_status
 from kopilka.messaging.texts import valid_through
+from kopilka.pos.models import Purchase
+from kopilka.program.engine import Reason
 from kopilka.program.selectors import program_in_force
 from kopilka.rewards.services import Offer, rewards_for_member
 
@@ -38,6 +41,17 @@ class Operation:
     points: int  # signed: + earned, − spent or expired
     description: str
     reasons: list[str]
+    purchase_id: int | None  # to open the receipt
+
+
+def _operation(transfer: Transfer) -> Operation:
+    return Operation(
+        transfer.created_at,
+        transfer.points,
+        transfer_description(transfer),
+        transfer_reasons(transfer),
+        transfer.purchase_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -61,15 +75,7 @@ def member_home(member: Member, language: str) -> Home:
     first_pending = PointLot.objects.filter(
         member_id=member.pk, remaining__gt=0, available_at__gt=now
     ).aggregate(first=Min("available_at"))["first"]
-    operations = [
-        Operation(
-            t.created_at,
-            t.points,
-            transfer_description(t),
-            transfer_reasons(t),
-        )
-        for t in member_transfers(member.pk, limit=OPERATIONS_SHOWN)
-    ]
+    operations = [_operation(t) for t in member_transfers(member.pk, limit=OPERATIONS_SHOWN)]
     return Home(
         member=member,
         card_number=member_card_number(member),
@@ -91,3 +97,69 @@ def _day(moment: datetime, language: str) -> str:
 
     with translation.override(language):
         return formats.date_format(moment.astimezone(clock.business_tz()), "SHORT_DATE_FORMAT")
+
+
+HISTORY_PAGE = 20
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    operations: list[Operation]
+    kind: str  # the filter ("" for all)
+    page: int
+    pages: int
+
+
+def member_history(member: Member, *, kind: str, page: int) -> HistoryPage:
+    """The member's operations, newest first, a page at a time; `kind` one of Transfer.Kind."""
+    transfers = Transfer.objects.filter(member_id=member.pk)
+    if kind in Transfer.Kind.values:
+        transfers = transfers.filter(kind=kind)
+    else:
+        kind = ""
+    pages = max(1, -(-transfers.count() // HISTORY_PAGE))
+    page = min(max(page, 1), pages)
+    chosen = list(
+        transfers.select_related("purchase", "purchase__store")
+        .prefetch_related("purchase__lines")
+        .order_by("-created_at", "-id")[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    )
+    return HistoryPage(
+        operations=[_operation(t) for t in chosen],
+        kind=kind,
+        page=page,
+        pages=pages,
+    )
+
+
+@dataclass(frozen=True)
+class LineShown:
+    name: str
+    quantity: Decimal
+    amount: int
+    discount: int
+    paid_with_points: int
+    earned: int
+    reasons: list[str]
+
+
+def member_purchase(member: Member, purchase_id: int) -> tuple[Purchase, list[LineShown]] | None:
+    """One of the member's own purchases with each line's figures and reasons (None: not theirs)."""
+    purchase = (
+        Purchase.objects.select_related("store").filter(pk=purchase_id, member_id=member.pk).first()
+    )
+    if purchase is None:
+        return None
+    lines = [
+        LineShown(
+            line.name or line.sku,
+            line.quantity,
+            line.amount,
+            line.discount,
+            line.redeem_points,
+            line.earn_points,
+            [Reason.from_stored(stored).render() for stored in line.reasons],
+        )
+        for line in purchase.lines.order_by("position")
+    ]
+    return purchase, lines

@@ -8,4 +8,7 @@ urlpatterns = [
     path("login/code/", views.code, name="code"),
     path("logout/", views.logout, name="logout"),
     path("me/", views.home, name="home"),
+    path("me/history/", views.history, name="history"),
+    path("me/purchases/<int:purchase_id>/", views.purchase, name="purchase"),
+    path("me/program/", views.program, name="program"),
 ]

@@ -1,16 +1,19 @@
 """The member's page: login by a one-time code, and the home page (`/me/`)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kopilka.core.login_throttle import client_ip
+from kopilka.ledger.models import Transfer
 from kopilka.members.models import Member
 from kopilka.portal.forms import CodeForm, PhoneForm
-from kopilka.portal.selectors import member_home
+from kopilka.portal.selectors import member_history, member_home, member_purchase
 from kopilka.portal.services import LoginRefused, login_code_check, login_code_request, phone_read
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
+from kopilka.program.engine.explain import program_explained
+from kopilka.program.selectors import program_in_force
 
 PENDING_PHONE = "portal_login_phone"
 
@@ -61,3 +64,30 @@ def logout(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest, member: Member) -> HttpResponse:
     language = translation.get_language() or "ru"
     return render(request, "portal/home.html", {"home": member_home(member, language)})
+
+
+@member_required
+def history(request: HttpRequest, member: Member) -> HttpResponse:
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    found = member_history(member, kind=request.GET.get("kind", ""), page=page)
+    kinds = [(k.value, k.label) for k in Transfer.Kind]
+    return render(request, "portal/history.html", {"history": found, "kinds": kinds})
+
+
+@member_required
+def purchase(request: HttpRequest, member: Member, purchase_id: int) -> HttpResponse:
+    found = member_purchase(member, purchase_id)
+    if found is None:  # another member's, or none: the same answer
+        raise Http404
+    bought, lines = found
+    return render(request, "portal/purchase.html", {"purchase": bought, "lines": lines})
+
+
+@member_required
+def program(request: HttpRequest, member: Member) -> HttpResponse:
+    """How it works: the program in force, in sentences generated from its rules."""
+    sentences = program_explained(program_in_force())
+    return render(request, "portal/program.html", {"sentences": sentences})

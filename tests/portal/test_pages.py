@@ -1,0 +1,69 @@
+"""The member's pages after login: history with its filter and pages, a receipt with each line's
+figures and reasons, how the program works; only the member's own data, whatever the URL."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kopilka.members.models import Member
+from kopilka.portal.session import KEY
+from kopilka.pos.models import Purchase
+from tests.conftest import Api, enroll, receipt
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(member: Member) -> Client:
+    client = Client()
+    session = client.session
+    session[KEY] = member.pk
+    session.save()
+    return client
+
+
+def buy(api: Api, member: Member, number: str, price: str = "300.00", **extra: Any) -> int:
+    body = receipt(("CAP", "1", price), member_id=member.pk, receipt_number=number, **extra)
+    answer = api.post("/purchases", body, idempotency_key=number)
+    assert answer.status_code == 201, answer.content
+    return int(answer.json()["id"])
+
+
+def test_history_pages_and_filters_the_members_operations(api: Api) -> None:
+    anna = enroll("+79161234567", name="Анна")
+    for n in range(25):
+        buy(api, anna, f"R-{n}")
+    client = logged_in(anna)
+    first = client.get("/me/history/").content.decode()
+    assert first.count('class="op-head"') == 20 and "страница 1 из 2" in first
+    second = client.get("/me/history/?page=2").content.decode()
+    assert second.count('class="op-head"') == 5
+    assert client.get("/me/history/?page=99").status_code == 200  # the last page
+    assert client.get("/me/history/?page=abc").status_code == 200
+    none = client.get("/me/history/?kind=expire").content.decode()
+    assert "Операций такого вида нет." in none
+    assert client.get("/me/history/?kind=<script>").status_code == 200  # unknown: all
+
+
+def test_a_receipt_shows_each_lines_figures_and_reasons_and_only_to_its_member(api: Api) -> None:
+    anna, boris = enroll("+79161234567", name="Анна"), enroll("+79161234568", name="Борис")
+    purchase_id = buy(api, anna, "R-1", "400.00")
+    page = logged_in(anna).get(f"/me/purchases/{purchase_id}/").content.decode()
+    assert "Чек R-1" in page and "CAP" in page and "+20" in page
+    assert "5 % базовых = 20 баллов" in page
+    assert logged_in(boris).get(f"/me/purchases/{purchase_id}/").status_code == 404
+    assert logged_in(anna).get("/me/purchases/999999/").status_code == 404
+    assert Client().get(f"/me/purchases/{purchase_id}/").url == "/login/"
+    assert Purchase.objects.count() == 1
+
+
+def test_how_it_works_is_the_program_in_force_in_words() -> None:
+    page = logged_in(enroll()).get("/me/program/").content.decode()
+    assert "5 %" in page and "30 %" in page
+
+
+def test_a_blocked_member_is_logged_out() -> None:
+    anna = enroll()
+    client = logged_in(anna)
+    Member.objects.filter(pk=anna.pk).update(status=Member.Status.BLOCKED)
+    assert client.get("/me/").url == "/login/"
