@@ -67,3 +67,41 @@ def test_a_blocked_member_is_logged_out() -> None:
     client = logged_in(anna)
     Member.objects.filter(pk=anna.pk).update(status=Member.Status.BLOCKED)
     assert client.get("/me/").url == "/login/"
+
+
+def test_the_profile_sets_the_name_the_birth_date_once_and_each_switch(settings: Any) -> None:
+    from datetime import date
+
+    from kopilka.members.models import Consent
+    from kopilka.members.selectors import consents_in_force
+
+    settings.KOPILKA_TELEGRAM_BOT = "kopilka_test_bot"
+    anna = enroll("+79161234567", name="Анна")
+    client = logged_in(anna)
+    page = client.get("/me/profile/").content.decode()
+    assert 'name="sms_marketing"' in page and "https://t.me/kopilka_test_bot?start=" in page
+    assert 'name="email_service" id="id_email_service" checked' in page  # on by default
+    form = {"name": "Анна Смирнова", "birth_date": "1990-05-17", "sms_marketing": "on",
+            "email_service": "on", "telegram_service": "on"}  # fmt: skip
+    saved = client.post("/me/profile/", form)
+    assert saved.status_code == 200 and "Сохранено." in saved.content.decode()
+    anna.refresh_from_db()
+    assert (anna.name, anna.birth_date) == ("Анна Смирнова", date(1990, 5, 17))
+    switches = consents_in_force(anna.pk)
+    assert switches["sms_marketing"] and not switches["sms_service"]
+    (given,) = Consent.objects.filter(member=anna, source="portal")  # only the switch changed
+    assert (given.purpose, given.channel, given.given) == ("marketing", "sms", True)
+    again = client.post("/me/profile/", {**form, "birth_date": "1991-01-01"})
+    anna.refresh_from_db()
+    assert anna.birth_date == date(1990, 5, 17)  # the disabled field keeps its value
+    assert again.status_code == 200
+    withdrawn = client.post("/me/profile/", {k: v for k, v in form.items() if k != "sms_marketing"})
+    assert withdrawn.status_code == 200 and not consents_in_force(anna.pk)["sms_marketing"]
+    bad = client.post("/me/profile/", {"name": "x" * 300})
+    assert bad.status_code == 400
+
+
+def test_a_bad_birth_date_gets_a_form_message() -> None:
+    client = logged_in(enroll())
+    answer = client.post("/me/profile/", {"name": "Анна", "birth_date": "31.02.1990"})
+    assert answer.status_code == 400 and 'class="error"' in answer.content.decode()

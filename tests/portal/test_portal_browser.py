@@ -75,6 +75,13 @@ def test_a_member_logs_in_and_reads_every_point(
     page.wait_for_url("**/me/program/")
     assert "5 %" in page.locator("main").inner_text()
     assert shoot(page, "portal-program", shots) <= PHONE["width"]
+    page.get_by_role("link", name="Профиль").click()
+    page.wait_for_url("**/me/profile/")
+    page.get_by_label("SMS с предложениями и новостями").check()
+    page.get_by_role("button", name="Сохранить").click()
+    page.wait_for_selector("text=Сохранено.")
+    assert page.get_by_label("SMS с предложениями и новостями").is_checked()
+    assert shoot(page, "portal-profile", shots) <= PHONE["width"]
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url("**/login/")
     assert shoot(page, "portal-login", shots) <= PHONE["width"]

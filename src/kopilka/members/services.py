@@ -235,3 +235,39 @@ def consents_change(
         data={"changes": changes, "source": source},
     )
     return rows
+
+
+class BirthDateSet(DomainError):
+    code = "birth_date_set"
+
+
+@transaction.atomic
+def member_profile_update(
+    *, member_id: int, name: str, birth_date: date | None, actor: Actor
+) -> Member:
+    """The member's own changes: the name, and the birth date once (later only staff change it:
+    it decides the birthday bonus)."""
+    member = Member.objects.select_for_update().get(pk=member_id)
+    changes: dict[str, object] = {}
+    if name != member.name:
+        changes["name"] = name
+    if birth_date is not None and birth_date != member.birth_date:
+        if member.birth_date is not None:
+            raise BirthDateSet(
+                _("The birth date is set already; the staff can correct it."),
+                fields={"birth_date": _("Set already.")},
+            )
+        changes["birth_date"] = birth_date
+    if changes:
+        Member.objects.filter(pk=member_id).update(**changes)
+        audit_record(
+            actor=actor,
+            action="member.profile",
+            target_type="member",
+            target_id=member_id,
+            member_id=member_id,
+            data={k: str(v) for k, v in changes.items()},
+        )
+        for key, value in changes.items():
+            setattr(member, key, value)
+    return member

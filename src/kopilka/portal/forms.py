@@ -27,3 +27,32 @@ class CodeForm(forms.Form):
             }
         ),
     )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=200, required=False)
+    birth_date = forms.DateField(
+        label=_("Birth date"),
+        required=False,
+        help_text=_("Set it once: it brings the birthday bonus. Later only the staff change it."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+SWITCH_LABELS = {
+    "sms_service": _("SMS about my points"),
+    "email_service": _("Email about my points"),
+    "telegram_service": _("Telegram about my points"),
+    "sms_marketing": _("SMS with offers and news"),
+    "email_marketing": _("Email with offers and news"),
+    "telegram_marketing": _("Telegram with offers and news"),
+}
+
+
+class SwitchesForm(forms.Form):
+    """Every consent switch as its own checkbox (advertising ones unticked until the member ticks)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for name, label in SWITCH_LABELS.items():
+            self.fields[name] = forms.BooleanField(label=label, required=False)

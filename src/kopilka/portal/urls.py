@@ -11,4 +11,5 @@ urlpatterns = [
     path("me/history/", views.history, name="history"),
     path("me/purchases/<int:purchase_id>/", views.purchase, name="purchase"),
     path("me/program/", views.program, name="program"),
+    path("me/profile/", views.profile, name="profile"),
 ]

@@ -1,14 +1,21 @@
 """The member's page: login by a one-time code, and the home page (`/me/`)."""
 
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kopilka.core.audit import Actor
+from kopilka.core.errors import DomainError
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
 from kopilka.members.models import Member
-from kopilka.portal.forms import CodeForm, PhoneForm
+from kopilka.members.selectors import consents_in_force
+from kopilka.members.services import consents_change, member_profile_update
+from kopilka.messaging.models import TelegramLink
+from kopilka.messaging.telegram import link_url
+from kopilka.portal.forms import CodeForm, PhoneForm, ProfileForm, SwitchesForm
 from kopilka.portal.selectors import member_history, member_home, member_purchase
 from kopilka.portal.services import LoginRefused, login_code_check, login_code_request, phone_read
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
@@ -91,3 +98,53 @@ def program(request: HttpRequest, member: Member) -> HttpResponse:
     """How it works: the program in force, in sentences generated from its rules."""
     sentences = program_explained(program_in_force())
     return render(request, "portal/program.html", {"sentences": sentences})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest, member: Member) -> HttpResponse:
+    """Name, birth date (once), which messages on which channel, the Telegram link."""
+    switches_now = consents_in_force(member.pk)
+    initial = {"name": member.name, "birth_date": member.birth_date}
+    profile_form = ProfileForm(request.POST or None, initial=initial)
+    profile_form.fields["birth_date"].disabled = member.birth_date is not None  # set once
+    switches = SwitchesForm(request.POST or None, initial=switches_now)
+    saved = False
+    if request.method == "POST" and profile_form.is_valid() and switches.is_valid():
+        actor = Actor(label=f"member:{member.pk}")
+        try:
+            with transaction.atomic():
+                member = member_profile_update(
+                    member_id=member.pk,
+                    name=profile_form.cleaned_data["name"].strip(),
+                    birth_date=profile_form.cleaned_data["birth_date"],
+                    actor=actor,
+                )
+                changed = {
+                    name: value
+                    for name, value in switches.cleaned_data.items()
+                    if value != switches_now.get(name)
+                }
+                if changed:
+                    consents_change(
+                        member_id=member.pk, changes=changed, source="portal", actor=actor
+                    )
+        except DomainError as refused:
+            profile_form.add_error("birth_date", refused.message)
+        else:
+            saved = True
+            profile_form = ProfileForm(
+                initial={"name": member.name, "birth_date": member.birth_date}
+            )
+            switches = SwitchesForm(initial=consents_in_force(member.pk))
+    if member.birth_date is not None:
+        profile_form.fields["birth_date"].disabled = True
+    context = {
+        "profile_form": profile_form,
+        "switches": switches,
+        "saved": saved,
+        "telegram_url": link_url(member.pk),
+        "telegram_linked": TelegramLink.objects.filter(member=member).exists(),
+    }
+    status = 400 if profile_form.errors or switches.errors else 200
+    return render(request, "portal/profile.html", context, status=status)
