@@ -105,3 +105,56 @@ def test_a_bad_birth_date_gets_a_form_message() -> None:
     client = logged_in(enroll())
     answer = client.post("/me/profile/", {"name": "Анна", "birth_date": "31.02.1990"})
     assert answer.status_code == 400 and 'class="error"' in answer.content.decode()
+
+
+def test_the_member_downloads_their_data_and_sees_every_consent(api: Api) -> None:
+    import json
+
+    anna = enroll("+79161234567", name="Анна")
+    buy(api, anna, "R-7", "250.00")
+    client = logged_in(anna)
+    privacy = client.get("/me/privacy/").content.decode()
+    assert ("Согласия" in privacy and "дано" in privacy) or "отозвано" in privacy
+    data = json.loads(client.get("/me/export.json").content)
+    assert data["profile"]["phone"] == "+79161234567"
+    assert [p["receipt_number"] for p in data["purchases"]] == ["R-7"]
+    assert data["purchases"][0]["lines"][0]["sku"] == "CAP"
+    assert data["point_operations"][0]["points"] == 12 and data["consents"]
+    table = client.get("/me/export.csv")
+    assert table["Content-Disposition"] == 'attachment; filename="kopilka-my-data.csv"'
+    assert "R-7" in table.content.decode("utf-8-sig")
+    assert client.get("/me/export.xml").status_code == 404
+
+
+def test_deleting_the_account_erases_the_person_and_keeps_the_ledger(
+    api: Api, settings: Any, tmp_path: Any
+) -> None:
+    from kopilka.ledger.checks import ledger_problems
+    from kopilka.members.models import Card
+    from kopilka.members.selectors import consents_in_force
+    from kopilka.messaging.models import Message
+
+    settings.KOPILKA_VAR_DIR = tmp_path
+    anna = enroll("+79161234567", name="Анна", email="anna@example.ru")
+    buy(api, anna, "R-1")
+    client = logged_in(anna)
+    unconfirmed = client.post("/me/delete/", {})
+    assert unconfirmed.status_code == 400
+    assert Member.objects.get(pk=anna.pk).status == "active"
+    gone = client.post("/me/delete/", {"confirm": "yes"})
+    assert gone.status_code == 200 and "удалён" in gone.content.decode()
+    anna.refresh_from_db()
+    assert (anna.status, anna.name, anna.email, anna.phone) == (
+        "anonymised",
+        "",
+        "",
+        f"anon-{anna.pk}",
+    )
+    assert not Card.objects.filter(member=anna, status="active").exists()
+    assert not any(consents_in_force(anna.pk).values())
+    assert client.get("/me/").url == "/login/"
+    assert Client().post("/login/", {"phone": "+79161234567"}).status_code == 302  # same answer
+    assert not Message.objects.filter(trigger="login_code").exists()
+    assert ledger_problems() == []
+    again = enroll("+79161234567", name="Анна")  # the phone joins again as a new member
+    assert again.pk != anna.pk

@@ -82,6 +82,10 @@ def test_a_member_logs_in_and_reads_every_point(
     page.wait_for_selector("text=Сохранено.")
     assert page.get_by_label("SMS с предложениями и новостями").is_checked()
     assert shoot(page, "portal-profile", shots) <= PHONE["width"]
+    page.get_by_role("link", name="Мои данные").click()
+    page.wait_for_url("**/me/privacy/")
+    assert "SMS" in page.locator(".consents").inner_text()
+    assert shoot(page, "portal-privacy", shots) <= PHONE["width"]
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url("**/login/")
     assert shoot(page, "portal-login", shots) <= PHONE["width"]

@@ -271,3 +271,37 @@ def member_profile_update(
         for key, value in changes.items():
             setattr(member, key, value)
     return member
+
+
+@transaction.atomic
+def member_anonymise(*, member_id: int, actor: Actor) -> None:
+    """The member deletes their account: name, phone, email and birth date are gone, the cards
+    blocked, every consent withdrawn; the ledger and the sales keep their figures under the
+    anonymous row, so `ledger_check` and analytics stay whole, and the phone can join again."""
+    member = Member.objects.select_for_update().get(pk=member_id)
+    if member.status == Member.Status.ANONYMISED:
+        return
+    now = clock.now()
+    Member.objects.filter(pk=member_id).update(
+        phone=f"anon-{member_id}",
+        name="",
+        email="",
+        birth_date=None,
+        status=Member.Status.ANONYMISED,
+    )
+    Card.objects.filter(member_id=member_id, status=Card.Status.ACTIVE).update(
+        status=Card.Status.BLOCKED, blocked_at=now
+    )
+    consents_change(
+        member_id=member_id,
+        changes=dict.fromkeys(CONSENT_SWITCHES, False),
+        source="account_deleted",
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="member.anonymise",
+        target_type="member",
+        target_id=member_id,
+        member_id=member_id,
+    )

@@ -12,4 +12,7 @@ urlpatterns = [
     path("me/purchases/<int:purchase_id>/", views.purchase, name="purchase"),
     path("me/program/", views.program, name="program"),
     path("me/profile/", views.profile, name="profile"),
+    path("me/privacy/", views.privacy, name="privacy"),
+    path("me/export.<str:fmt>", views.export, name="export"),
+    path("me/delete/", views.delete, name="delete"),
 ]

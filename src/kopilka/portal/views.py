@@ -1,5 +1,7 @@
 """The member's page: login by a one-time code, and the home page (`/me/`)."""
 
+import json
+
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,12 +12,14 @@ from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
-from kopilka.members.models import Member
+from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import consents_in_force
-from kopilka.members.services import consents_change, member_profile_update
+from kopilka.members.services import consents_change, member_anonymise, member_profile_update
 from kopilka.messaging.models import TelegramLink
 from kopilka.messaging.telegram import link_url
+from kopilka.portal.export import member_export, member_export_csv
 from kopilka.portal.forms import CodeForm, PhoneForm, ProfileForm, SwitchesForm
+from kopilka.portal.models import LoginCode
 from kopilka.portal.selectors import member_history, member_home, member_purchase
 from kopilka.portal.services import LoginRefused, login_code_check, login_code_request, phone_read
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
@@ -148,3 +152,41 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
     }
     status = 400 if profile_form.errors or switches.errors else 200
     return render(request, "portal/profile.html", context, status=status)
+
+
+@member_required
+def privacy(request: HttpRequest, member: Member) -> HttpResponse:
+    """Each consent with its history, the data download and the account's deletion."""
+    consents = Consent.objects.filter(member=member).order_by("-recorded_at", "-pk")
+    return render(request, "portal/privacy.html", {"consents": consents})
+
+
+@member_required
+def export(request: HttpRequest, member: Member, fmt: str) -> HttpResponse:
+    if fmt not in ("json", "csv"):
+        raise Http404
+    data = member_export(member)
+    if fmt == "csv":
+        response = HttpResponse(
+            "\ufeff" + member_export_csv(data), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        body = json.dumps(data, ensure_ascii=False, indent=1)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kopilka-my-data.{fmt}"'
+    return response
+
+
+@member_required
+@require_POST
+def delete(request: HttpRequest, member: Member) -> HttpResponse:
+    if request.POST.get("confirm") != "yes":
+        consents = Consent.objects.filter(member=member).order_by("-recorded_at", "-pk")
+        context = {"consents": consents, "delete_error": True}
+        return render(request, "portal/privacy.html", context, status=400)
+    with transaction.atomic():
+        member_anonymise(member_id=member.pk, actor=Actor(label=f"member:{member.pk}"))
+        TelegramLink.objects.filter(member=member).delete()
+        LoginCode.objects.filter(member=member).delete()
+    member_logout(request)
+    return render(request, "portal/deleted.html")
