@@ -86,6 +86,12 @@ def test_a_member_logs_in_and_reads_every_point(
     page.wait_for_url("**/me/privacy/")
     assert "SMS" in page.locator(".consents").inner_text()
     assert shoot(page, "portal-privacy", shots) <= PHONE["width"]
+    page.get_by_role("link", name="Карта для кассы").click()
+    page.wait_for_url("**/me/card/")
+    page.wait_for_load_state("networkidle")
+    for image in ("#card-qr", ".barcode"):  # both drawn, not broken images
+        assert page.locator(image).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert shoot(page, "portal-card", shots) <= PHONE["width"]
     page.get_by_role("button", name="Выйти").click()
     page.wait_for_url("**/login/")
     assert shoot(page, "portal-login", shots) <= PHONE["width"]

@@ -298,25 +298,26 @@ def members_create(request: HttpRequest, body: MemberIn) -> Status[MemberOut]:
 
 
 class LookupQuery(Schema):
-    """Exactly one of `phone` and `card`."""
+    """Exactly one of `phone`, `card` and `qr` (the token of the member's digital card)."""
 
     phone: Phone | None = None
     card: CardNumber | None = None
+    qr: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> "LookupQuery":
-        if (self.phone is None) == (self.card is None):
-            raise ValueError(_("Give exactly one of phone and card."))
+        if sum(value is not None for value in (self.phone, self.card, self.qr)) != 1:
+            raise ValueError(_("Give exactly one of phone, card and qr."))
         return self
 
 
 @router.get(
     "/members/lookup",
     response={200: MemberOut, **ERRORS},
-    summary="Поиск по телефону или карте / Find a member by phone or card",
+    summary="Поиск по телефону, карте или QR-коду / Find a member by phone, card or QR code",
 )
 def members_lookup(request: HttpRequest, query: Query[LookupQuery]) -> MemberOut:
-    return member_out(member_find(phone=query.phone, card=query.card))
+    return member_out(member_find(phone=query.phone, card=query.card, qr=query.qr))
 
 
 @router.get(

@@ -15,11 +15,30 @@ def member_get(member_id: int) -> Member:
 
 
 def member_find(
-    *, member_id: int | None = None, phone: str | None = None, card: str | None = None
+    *,
+    member_id: int | None = None,
+    phone: str | None = None,
+    card: str | None = None,
+    qr: str | None = None,
 ) -> Member:
-    """Find a member by id, phone (any common format) or an active card number."""
+    """Find a member by id, phone (any common format), an active card number or the digital
+    card's QR token (`members.card_token`: fresh for a minute or two)."""
     if member_id is not None:
         return member_get(member_id)
+    if qr:
+        from kopilka.members.card_token import card_token_read
+
+        found_id = card_token_read(qr)
+        member = None
+        if found_id is not None:
+            member = Member.objects.filter(pk=found_id, status=Member.Status.ACTIVE).first()
+        if member is None:
+            raise MemberNotFound(
+                _(
+                    "The card's QR code is not valid any more: ask the member to open the card again."
+                )
+            )
+        return member
     if phone:
         try:
             normalized = normalize_phone(phone)

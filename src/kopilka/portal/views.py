@@ -12,11 +12,13 @@ from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
+from kopilka.members.card_token import card_token
 from kopilka.members.models import Consent, Member
-from kopilka.members.selectors import consents_in_force
+from kopilka.members.selectors import consents_in_force, member_card_number
 from kopilka.members.services import consents_change, member_anonymise, member_profile_update
 from kopilka.messaging.models import TelegramLink
 from kopilka.messaging.telegram import link_url
+from kopilka.portal.card import barcode_svg, qr_svg
 from kopilka.portal.export import member_export, member_export_csv
 from kopilka.portal.forms import CodeForm, PhoneForm, ProfileForm, SwitchesForm
 from kopilka.portal.models import LoginCode
@@ -190,3 +192,29 @@ def delete(request: HttpRequest, member: Member) -> HttpResponse:
         LoginCode.objects.filter(member=member).delete()
     member_logout(request)
     return render(request, "portal/deleted.html")
+
+
+@member_required
+def card(request: HttpRequest, member: Member) -> HttpResponse:
+    """The digital card to show at the till: a QR code that changes every minute and the card's
+    barcode and number."""
+    return render(request, "portal/card.html", {"card_number": member_card_number(member)})
+
+
+def _svg(body: bytes) -> HttpResponse:
+    response = HttpResponse(body, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_required
+def card_qr(request: HttpRequest, member: Member) -> HttpResponse:
+    return _svg(qr_svg(card_token(member.pk)))
+
+
+@member_required
+def card_barcode(request: HttpRequest, member: Member) -> HttpResponse:
+    number = member_card_number(member)
+    if number is None:
+        raise Http404
+    return _svg(barcode_svg(number))
