@@ -30,3 +30,18 @@ def format_rubles(kopecks: int) -> str:
     (every line of every answer formats several amounts)."""
     roubles, rest = divmod(abs(kopecks), 100)
     return f"{'-' if kopecks < 0 else ''}{roubles}.{rest:02d}"
+
+
+NBSP = "\u00a0"
+
+
+def number_text(value: int) -> str:
+    """12345 -> "12 345" (non-breaking space), -5 -> "−5": a figure as a member reads it."""
+    return ("−" if value < 0 else "") + f"{abs(int(value)):,}".replace(",", NBSP)
+
+
+def rubles_text(kopecks: int) -> str:
+    """1250000 -> "12 500 ₽", 123450 -> "1 234,50 ₽": money as a member reads it."""
+    whole, cents = divmod(int(kopecks), 100)
+    grouped = number_text(whole)
+    return f"{grouped}{NBSP}₽" if cents == 0 else f"{grouped},{cents:02d}{NBSP}₽"

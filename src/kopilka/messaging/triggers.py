@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
 from kopilka.core import clock
+from kopilka.core.money import number_text
 from kopilka.ledger.models import PointLot, Transfer
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.bonuses import birthday_in
@@ -151,13 +152,10 @@ class _Texts:
 
 
 def _rubles(kopecks: int) -> str:
+    """Money in a message: the figure grouped as `number_text` does, a plain space before ₽."""
     whole, cents = divmod(kopecks, 100)
-    grouped = f"{whole:,}".replace(",", "\u00a0")
+    grouped = number_text(whole)
     return f"{grouped} ₽" if cents == 0 else f"{grouped},{cents:02d} ₽"
-
-
-def _number(value: int) -> str:
-    return f"{value:,}".replace(",", "\u00a0")
 
 
 @dataclass
@@ -179,8 +177,8 @@ def member_values(member: Member, now: datetime, language: str) -> dict[str, str
     with translation.override(language):
         return {
             "name": member.name or gettext("dear customer"),
-            "balance": _number(balance.available),
-            "expiring_points": _number(sum(e.points for e in soon)),
+            "balance": number_text(balance.available),
+            "expiring_points": number_text(sum(e.points for e in soon)),
             "expiring_date": valid_through(soon[0].expires_at, language) if soon else "",
         }
 
@@ -294,7 +292,7 @@ def points_earned(q: _Queue, day: date) -> None:
     trigger = TRIGGERS["points_earned"]
     shown = valid_through(end, q.language)
     for member, channels in q.each(trigger, earned):
-        extra = {"points": _number(int(earned[member.pk])), "day": shown}
+        extra = {"points": number_text(int(earned[member.pk])), "day": shown}
         q.queue(trigger, member, channels, day.isoformat(), extra)
 
 
@@ -308,7 +306,7 @@ def purchase_points_earned(*, member_id: int, purchase_id: int, points: int, at:
     trigger = TRIGGERS["points_earned"]
     day = valid_through(clock.start_of_business_day(run.day + timedelta(days=1)), q.language)
     for member, channels in q.each(trigger, [member_id]):
-        extra = {"points": _number(points), "day": day}
+        extra = {"points": number_text(points), "day": day}
         q.queue(trigger, member, channels, f"purchase-{purchase_id}", extra)
     return run.queued.get(trigger.name, 0)
 
@@ -359,7 +357,7 @@ def rewards_affordable(q: _Queue, day: date) -> None:
         if offers:
             best = max(offers, key=lambda o: (o.reward.points_price, o.reward.code))
             reward = best.reward
-            extra = {"reward": reward.name, "reward_price": _number(reward.points_price)}
+            extra = {"reward": reward.name, "reward_price": number_text(reward.points_price)}
             q.queue(trigger, member, channels, f"{reward.code}:{reward.points_price}", extra)
 
 

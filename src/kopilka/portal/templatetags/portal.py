@@ -2,21 +2,13 @@
 
 from django import template
 
+from kopilka.core.money import number_text, rubles_text
+
 register = template.Library()
-NBSP = "\u00a0"
 
 
-@register.filter
-def points(value: int) -> str:
-    sign = "−" if value < 0 else ""
-    return sign + f"{abs(int(value)):,}".replace(",", NBSP)
-
-
-@register.filter
-def rubles(kopecks: int) -> str:
-    whole, cents = divmod(int(kopecks), 100)
-    grouped = f"{whole:,}".replace(",", NBSP)
-    return f"{grouped}{NBSP}₽" if cents == 0 else f"{grouped},{cents:02d}{NBSP}₽"
+register.filter("points", number_text)
+register.filter("rubles", rubles_text)
 
 
 @register.filter
