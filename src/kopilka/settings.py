@@ -296,7 +296,15 @@ LOGGING = {
 
 
 # The version of the consent text a member agrees to (152-FZ: which text, when, through what).
+# Its documents are templates portal/consent/<version>/{personal_data,marketing}.html: a new text
+# is a new directory, and the old ones stay, so a member can read what they agreed to.
 KOPILKA_CONSENT_TEXT_VERSION = os.environ.get("KOPILKA_CONSENT_TEXT_VERSION", "2026-11")
+# The operator of the personal data (152-FZ art. 9 p. 4: named in the consent with its address).
+KOPILKA_OPERATOR = {
+    "name": os.environ.get("KOPILKA_OPERATOR_NAME", "ООО «Копилка» (демо)"),
+    "address": os.environ.get("KOPILKA_OPERATOR_ADDRESS", "г. Москва, ул. Примерная, д. 1"),
+    "email": os.environ.get("KOPILKA_OPERATOR_EMAIL", "privacy@kopilka.example"),
+}
 KOPILKA_RULES_CACHE_SECONDS = env_int("KOPILKA_RULES_CACHE_SECONDS", 5)
 
 # Analytics: snapshots (Parquet files) live here; the gross margin prices the simple ROI.

@@ -143,6 +143,30 @@ class Consent(models.Model):
         _("source"), max_length=100, help_text=_("where it was given: terminal, portal, import")
     )
     text_version = models.CharField(_("text version"), max_length=32)
+    # the evidence (152-FZ, 126-FZ art. 44.1): to what, from where, by whom, how it was confirmed
+    address = models.CharField(
+        _("address"), max_length=254, blank=True, default="", help_text=_("phone or email")
+    )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True, default="")
+    store = models.ForeignKey(
+        "pos.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor = models.CharField(
+        _("recorded by"), max_length=150, blank=True, default="", help_text=_("terminal, staff")
+    )
+    confirmed_by = models.CharField(
+        _("confirmed by"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("how the person proved the address: sms_code, telegram, email_link"),
+    )
 
     class Meta:
         verbose_name = _("consent")

@@ -5,12 +5,14 @@ from datetime import date
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import Conflict, DomainError, NotFound
 from kopilka.core.ids import new_card_number
+from kopilka.core.login_throttle import client_ip
 from kopilka.core.phones import normalize_phone
 from kopilka.members.models import Card, Consent, Member
 from kopilka.program.selectors import program_in_force
@@ -45,14 +47,54 @@ class ConsentChoices:
     personal_data: bool
     sms_marketing: bool = False
     email_marketing: bool = False
+    telegram_marketing: bool = False
 
 
 def _consent_rows(choices: ConsentChoices) -> list[tuple[str, str, bool]]:
-    return [
+    rows: list[tuple[str, str, bool]] = [
         (Consent.Purpose.PERSONAL_DATA, Consent.Channel.ANY, choices.personal_data),
         (Consent.Purpose.MARKETING, Consent.Channel.SMS, choices.sms_marketing),
         (Consent.Purpose.MARKETING, Consent.Channel.EMAIL, choices.email_marketing),
     ]
+    if choices.telegram_marketing:  # unticked: nothing to record (no chat is linked yet)
+        rows.append((Consent.Purpose.MARKETING, Consent.Channel.TELEGRAM, True))
+    return rows
+
+
+@dataclass(frozen=True)
+class ConsentEvidence:
+    """Where a decision was made, kept with it: the web form's IP and browser, the till's store,
+    and how the person proved the address (`sms_code`, `telegram`, `email_link`)."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    store_id: int | None = None
+    confirmed_by: str = ""
+    telegram_chat: str = ""
+
+    @classmethod
+    def web(cls, request: HttpRequest, confirmed_by: str = "") -> "ConsentEvidence":
+        """A decision made on one of our pages: the client's IP address and browser."""
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        return cls(ip=client_ip(request), user_agent=agent[:300], confirmed_by=confirmed_by)
+
+    def row(self, member: Member, channel: str, actor: Actor) -> dict[str, object]:
+        """The evidence fields of a consent row for `member` on `channel`."""
+        addresses: dict[str, str] = {
+            Consent.Channel.ANY: member.phone,
+            Consent.Channel.SMS: member.phone,
+            Consent.Channel.EMAIL: member.email,
+            Consent.Channel.TELEGRAM: self.telegram_chat,
+        }
+        address = addresses.get(channel, "")
+        return {
+            "address": address,
+            "ip": self.ip,
+            "user_agent": self.user_agent[:300],
+            "store_id": self.store_id,
+            "actor": actor.label[:150],
+            "confirmed_by": self.confirmed_by,
+        }
 
 
 @transaction.atomic
@@ -69,6 +111,7 @@ def member_enroll(
     card_number: str | None = None,
     store_id: int | None = None,
     referrer_code: str | None = None,
+    evidence: ConsentEvidence | None = None,
 ) -> Member:
     """Enrol a member with a card (given or newly generated) and their consent decisions; the
     program's welcome bonus (and the profile bonus, if the form was complete) in the same
@@ -116,6 +159,7 @@ def member_enroll(
     except IntegrityError as exc:
         raise MemberExists(_("A member with this phone or card is already enrolled.")) from exc
     version = settings.KOPILKA_CONSENT_TEXT_VERSION
+    evidence = evidence or ConsentEvidence(store_id=store_id)
     Consent.objects.bulk_create(
         Consent(
             member=member,
@@ -125,6 +169,7 @@ def member_enroll(
             recorded_at=now,
             source=source,
             text_version=version,
+            **evidence.row(member, channel, actor),
         )
         for purpose, channel, given in _consent_rows(consents)
     )
@@ -201,7 +246,12 @@ CONSENT_SWITCHES = {
 
 @transaction.atomic
 def consents_change(
-    *, member_id: int, changes: dict[str, bool], source: str, actor: Actor
+    *,
+    member_id: int,
+    changes: dict[str, bool],
+    source: str,
+    actor: Actor,
+    evidence: ConsentEvidence | None = None,
 ) -> list[Consent]:
     """Record the member's decisions (`{"sms_marketing": False}`): one consent row each, with its
     source and the consent text's version; the latest row for a switch is in force."""
@@ -211,9 +261,11 @@ def consents_change(
             _("Unknown consent switches."),
             fields={name: _("Not a consent switch.") for name in unknown},
         )
-    if not Member.objects.filter(pk=member_id).exists():
+    member = Member.objects.filter(pk=member_id).first()
+    if member is None:
         raise MemberNotFound(_("No member with this id."))
     now = clock.now()
+    evidence = evidence or ConsentEvidence()
     rows = Consent.objects.bulk_create(
         Consent(
             member_id=member_id,
@@ -223,6 +275,7 @@ def consents_change(
             recorded_at=now,
             source=source,
             text_version=settings.KOPILKA_CONSENT_TEXT_VERSION,
+            **evidence.row(member, CONSENT_SWITCHES[name][1], actor),
         )
         for name, given in sorted(changes.items())
     )
@@ -298,6 +351,11 @@ def member_anonymise(*, member_id: int, actor: Actor) -> None:
         source="account_deleted",
         actor=actor,
     )
+    # the decisions stay as proof that messages were sent lawfully, without whom they named
+    Consent.objects.filter(member_id=member_id).update(address="", ip=None, user_agent="")
+    from kopilka.messaging.models import Message  # messaging builds on members
+
+    Message.objects.filter(member_id=member_id).update(address="", text="", subject="")
     audit_record(
         actor=actor,
         action="member.anonymise",

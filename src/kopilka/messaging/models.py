@@ -36,8 +36,13 @@ class Message(models.Model):
         NO_ADDRESS = "no_address", _("no address on this channel")
         SERVICE_OFF = "service_off", _("the member turned these messages off")
 
-    member = models.ForeignKey(
-        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="+"
+    member = models.ForeignKey(  # null: a code to a phone that is not a member yet (joining)
+        "members.Member",
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)

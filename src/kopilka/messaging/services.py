@@ -45,18 +45,19 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-EXEMPT_FROM_QUIET_HOURS = {"login_code"}
+EXEMPT_FROM_QUIET_HOURS = {"login_code", "join_code"}
 CLAIMED_FIELDS = [
     "status", "lease_until", "attempts", "address", "consent", "consent_text_version", "reason",
 ]  # fmt: skip
 UNSUBSCRIBE_SOURCES = ("unsubscribe", "sms:stop", "telegram:stop")  # the member's own "stop"
-ALWAYS_SENT = {"login_code"}  # a code the member asked for is never switched off
+ALWAYS_SENT = {"login_code", "join_code"}  # a code the person asked for is never switched off
+TO_ADDRESS = {"join_code"}  # sent to the address it was queued with: there is no member yet
 R = Message.Reason
 
 
 def message_queue(
     *,
-    member_id: int,
+    member_id: int | None,
     channel: str,
     purpose: str,
     trigger: str,
@@ -65,13 +66,18 @@ def message_queue(
     subject: str = "",
     language: str = "ru",
     due_at: datetime | None = None,
+    address: str = "",
 ) -> Message | None:
-    """Queue one message; None when (trigger, member, occasion) was queued before."""
+    """Queue one message; None when (trigger, member, occasion) was queued before. A message
+    with no member (a `TO_ADDRESS` trigger) goes to `address`, with no consent to check."""
+    if (member_id is None) != (trigger in TO_ADDRESS and bool(address)):
+        raise ValueError(f"{trigger}: a member, or an address for {sorted(TO_ADDRESS)}")
     now = clock.now()
     try:
         with transaction.atomic():
             return Message.objects.create(
                 member_id=member_id,
+                address=address,
                 channel=channel,
                 purpose=purpose,
                 trigger=trigger,
@@ -122,7 +128,7 @@ def _zone(member: Member) -> ZoneInfo:
     return ZoneInfo(store.time_zone) if store is not None else clock.business_tz()
 
 
-ConsentKey = tuple[int, str, str]  # member, purpose, channel
+ConsentKey = tuple[int | None, str, str]  # member, purpose, channel
 
 
 @dataclass
@@ -187,7 +193,11 @@ def _sent_lately(member_ids: list[int], channel: str, now: datetime, days: int) 
 
 def _outgoing(message: Message, address: str) -> Outgoing:
     marketing = message.purpose == Message.Purpose.MARKETING
-    link = unsubscribe_url(message.member_id, message.channel) if marketing else ""
+    link = (
+        unsubscribe_url(message.member_id, message.channel)
+        if marketing and message.member_id
+        else ""
+    )
     text = message.text
     if link and message.channel == Message.Channel.SMS:
         text = sms_unsubscribe_added(text, link, message.language)
@@ -226,7 +236,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     )
     if not messages:
         return []
-    member_ids = sorted({message.member_id for message in messages})
+    member_ids = sorted({m.member_id for m in messages if m.member_id is not None})
     members = {
         m.pk: m
         for m in Member.objects.select_for_update(of=("self",))
@@ -247,8 +257,11 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     deferred: dict[datetime, list[int]] = {}
     claimed: list[_Claimed] = []
     for message in messages:
-        member = members[message.member_id]
         resumed = message.status == Message.Status.SENDING  # its lease ran out
+        if message.member_id is None:  # a code to someone joining: no consent, no quiet hours
+            claimed.append(_claim(message, message.address, None, now, resumed))
+            continue
+        member = members[message.member_id]
         address = _address(member, message.channel, chats)
         reason, consent = _consents_reason(member, address, consents, message)
         if reason:
@@ -265,14 +278,7 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
                 suppressed.setdefault(R.FREQUENCY_CAP, []).append(message.pk)
                 continue
             counts[message.member_id] = counts.get(message.member_id, 0) + 1
-        message.status = Message.Status.SENDING
-        message.lease_until = now + LEASE
-        message.attempts += 1
-        message.address = address
-        message.consent = consent
-        message.consent_text_version = consent.text_version if consent else ""
-        message.reason = ""
-        claimed.append(_Claimed(message, _outgoing(message, address), resumed))
+        claimed.append(_claim(message, address, consent, now, resumed))
     for reason, ids in suppressed.items():
         Message.objects.filter(pk__in=ids).update(
             status=Message.Status.SUPPRESSED, reason=reason, lease_until=None
@@ -283,6 +289,19 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
         report.deferred += len(ids)
     update_rows([c.message for c in claimed], CLAIMED_FIELDS)
     return claimed
+
+
+def _claim(
+    message: Message, address: str, consent: Consent | None, now: datetime, resumed: bool
+) -> _Claimed:
+    message.status = Message.Status.SENDING
+    message.lease_until = now + LEASE
+    message.attempts += 1
+    message.address = address
+    message.consent = consent
+    message.consent_text_version = consent.text_version if consent else ""
+    message.reason = ""
+    return _Claimed(message, _outgoing(message, address), resumed)
 
 
 def _consents_reason(

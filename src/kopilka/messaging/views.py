@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from kopilka.core.audit import Actor
 from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import consent_latest
-from kopilka.members.services import consents_change
+from kopilka.members.services import ConsentEvidence, consents_change
 from kopilka.messaging.unsubscribe import unsubscribe_read
 
 
@@ -30,6 +30,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                 changes={f"{channel}_marketing": False},
                 source="unsubscribe:one-click" if one_click else "unsubscribe:link",
                 actor=Actor(label=f"member:{member.pk}"),
+                evidence=ConsentEvidence.web(request, confirmed_by="signed_link"),
             )
         done = True
     channel_label = Consent.Channel(channel).label

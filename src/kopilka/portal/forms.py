@@ -1,6 +1,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+SWITCH_LABELS = {
+    "sms_service": _("SMS about my points"),
+    "email_service": _("Email about my points"),
+    "telegram_service": _("Telegram about my points"),
+    "sms_marketing": _("SMS with offers and news"),
+    "email_marketing": _("Email with offers and news"),
+    "telegram_marketing": _("Telegram with offers and news"),
+}
+
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
@@ -10,6 +19,42 @@ class PhoneForm(forms.Form):
             attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "autofocus": True}
         ),
     )
+
+
+class JoinForm(forms.Form):
+    """Joining: the personal-data consent is its own required box (152-FZ art. 9, from
+    2025-09-01: never bundled); each advertising channel its own optional, unticked box."""
+
+    phone = PhoneForm.base_fields["phone"]
+    name = forms.CharField(
+        label=_("How should we call you"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email (not required)"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    personal_data = forms.BooleanField(
+        label=_("I consent to the processing of my personal data"),
+        error_messages={"required": _("Without this consent we cannot keep your card.")},
+    )
+    sms_marketing = forms.BooleanField(label=SWITCH_LABELS["sms_marketing"], required=False)
+    email_marketing = forms.BooleanField(label=SWITCH_LABELS["email_marketing"], required=False)
+    telegram_marketing = forms.BooleanField(
+        label=SWITCH_LABELS["telegram_marketing"], required=False
+    )
+
+    def advertising(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("sms_marketing", "email_marketing", "telegram_marketing")]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if data.get("email_marketing") and not data.get("email"):
+            self.add_error("email", _("Enter the email the offers should come to."))
+        return data
 
 
 class CodeForm(forms.Form):
@@ -37,16 +82,6 @@ class ProfileForm(forms.Form):
         help_text=_("Set it once: it brings the birthday bonus. Later only the staff change it."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-
-
-SWITCH_LABELS = {
-    "sms_service": _("SMS about my points"),
-    "email_service": _("Email about my points"),
-    "telegram_service": _("Telegram about my points"),
-    "sms_marketing": _("SMS with offers and news"),
-    "email_marketing": _("Email with offers and news"),
-    "telegram_marketing": _("Telegram with offers and news"),
-}
 
 
 class SwitchesForm(forms.Form):

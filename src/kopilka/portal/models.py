@@ -5,10 +5,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LoginCode(models.Model):
-    """A code asked for a phone. A phone with no member gets a row too (and no message), so the
-    limits and the answers are the same whether or not the phone is registered."""
+    """A code asked for a phone. To log in, a phone with no member gets a row too (and no
+    message), so the limits and the answers are the same whether or not it is registered; to
+    join, the code goes to the phone whoever it belongs to, and proves it before the account
+    exists."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("login")
+        JOIN = "join", _("joining")
 
     phone = models.CharField(_("phone"), max_length=16)
+    purpose = models.CharField(
+        _("purpose"), max_length=8, choices=Purpose.choices, default=Purpose.LOGIN
+    )
     member = models.ForeignKey(
         "members.Member",
         verbose_name=_("member"),

@@ -1,5 +1,6 @@
-"""Login to the member's page by a one-time code: asked for a phone, sent through the member's
-channel (the linked Telegram chat, else SMS), checked once.
+"""Login to the member's page and joining the program, both by a one-time code: asked for a
+phone, sent through the member's channel (the linked Telegram chat, else SMS; to join, SMS to the
+phone given, before any account exists), checked once.
 
 A code is 6 digits, stored as an HMAC (never the digits), valid `CODE_MINUTES`, dead after
 `TRIES` wrong tries; a phone gets at most `CODES_PER_PHONE` codes and an IP address
@@ -10,6 +11,7 @@ registered one (a row is written and nothing is sent), so the page tells no one 
 import hashlib
 import hmac
 import secrets
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,9 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kopilka.core import clock
+from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.core.phones import InvalidPhone, normalize_phone
 from kopilka.members.models import Member
+from kopilka.members.services import ConsentChoices, ConsentEvidence, MemberExists, member_enroll
 from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.services import message_queue
 from kopilka.portal.models import LoginCode
@@ -49,11 +53,8 @@ def phone_read(raw: str) -> str:
         raise LoginRefused(message, fields={"phone": message}) from None
 
 
-@transaction.atomic
-def login_code_request(*, phone: str, ip: str | None) -> None:
-    """Send a code to the member with this phone (if any), within the limits."""
-    now = clock.now()
-    recent = LoginCode.objects.filter(created_at__gt=now - WINDOW)
+def _limits_check(phone: str, ip: str | None) -> None:
+    recent = LoginCode.objects.filter(created_at__gt=clock.now() - WINDOW)
     if recent.filter(phone=phone).count() >= CODES_PER_PHONE or (
         ip and recent.filter(ip=ip).count() >= settings.KOPILKA_LOGIN_CODES_PER_IP
     ):
@@ -61,16 +62,31 @@ def login_code_request(*, phone: str, ip: str | None) -> None:
             _("Too many codes were asked. Try again in %(minutes)s minutes.")
             % {"minutes": int(WINDOW.total_seconds() // 60)}
         )
-    member = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
+
+
+def _code_new(
+    phone: str, purpose: str, member: Member | None, ip: str | None
+) -> tuple[LoginCode, str]:
+    now = clock.now()
     code = f"{secrets.randbelow(10**6):06d}"
     login = LoginCode.objects.create(
         phone=phone,
+        purpose=purpose,
         member=member,
         code_hash=_hash(phone, code),
         created_at=now,
         expires_at=now + timedelta(minutes=CODE_MINUTES),
         ip=ip,
     )
+    return login, code
+
+
+@transaction.atomic
+def login_code_request(*, phone: str, ip: str | None) -> None:
+    """Send a code to the member with this phone (if any), within the limits."""
+    _limits_check(phone, ip)
+    member = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
+    login, code = _code_new(phone, LoginCode.Purpose.LOGIN, member, ip)
     if member is None:
         return
     linked = TelegramLink.objects.filter(member=member).exists()
@@ -87,35 +103,118 @@ def login_code_request(*, phone: str, ip: str | None) -> None:
     )
 
 
+@transaction.atomic
+def join_code_request(*, phone: str, ip: str | None) -> None:
+    """Send a code by SMS to the phone someone wants to join with, within the same limits."""
+    _limits_check(phone, ip)
+    login, code = _code_new(phone, LoginCode.Purpose.JOIN, None, ip)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    text = _("Kopilka code to join the program: %(code)s. Do not tell it to anyone.") % {
+        "code": code
+    }
+    message_queue(
+        member_id=None,
+        address=phone,
+        channel=Message.Channel.SMS,
+        purpose=Message.Purpose.SERVICE,
+        trigger="join_code",
+        occasion=str(login.pk),
+        text=text,
+        language=language,
+    )
+
+
 WRONG = gettext_noop("The code is wrong or no longer valid. Ask for a new one.")
+
+
+def _refused() -> LoginRefused:
+    return LoginRefused(_(WRONG), fields={"code": _(WRONG)})
 
 
 def login_code_check(*, phone: str, code: str) -> Member:
     """The member the code logs in; LoginRefused for a wrong, used, expired or worn-out code."""
-    member = _code_try(phone, code.strip())
-    if member is None:
-        raise LoginRefused(_(WRONG), fields={"code": _(WRONG)})
+    login = _code_use(phone, code.strip(), LoginCode.Purpose.LOGIN)
+    member = login.member if login is not None else None
+    if member is None or member.status != Member.Status.ACTIVE:
+        raise _refused()
     return member
 
 
+@dataclass(frozen=True)
+class Joining:
+    """What the join form asked, kept in the session until the code proves the phone."""
+
+    phone: str
+    name: str = ""
+    email: str = ""
+    sms_marketing: bool = False
+    email_marketing: bool = False
+    telegram_marketing: bool = False
+    store_id: int | None = None
+    ip: str | None = None  # where the boxes were ticked
+    user_agent: str = ""
+
+    def stored(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, stored: object) -> "Joining | None":
+        if not isinstance(stored, dict) or not isinstance(stored.get("phone"), str):
+            return None
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in names})
+
+
+def join_confirm(*, joining: Joining, code: str) -> tuple[Member, bool]:
+    """(the member, whether just enrolled): the code proves the phone, and the member is enrolled
+    with the decisions the form recorded; a phone that is a member already just logs in."""
+    if _code_use(joining.phone, code.strip(), LoginCode.Purpose.JOIN) is None:
+        raise _refused()
+    existing = Member.objects.filter(phone=joining.phone, status=Member.Status.ACTIVE).first()
+    if existing is not None:
+        return existing, False
+    try:
+        member = member_enroll(
+            phone=joining.phone,
+            name=joining.name,
+            email=joining.email,
+            consents=ConsentChoices(
+                personal_data=True,
+                sms_marketing=joining.sms_marketing,
+                email_marketing=joining.email_marketing,
+                telegram_marketing=joining.telegram_marketing,
+            ),
+            actor=Actor(label="member:portal"),
+            source="portal:join",
+            store_id=joining.store_id,
+            evidence=ConsentEvidence(
+                ip=joining.ip,
+                user_agent=joining.user_agent,
+                store_id=joining.store_id,
+                confirmed_by="sms_code",
+            ),
+        )
+    except MemberExists:  # the same form confirmed twice at once: the other one enrolled
+        return Member.objects.get(phone=joining.phone, status=Member.Status.ACTIVE), False
+    return member, True
+
+
 @transaction.atomic
-def _code_try(phone: str, code: str) -> Member | None:
-    """Count a try of the phone's latest live code (committed, right or wrong)."""
+def _code_use(phone: str, code: str, purpose: str) -> LoginCode | None:
+    """Count a try of the phone's latest live code (committed, right or wrong); the code when
+    right (used up)."""
     now = clock.now()
     login = (
         LoginCode.objects.select_for_update()
-        .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
+        .filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now)
         .order_by("-created_at", "-pk")
         .first()
     )
     if login is None or login.tries >= TRIES:
         return None
     login.tries += 1
-    member = login.member
     right = hmac.compare_digest(login.code_hash, _hash(phone, code))
-    if right and member is not None and member.status == Member.Status.ACTIVE:
+    if right:
         login.used_at = now
-        login.save(update_fields=["tries", "used_at"])
-        return member
-    login.save(update_fields=["tries"])
-    return None
+    login.save(update_fields=["tries", "used_at"])
+    return login if right else None

@@ -1,10 +1,14 @@
 """The member's page: login by a one-time code, and the home page (`/me/`)."""
 
 import json
+import re
 
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,20 +19,36 @@ from kopilka.ledger.models import Transfer
 from kopilka.members.card_token import card_token
 from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import consents_in_force, member_card_number
-from kopilka.members.services import consents_change, member_anonymise, member_profile_update
+from kopilka.members.services import (
+    ConsentEvidence,
+    consents_change,
+    member_anonymise,
+    member_profile_update,
+)
 from kopilka.messaging.models import TelegramLink
 from kopilka.messaging.telegram import link_url
 from kopilka.portal.card import barcode_svg, qr_svg
 from kopilka.portal.export import member_export, member_export_csv
-from kopilka.portal.forms import CodeForm, PhoneForm, ProfileForm, SwitchesForm
+from kopilka.portal.forms import CodeForm, JoinForm, PhoneForm, ProfileForm, SwitchesForm
 from kopilka.portal.models import LoginCode
 from kopilka.portal.selectors import member_history, member_home, member_purchase
-from kopilka.portal.services import LoginRefused, login_code_check, login_code_request, phone_read
+from kopilka.portal.services import (
+    Joining,
+    LoginRefused,
+    join_code_request,
+    join_confirm,
+    login_code_check,
+    login_code_request,
+    phone_read,
+)
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
+from kopilka.pos.models import Store
 from kopilka.program.engine.explain import program_explained
 from kopilka.program.selectors import program_in_force
 
 PENDING_PHONE = "portal_login_phone"
+JOINING = "portal_joining"
+WELCOME = "portal_welcome"
 
 
 @require_http_methods(["GET", "POST"])
@@ -67,6 +87,84 @@ def code(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/code.html", {"form": form, "phone": phone}, status=status)
 
 
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, store: str | None = None) -> HttpResponse:
+    """Join in under a minute: phone, name, the consents; a code to the phone proves it, and only
+    then the account exists. `/join/<store>/` (the in-store QR code) records the store."""
+    found = get_object_or_404(Store, code=store) if store else None
+    if current_member(request) is not None:
+        return redirect("portal:home")
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            phone = phone_read(data["phone"])
+            join_code_request(phone=phone, ip=client_ip(request))
+        except LoginRefused as refused:
+            form.add_error("phone", refused.message)
+        else:
+            evidence = ConsentEvidence.web(request)
+            request.session[JOINING] = Joining(
+                phone=phone,
+                name=data["name"].strip(),
+                email=data["email"].strip().lower(),
+                sms_marketing=data["sms_marketing"],
+                email_marketing=data["email_marketing"],
+                telegram_marketing=data["telegram_marketing"],
+                store_id=found.pk if found else None,
+                ip=evidence.ip,
+                user_agent=evidence.user_agent,
+            ).stored()
+            return redirect("portal:join-code")
+    status = 400 if form.errors else 200
+    context = {"form": form, "store": found, "version": settings.KOPILKA_CONSENT_TEXT_VERSION}
+    return render(request, "portal/join.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def join_code(request: HttpRequest) -> HttpResponse:
+    joining = Joining.read(request.session.get(JOINING))
+    if joining is None:
+        return redirect("portal:join")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member, new = join_confirm(joining=joining, code=form.cleaned_data["code"])
+        except LoginRefused as refused:
+            form.add_error("code", refused.message)
+        else:
+            member_login(request, member)  # a new session: the form's data goes with the old
+            request.session[WELCOME] = "joined" if new else "member_already"
+            return redirect("portal:home")
+    status = 400 if form.errors else 200
+    context = {"form": form, "phone": joining.phone}
+    return render(request, "portal/join_code.html", context, status=status)
+
+
+CONSENT_DOCUMENTS = {"personal-data": "personal_data", "marketing": "marketing"}
+
+
+def consent_document(request: HttpRequest, document: str) -> HttpResponse:
+    """The text a consent was given to, by its version (`?version=`, default the one in force):
+    each consent is its own document, never bundled with another."""
+    version = request.GET.get("version", settings.KOPILKA_CONSENT_TEXT_VERSION)
+    name = CONSENT_DOCUMENTS.get(document)
+    if name is None or not re.fullmatch(r"[\w.-]{1,32}", version):
+        raise Http404
+    language = translation.get_language() or "ru"
+    try:  # a legal text is written in each language, not translated phrase by phrase
+        page = select_template(
+            [
+                f"portal/consent/{version}/{name}.{language}.html",
+                f"portal/consent/{version}/{name}.ru.html",
+            ]
+        )
+    except TemplateDoesNotExist:
+        raise Http404 from None
+    context = {"version": version, "operator": settings.KOPILKA_OPERATOR}
+    return HttpResponse(page.render(context, request))
+
+
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     member_logout(request)
@@ -76,7 +174,9 @@ def logout(request: HttpRequest) -> HttpResponse:
 @member_required
 def home(request: HttpRequest, member: Member) -> HttpResponse:
     language = translation.get_language() or "ru"
-    return render(request, "portal/home.html", {"home": member_home(member, language)})
+    welcome = request.session.pop(WELCOME, "")
+    context = {"home": member_home(member, language), "welcome": welcome}
+    return render(request, "portal/home.html", context)
 
 
 @member_required
@@ -133,7 +233,11 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
                 }
                 if changed:
                     consents_change(
-                        member_id=member.pk, changes=changed, source="portal", actor=actor
+                        member_id=member.pk,
+                        changes=changed,
+                        source="portal",
+                        actor=actor,
+                        evidence=ConsentEvidence.web(request, confirmed_by="portal_login"),
                     )
         except DomainError as refused:
             profile_form.add_error("birth_date", refused.message)

@@ -21,7 +21,7 @@ class Outgoing:
     subject: str
     purpose: str
     trigger: str
-    member_id: int
+    member_id: int | None  # None: a code to someone joining
     language: str
     unsubscribe_url: str  # marketing only; "" otherwise
 
