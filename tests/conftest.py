@@ -205,3 +205,17 @@ def browser_page(live_server: Any) -> Iterator[Any]:
         # close them here, or PostgreSQL's test database cannot be dropped at the end.
         connections.close_all()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is (WCAG 2.1 A and AA: labels,
+    contrast, names, landmarks), one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = Axe().run(page, options=options).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]

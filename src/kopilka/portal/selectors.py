@@ -16,7 +16,7 @@ from kopilka.ledger.selectors import (
     transfer_description,
     transfer_reasons,
 )
-from kopilka.members.models import Member
+from kopilka.members.models import Consent, Member
 from kopilka.members.selectors import member_card_number
 from kopilka.members.tiers import TierStatus, tier_status
 from kopilka.messaging.texts import valid_through
@@ -163,3 +163,21 @@ def member_purchase(member: Member, purchase_id: int) -> tuple[Purchase, list[Li
         for line in purchase.lines.order_by("position")
     ]
     return purchase, lines
+
+
+@dataclass(frozen=True)
+class Decision:
+    consent: Consent
+    withdrew: bool  # a consent given before; a box left unticked at joining was never given
+
+
+def consent_history(member: Member) -> list[Decision]:
+    """The member's consent decisions, newest first."""
+    decisions = []
+    given_before: set[tuple[str, str]] = set()
+    for consent in Consent.objects.filter(member=member).order_by("recorded_at", "pk"):
+        key = (consent.purpose, consent.channel)
+        decisions.append(Decision(consent, not consent.given and key in given_before))
+        if consent.given:
+            given_before.add(key)
+    return decisions[::-1]

@@ -17,7 +17,7 @@ from kopilka.core.errors import DomainError
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
 from kopilka.members.card_token import card_token
-from kopilka.members.models import Consent, Member
+from kopilka.members.models import Member
 from kopilka.members.selectors import consents_in_force, member_card_number
 from kopilka.members.services import (
     ConsentEvidence,
@@ -31,7 +31,7 @@ from kopilka.portal.card import barcode_svg, qr_svg
 from kopilka.portal.export import member_export, member_export_csv
 from kopilka.portal.forms import CodeForm, JoinForm, PhoneForm, ProfileForm, SwitchesForm
 from kopilka.portal.models import LoginCode
-from kopilka.portal.selectors import member_history, member_home, member_purchase
+from kopilka.portal.selectors import consent_history, member_history, member_home, member_purchase
 from kopilka.portal.services import (
     Joining,
     LoginRefused,
@@ -263,8 +263,7 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
 @member_required
 def privacy(request: HttpRequest, member: Member) -> HttpResponse:
     """Each consent with its history, the data download and the account's deletion."""
-    consents = Consent.objects.filter(member=member).order_by("-recorded_at", "-pk")
-    return render(request, "portal/privacy.html", {"consents": consents})
+    return render(request, "portal/privacy.html", {"consents": consent_history(member)})
 
 
 @member_required
@@ -287,8 +286,7 @@ def export(request: HttpRequest, member: Member, fmt: str) -> HttpResponse:
 @require_POST
 def delete(request: HttpRequest, member: Member) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
-        consents = Consent.objects.filter(member=member).order_by("-recorded_at", "-pk")
-        context = {"consents": consents, "delete_error": True}
+        context = {"consents": consent_history(member), "delete_error": True}
         return render(request, "portal/privacy.html", context, status=400)
     with transaction.atomic():
         member_anonymise(member_id=member.pk, actor=Actor(label=f"member:{member.pk}"))
