@@ -2,14 +2,17 @@
 
 import json
 import re
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
+from django.templatetags.static import static
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kopilka.core.audit import Actor
@@ -320,3 +323,40 @@ def card_barcode(request: HttpRequest, member: Member) -> HttpResponse:
     if number is None:
         raise Http404
     return _svg(barcode_svg(number))
+
+
+def manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest: the member's page installs as an app that opens on the card."""
+    icons = [
+        {"src": static(f"portal/{name}.png"), "sizes": size, "type": "image/png", "purpose": use}
+        for name, size, use in [
+            ("icon-192", "192x192", "any"),
+            ("icon-512", "512x512", "any"),
+            ("icon-maskable-512", "512x512", "maskable"),
+        ]
+    ]
+    body = {
+        "name": _("Kopilka: my card"),
+        "short_name": _("Kopilka"),
+        "description": _("Your points, your card for the till, your history."),
+        "lang": translation.get_language() or "ru",
+        "start_url": "/me/",
+        "scope": "/me/",
+        "display": "standalone",
+        "background_color": "#f6f7f9",
+        "theme_color": "#0b6e4f",
+        "icons": icons,
+    }
+    return JsonResponse(
+        body, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False}
+    )
+
+
+WORKER = (Path(__file__).parent / "static" / "portal" / "sw.js").read_bytes()
+
+
+def worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, served under /me/ so that its scope is the member's pages."""
+    response = HttpResponse(WORKER, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
