@@ -299,6 +299,18 @@ LOGGING = {
 # Its documents are templates portal/consent/<version>/{personal_data,marketing}.html: a new text
 # is a new directory, and the old ones stay, so a member can read what they agreed to.
 KOPILKA_CONSENT_TEXT_VERSION = os.environ.get("KOPILKA_CONSENT_TEXT_VERSION", "2026-11")
+# The card as an Apple Wallet pass, offered when all of these are set: the pass type id and team
+# id from the Apple developer account, the pass type certificate and its key (PEM files), and
+# Apple's WWDR intermediate certificate (PEM).
+KOPILKA_WALLET = {
+    "pass_type_id": os.environ.get("KOPILKA_WALLET_PASS_TYPE_ID", ""),
+    "team_id": os.environ.get("KOPILKA_WALLET_TEAM_ID", ""),
+    "certificate": os.environ.get("KOPILKA_WALLET_CERTIFICATE", ""),
+    "key": os.environ.get("KOPILKA_WALLET_KEY", ""),
+    "key_password": os.environ.get("KOPILKA_WALLET_KEY_PASSWORD", ""),
+    "wwdr": os.environ.get("KOPILKA_WALLET_WWDR", ""),
+    "organization": os.environ.get("KOPILKA_WALLET_ORGANIZATION", "Копилка"),
+}
 # The operator of the personal data (152-FZ art. 9 p. 4: named in the consent with its address).
 KOPILKA_OPERATOR = {
     "name": os.environ.get("KOPILKA_OPERATOR_NAME", "ООО «Копилка» (демо)"),

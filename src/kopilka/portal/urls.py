@@ -20,6 +20,7 @@ urlpatterns = [
     path("me/card/", views.card, name="card"),
     path("me/card/qr.svg", views.card_qr, name="card-qr"),
     path("me/card/barcode.svg", views.card_barcode, name="card-barcode"),
+    path("me/card/kopilka.pkpass", views.card_wallet, name="card-wallet"),
     path("me/profile/", views.profile, name="profile"),
     path("me/privacy/", views.privacy, name="privacy"),
     path("me/export.<str:fmt>", views.export, name="export"),

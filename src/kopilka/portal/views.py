@@ -45,6 +45,7 @@ from kopilka.portal.services import (
     phone_read,
 )
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
+from kopilka.portal.wallet import wallet_pass, wallet_signer
 from kopilka.pos.models import Store
 from kopilka.program.engine.explain import program_explained
 from kopilka.program.selectors import program_in_force
@@ -302,8 +303,22 @@ def delete(request: HttpRequest, member: Member) -> HttpResponse:
 @member_required
 def card(request: HttpRequest, member: Member) -> HttpResponse:
     """The digital card to show at the till: a QR code that changes every minute and the card's
-    barcode and number."""
-    return render(request, "portal/card.html", {"card_number": member_card_number(member)})
+    barcode and number; the Apple Wallet pass where signing is configured."""
+    context = {"card_number": member_card_number(member), "wallet": wallet_signer() is not None}
+    return render(request, "portal/card.html", context)
+
+
+@member_required
+def card_wallet(request: HttpRequest, member: Member) -> HttpResponse:
+    signer = wallet_signer()
+    if signer is None:
+        raise Http404
+    response = HttpResponse(
+        wallet_pass(member, signer), content_type="application/vnd.apple.pkpass"
+    )
+    response["Content-Disposition"] = 'attachment; filename="kopilka.pkpass"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _svg(body: bytes) -> HttpResponse:
