@@ -145,10 +145,17 @@ class Consent(models.Model):
     text_version = models.CharField(_("text version"), max_length=32)
     # the evidence (152-FZ, 126-FZ art. 44.1): to what, from where, by whom, how it was confirmed
     address = models.CharField(
-        _("address"), max_length=254, blank=True, default="", help_text=_("phone or email")
+        _("address"),
+        max_length=254,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("phone or email"),
     )
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-    user_agent = models.CharField(_("browser"), max_length=300, blank=True, default="")
+    user_agent = models.CharField(
+        _("browser"), max_length=300, blank=True, default="", db_default=""
+    )
     store = models.ForeignKey(
         "pos.Store",
         verbose_name=_("store"),
@@ -158,13 +165,19 @@ class Consent(models.Model):
         related_name="+",
     )
     actor = models.CharField(
-        _("recorded by"), max_length=150, blank=True, default="", help_text=_("terminal, staff")
+        _("recorded by"),
+        max_length=150,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("terminal, staff"),
     )
     confirmed_by = models.CharField(
         _("confirmed by"),
         max_length=32,
         blank=True,
         default="",
+        db_default="",
         help_text=_("how the person proved the address: sms_code, telegram, email_link"),
     )
 

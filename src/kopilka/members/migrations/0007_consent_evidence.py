@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text="terminal, staff",
                 max_length=150,
                 verbose_name="recorded by",
@@ -28,6 +29,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text="phone or email",
                 max_length=254,
                 verbose_name="address",
@@ -39,6 +41,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text="how the person proved the address: sms_code, telegram, email_link",
                 max_length=32,
                 verbose_name="confirmed by",
@@ -64,6 +67,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="consent",
             name="user_agent",
-            field=models.CharField(blank=True, default="", max_length=300, verbose_name="browser"),
+            field=models.CharField(
+                blank=True, default="", db_default="", max_length=300, verbose_name="browser"
+            ),
         ),
     ]
