@@ -1,15 +1,17 @@
 """The member's pages after login: history with its filter and pages, a receipt with each line's
 figures and reasons, how the program works; only the member's own data, whatever the URL."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from kopilka.core import clock
 from kopilka.members.models import Member
 from kopilka.portal.session import KEY
 from kopilka.pos.models import Purchase
-from tests.conftest import Api, enroll, receipt
+from tests.conftest import Api, enroll, program_set, receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +43,42 @@ def test_history_pages_and_filters_the_members_operations(api: Api) -> None:
     assert client.get("/me/history/?page=99").status_code == 200  # the last page
     assert client.get("/me/history/?page=abc").status_code == 200
     none = client.get("/me/history/?kind=expire").content.decode()
-    assert "Операций такого вида нет." in none
-    assert client.get("/me/history/?kind=<script>").status_code == 200  # unknown: all
+    assert "Операций такого вида за этот период нет." in none
+    unknown = client.get("/me/history/?kind=<script>")
+    assert unknown.status_code == 400 and "Выберите корректный вариант" in unknown.content.decode()
+    assert (
+        "&lt;script&gt;" in unknown.content.decode() or "<script>" not in unknown.content.decode()
+    )
+
+
+def test_history_filters_by_period_and_keeps_the_filter_across_pages(api: Api) -> None:
+    anna = enroll("+79161234567", name="Анна")
+    with clock.frozen_at(datetime(2026, 3, 10, 12, tzinfo=UTC)):
+        buy(api, anna, "MARCH")
+    for n in range(22):
+        with clock.frozen_at(datetime(2026, 5, 1, 12, n, tzinfo=UTC)):
+            buy(api, anna, f"MAY-{n}")
+    client = logged_in(anna)
+    march = client.get("/me/history/?since=2026-03-01&until=2026-03-31").content.decode()
+    assert "MARCH" in march and "MAY-" not in march
+    may = client.get("/me/history/?kind=earn&since=2026-04-01").content.decode()
+    assert may.count('class="op-head"') == 20 and "MARCH" not in may
+    assert "?kind=earn&amp;since=2026-04-01&amp;page=2" in may, "the next page keeps the filter"
+    backwards = client.get("/me/history/?since=2026-05-02&until=2026-05-01")
+    assert backwards.status_code == 400
+    assert "Конец периода раньше его начала." in backwards.content.decode()
+    bad = client.get("/me/history/?since=31.02.2026")
+    assert bad.status_code == 400 and "Введите правильную дату" in bad.content.decode()
+
+
+def test_a_purchase_that_moved_no_points_is_in_the_history_with_its_discount(api: Api) -> None:
+    program_set(mode="discount", discount_percent="10")
+    anna = enroll("+79161234567", name="Анна")
+    purchase_id = buy(api, anna, "D-1", "500.00")
+    page = logged_in(anna).get("/me/history/?kind=purchase").content.decode()
+    assert "Чек D-1 в Центральный: скидка 50 ₽." in page
+    assert f'href="/me/purchases/{purchase_id}/"' in page
+    assert "CAP: " in page
 
 
 def test_a_receipt_shows_each_lines_figures_and_reasons_and_only_to_its_member(api: Api) -> None:

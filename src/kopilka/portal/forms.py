@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -91,3 +93,28 @@ class SwitchesForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         for name, label in SWITCH_LABELS.items():
             self.fields[name] = forms.BooleanField(label=label, required=False)
+
+
+class HistoryFilter(forms.Form):
+    """The history's filter: the kind of operation and the period (both ends optional)."""
+
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(
+        self, *args: object, kinds: Sequence[tuple[str, object]], **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["kind"].choices = [("", _("all operations")), *kinds]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end of the period is before its start."))
+        return data

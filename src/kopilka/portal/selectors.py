@@ -3,12 +3,14 @@ when pending points arrive, what expires first, the tier and what it takes, rewa
 reach, and the latest operations each with its reason in plain words."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Min
+from django.db.models import Min, Q, Value
+from django.utils.translation import gettext as _
 
 from kopilka.core import clock
+from kopilka.core.money import rubles_text
 from kopilka.ledger.models import PointLot, Transfer
 from kopilka.ledger.selectors import (
     member_balance,
@@ -100,36 +102,91 @@ def _day(moment: datetime, language: str) -> str:
 
 
 HISTORY_PAGE = 20
+PURCHASES = "purchase"  # the history's filter for purchases that moved no points
+KINDS = [*Transfer.Kind.values, PURCHASES]
 
 
 @dataclass(frozen=True)
 class HistoryPage:
     operations: list[Operation]
     kind: str  # the filter ("" for all)
+    since: date | None  # the period's first and last day (business days), None: open
+    until: date | None
     page: int
     pages: int
 
 
-def member_history(member: Member, *, kind: str, page: int) -> HistoryPage:
-    """The member's operations, newest first, a page at a time; `kind` one of Transfer.Kind."""
-    transfers = Transfer.objects.filter(member_id=member.pk)
-    if kind in Transfer.Kind.values:
-        transfers = transfers.filter(kind=kind)
+def _purchase_operation(purchase: Purchase) -> Operation:
+    """A purchase that moved no points (a discount card, an excluded receipt) still belongs to
+    the history, with its discount and its reasons."""
+    params = {"receipt": purchase.receipt_number, "store": purchase.store.name}
+    if purchase.discount:
+        params["discount"] = rubles_text(purchase.discount)
+        text = _("Receipt %(receipt)s in %(store)s: discount %(discount)s.") % params
     else:
-        kind = ""
-    pages = max(1, -(-transfers.count() // HISTORY_PAGE))
+        text = _("Receipt %(receipt)s in %(store)s: no points.") % params
+    reasons = [
+        f"{line.name or line.sku}: {Reason.from_stored(stored).render()}"
+        for line in purchase.lines.all()
+        for stored in line.reasons
+        if stored.get("code") in ("line_discount", "excluded")
+    ]
+    return Operation(purchase.created_at, 0, text, reasons, purchase.pk)
+
+
+def member_history(
+    member: Member,
+    *,
+    kind: str,
+    page: int,
+    since: date | None = None,
+    until: date | None = None,
+) -> HistoryPage:
+    """The member's operations and their purchases that moved no points, newest first, a page
+    at a time; `kind` one of `KINDS` ("" for all), the period in business days."""
+    kind = kind if kind in KINDS else ""
+    period = Q()
+    if since:
+        period &= Q(created_at__gte=clock.start_of_business_day(since))
+    if until:
+        period &= Q(created_at__lt=clock.start_of_business_day(until + timedelta(days=1)))
+    transfers = Transfer.objects.filter(period, member_id=member.pk)
+    purchases = Purchase.objects.filter(period, member_id=member.pk, earn_points=0, redeem_points=0)
+    if kind == PURCHASES:
+        transfers = transfers.none()
+    elif kind:
+        transfers, purchases = transfers.filter(kind=kind), purchases.none()
+    rows = (
+        transfers.annotate(table=Value("t"))
+        .values_list("created_at", "id", "table")
+        .union(
+            purchases.annotate(table=Value("p")).values_list("created_at", "id", "table"), all=True
+        )
+    )
+    pages = max(1, -(-(transfers.count() + purchases.count()) // HISTORY_PAGE))
     page = min(max(page, 1), pages)
     chosen = list(
-        transfers.select_related("purchase", "purchase__store")
+        rows.order_by("-created_at", "-id")[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    )
+    found_transfers = (
+        Transfer.objects.filter(pk__in=[pk for _, pk, table in chosen if table == "t"])
+        .select_related("purchase", "purchase__store")
         .prefetch_related("purchase__lines")
-        .order_by("-created_at", "-id")[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+        .in_bulk()
     )
-    return HistoryPage(
-        operations=[_operation(t) for t in chosen],
-        kind=kind,
-        page=page,
-        pages=pages,
+    found_purchases = (
+        Purchase.objects.filter(pk__in=[pk for _, pk, table in chosen if table == "p"])
+        .select_related("store")
+        .prefetch_related("lines")
+        .in_bulk()
     )
+    operations = [
+        _operation(found_transfers[pk])
+        if table == "t"
+        else _purchase_operation(found_purchases[pk])
+        for _, pk, table in chosen
+    ]
+    return HistoryPage(operations, kind, since, until, page, pages)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -32,9 +33,22 @@ from kopilka.messaging.models import TelegramLink
 from kopilka.messaging.telegram import link_url
 from kopilka.portal.card import barcode_svg, qr_svg
 from kopilka.portal.export import member_export, member_export_csv
-from kopilka.portal.forms import CodeForm, JoinForm, PhoneForm, ProfileForm, SwitchesForm
+from kopilka.portal.forms import (
+    CodeForm,
+    HistoryFilter,
+    JoinForm,
+    PhoneForm,
+    ProfileForm,
+    SwitchesForm,
+)
 from kopilka.portal.models import LoginCode
-from kopilka.portal.selectors import consent_history, member_history, member_home, member_purchase
+from kopilka.portal.selectors import (
+    PURCHASES,
+    consent_history,
+    member_history,
+    member_home,
+    member_purchase,
+)
 from kopilka.portal.services import (
     Joining,
     LoginRefused,
@@ -185,13 +199,22 @@ def home(request: HttpRequest, member: Member) -> HttpResponse:
 
 @member_required
 def history(request: HttpRequest, member: Member) -> HttpResponse:
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
-    found = member_history(member, kind=request.GET.get("kind", ""), page=page)
-    kinds = [(k.value, k.label) for k in Transfer.Kind]
-    return render(request, "portal/history.html", {"history": found, "kinds": kinds})
+    kinds = [(k.value, k.label) for k in Transfer.Kind] + [
+        (PURCHASES, _("purchases without points"))
+    ]
+    form = HistoryFilter(request.GET, kinds=kinds)
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    found = member_history(
+        member,
+        kind=data.get("kind") or "",
+        page=int(page) if (page := request.GET.get("page", "1")).isdigit() else 1,
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    context = {"history": found, "form": form, "query": urlencode(query)}
+    return render(request, "portal/history.html", context, status=200 if valid else 400)
 
 
 @member_required
