@@ -16,6 +16,16 @@ class Member(models.Model):
         _("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567")
     )
     email = models.EmailField(_("email"), blank=True, default="")
+    email_confirmed_at = models.DateTimeField(  # the member opened the link sent to it
+        _("email confirmed"), null=True, blank=True
+    )
+    language = models.CharField(  # of the member's messages and pages
+        _("language"),
+        max_length=8,
+        choices=[("ru", "Русский"), ("en", "English")],
+        default="ru",
+        db_default="ru",
+    )
     name = models.CharField(pgettext_lazy("person", "name"), max_length=200, blank=True, default="")
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     status = models.CharField(

@@ -112,6 +112,7 @@ def member_enroll(
     store_id: int | None = None,
     referrer_code: str | None = None,
     evidence: ConsentEvidence | None = None,
+    language: str = "",
 ) -> Member:
     """Enrol a member with a card (given or newly generated) and their consent decisions; the
     program's welcome bonus (and the profile bonus, if the form was complete) in the same
@@ -151,6 +152,7 @@ def member_enroll(
                 birth_date=birth_date,
                 enrolled_store_id=store_id,
                 enrolled_by_id=actor.user_id,
+                language=language or settings.LANGUAGE_CODE,
                 created_at=now,
             )
             Card.objects.create(
@@ -296,14 +298,21 @@ class BirthDateSet(DomainError):
 
 @transaction.atomic
 def member_profile_update(
-    *, member_id: int, name: str, birth_date: date | None, actor: Actor
+    *,
+    member_id: int,
+    name: str,
+    birth_date: date | None,
+    actor: Actor,
+    language: str | None = None,
 ) -> Member:
-    """The member's own changes: the name, and the birth date once (later only staff change it:
-    it decides the birthday bonus)."""
+    """The member's own changes: the name, the language of their messages and pages, and the
+    birth date once (later only staff change it: it decides the birthday bonus)."""
     member = Member.objects.select_for_update().get(pk=member_id)
     changes: dict[str, object] = {}
     if name != member.name:
         changes["name"] = name
+    if language and language != member.language:
+        changes["language"] = language
     if birth_date is not None and birth_date != member.birth_date:
         if member.birth_date is not None:
             raise BirthDateSet(
@@ -323,6 +332,27 @@ def member_profile_update(
         )
         for key, value in changes.items():
             setattr(member, key, value)
+    return member
+
+
+@transaction.atomic
+def member_email_set(*, member_id: int, email: str, confirmed: bool, actor: Actor) -> Member:
+    """The member's email: a confirmed one (the member opened the link sent to it) or none."""
+    member = Member.objects.select_for_update().get(pk=member_id)
+    email = email.strip().lower()
+    confirmed_at = clock.now() if confirmed and email else None
+    if email == member.email and (member.email_confirmed_at is not None or not confirmed):
+        return member
+    Member.objects.filter(pk=member_id).update(email=email, email_confirmed_at=confirmed_at)
+    audit_record(
+        actor=actor,
+        action="member.email",
+        target_type="member",
+        target_id=member_id,
+        member_id=member_id,
+        data={"confirmed": bool(confirmed_at)},
+    )
+    member.email, member.email_confirmed_at = email, confirmed_at
     return member
 
 

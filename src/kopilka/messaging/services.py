@@ -45,13 +45,15 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-EXEMPT_FROM_QUIET_HOURS = {"login_code", "join_code"}
+EXEMPT_FROM_QUIET_HOURS = {"login_code", "join_code", "email_confirm"}
 CLAIMED_FIELDS = [
     "status", "lease_until", "attempts", "address", "consent", "consent_text_version", "reason",
 ]  # fmt: skip
 UNSUBSCRIBE_SOURCES = ("unsubscribe", "sms:stop", "telegram:stop")  # the member's own "stop"
-ALWAYS_SENT = {"login_code", "join_code"}  # a code the person asked for is never switched off
-TO_ADDRESS = {"join_code"}  # sent to the address it was queued with: there is no member yet
+# what the person asked for just now is never switched off
+ALWAYS_SENT = {"login_code", "join_code", "email_confirm"}
+# sent to the address it was queued with: a phone with no member yet, an email not yet confirmed
+TO_ADDRESS = {"join_code", "email_confirm"}
 R = Message.Reason
 
 
@@ -68,9 +70,10 @@ def message_queue(
     due_at: datetime | None = None,
     address: str = "",
 ) -> Message | None:
-    """Queue one message; None when (trigger, member, occasion) was queued before. A message
-    with no member (a `TO_ADDRESS` trigger) goes to `address`, with no consent to check."""
-    if (member_id is None) != (trigger in TO_ADDRESS and bool(address)):
+    """Queue one message; None when (trigger, member, occasion) was queued before. A
+    `TO_ADDRESS` trigger's message goes to `address` (its member, if any, is who asked), with no
+    consent to check; any other goes to its member's address on the channel."""
+    if (trigger in TO_ADDRESS and not address) or (trigger not in TO_ADDRESS and member_id is None):
         raise ValueError(f"{trigger}: a member, or an address for {sorted(TO_ADDRESS)}")
     now = clock.now()
     try:
@@ -258,10 +261,11 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
     claimed: list[_Claimed] = []
     for message in messages:
         resumed = message.status == Message.Status.SENDING  # its lease ran out
-        if message.member_id is None:  # a code to someone joining: no consent, no quiet hours
+        if message.trigger in TO_ADDRESS or message.member_id is None:
             claimed.append(_claim(message, message.address, None, now, resumed))
-            continue
-        member = members[message.member_id]
+            continue  # asked for just now, to the address given: no consent, no quiet hours
+        member_id = message.member_id
+        member = members[member_id]
         address = _address(member, message.channel, chats)
         reason, consent = _consents_reason(member, address, consents, message)
         if reason:
@@ -274,10 +278,10 @@ def _claim_batch(limit: int, report: SendReport) -> list[_Claimed]:
                 continue
         if not resumed and message.purpose == Message.Purpose.MARKETING:
             cap, counts = caps.get(message.channel, (None, {}))
-            if cap_reached(counts.get(message.member_id, 0), cap):
+            if cap_reached(counts.get(member_id, 0), cap):
                 suppressed.setdefault(R.FREQUENCY_CAP, []).append(message.pk)
                 continue
-            counts[message.member_id] = counts.get(message.member_id, 0) + 1
+            counts[member_id] = counts.get(member_id, 0) + 1
         claimed.append(_claim(message, address, consent, now, resumed))
     for reason, ids in suppressed.items():
         Message.objects.filter(pk__in=ids).update(

@@ -39,7 +39,15 @@ from kopilka.rewards.services import rewards_for_member
 SERVICE, MARKETING = Message.Purpose.SERVICE, Message.Purpose.MARKETING
 CHANNELS = (Message.Channel.SMS, Message.Channel.EMAIL, Message.Channel.TELEGRAM)
 CHUNK = 2000
-MEMBER_FIELDS = ("pk", "name", "tier_code", "tier_since", "tier_at_risk_since", "tier_manual_until")
+MEMBER_FIELDS = (
+    "pk",
+    "name",
+    "language",
+    "tier_code",
+    "tier_since",
+    "tier_at_risk_since",
+    "tier_manual_until",
+)
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,14 @@ class _Queue:
     def __init__(self, run: TriggerRun, now: datetime) -> None:
         self.run, self.now = run, now
         self.texts = _Texts()
-        self.language = settings.LANGUAGE_CODE
+        self._benefits: dict[str, str] = {}
+
+    def benefits(self, program: Program, language: str) -> str:
+        """The program's first three advantages in a language, worded once per run."""
+        if language not in self._benefits:
+            with translation.override(language):
+                self._benefits[language] = "\n".join(program_explained(program)[:3])
+        return self._benefits[language]
 
     def reach(self, member_ids: Iterable[int], trigger: Trigger) -> dict[int, list[str]]:
         ids = sorted(set(member_ids))
@@ -211,7 +226,7 @@ class _Queue:
         return reach
 
     def values(self, member: Member) -> dict[str, str]:
-        return member_values(member, self.now, self.language)
+        return member_values(member, self.now, member.language)
 
     def queue(
         self,
@@ -223,7 +238,7 @@ class _Queue:
     ) -> None:
         values = {**self.values(member), **(extra or {})}
         for channel in channels:
-            subject, text = self.texts.of(trigger, channel, self.language)
+            subject, text = self.texts.of(trigger, channel, member.language)
             queued = message_queue(
                 member_id=member.pk,
                 channel=channel,
@@ -232,7 +247,7 @@ class _Queue:
                 occasion=occasion,
                 text=_tidy(text.format_map(values)),
                 subject=_tidy(subject.format_map(values)).replace("\n", " "),
-                language=self.language,
+                language=member.language,
             )
             if queued is not None:
                 self.run.queued[trigger.name] = self.run.queued.get(trigger.name, 0) + 1
@@ -290,8 +305,8 @@ def points_earned(q: _Queue, day: date) -> None:
         .values_list("member_id", "points")
     )
     trigger = TRIGGERS["points_earned"]
-    shown = valid_through(end, q.language)
     for member, channels in q.each(trigger, earned):
+        shown = valid_through(end, member.language)
         extra = {"points": number_text(int(earned[member.pk])), "day": shown}
         q.queue(trigger, member, channels, day.isoformat(), extra)
 
@@ -304,9 +319,9 @@ def purchase_points_earned(*, member_id: int, purchase_id: int, points: int, at:
     run = TriggerRun(day=clock.business_date(at))
     q = _Queue(run, at)
     trigger = TRIGGERS["points_earned"]
-    day = valid_through(clock.start_of_business_day(run.day + timedelta(days=1)), q.language)
+    end = clock.start_of_business_day(run.day + timedelta(days=1))
     for member, channels in q.each(trigger, [member_id]):
-        extra = {"points": number_text(points), "day": day}
+        extra = {"points": number_text(points), "day": valid_through(end, member.language)}
         q.queue(trigger, member, channels, f"purchase-{purchase_id}", extra)
     return run.queued.get(trigger.name, 0)
 
@@ -320,13 +335,11 @@ def tiers(q: _Queue, program: Program, day: date) -> None:
             kind=TierChange.Kind.UPGRADE, created_at__gte=start, created_at__lt=end
         ).order_by("created_at", "pk")
     }
-    with translation.override(q.language):
-        benefits = "\n".join(program_explained(program)[:3])
     reached = TRIGGERS["tier_reached"]
     for member, channels in q.each(reached, changes):
         tier = program.tier(changes[member.pk].to_tier)
         if tier is not None:
-            extra = {"tier": tier.name, "benefits": benefits}
+            extra = {"tier": tier.name, "benefits": q.benefits(program, member.language)}
             q.queue(reached, member, channels, str(changes[member.pk].pk), extra)
     at_risk = TRIGGERS["tier_at_risk"]
     risky = Member.objects.filter(tier_at_risk_since__gte=day - timedelta(days=6))
@@ -338,7 +351,7 @@ def tiers(q: _Queue, program: Program, day: date) -> None:
         extra = {
             "tier": status.tier.name,
             "spend_to_keep": _rubles(status.keep_spend_needed),
-            "keep_by": valid_through(clock.start_of_business_day(status.keep_by), q.language),
+            "keep_by": valid_through(clock.start_of_business_day(status.keep_by), member.language),
         }
         q.queue(at_risk, member, channels, member.tier_at_risk_since.isoformat(), extra)
 
@@ -376,7 +389,7 @@ def vouchers_expiring(q: _Queue) -> None:
         extra = {
             "reward": voucher.reward.name,
             "voucher": voucher.code,
-            "voucher_until": valid_through(voucher.valid_until, q.language),
+            "voucher_until": valid_through(voucher.valid_until, member.language),
         }
         q.queue(trigger, member, channels, voucher.code, extra)
 
@@ -398,13 +411,12 @@ def digest(q: _Queue, program: Program, today: date) -> None:
     if today.day != settings.KOPILKA_DIGEST_DAY:
         return
     trigger = TRIGGERS["digest"]
-    with translation.override(q.language):
-        benefits = "\n".join(program_explained(program)[:3])
     active = Member.objects.filter(status=Member.Status.ACTIVE).values_list("pk", flat=True)
     for member, channels in q.each(trigger, active):
         values = q.values(member)
-        with translation.override(q.language):
-            extra = {"benefits": benefits, **_digest_sentences(member, program, q.now, values)}
+        with translation.override(member.language):
+            sentences = _digest_sentences(member, program, q.now, values)
+        extra = {"benefits": q.benefits(program, member.language), **sentences}
         q.queue(trigger, member, channels, today.strftime("%Y-%m"), extra)
 
 

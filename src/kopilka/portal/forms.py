@@ -78,6 +78,17 @@ class CodeForm(forms.Form):
 
 class ProfileForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=200, required=False)
+    email = forms.EmailField(
+        label=_("Email"),
+        required=False,
+        help_text=_("A new address is yours once you open the link we send to it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of messages and pages"),
+        choices=[("ru", "Русский"), ("en", "English")],
+        required=False,  # left out: unchanged
+    )
     birth_date = forms.DateField(
         label=_("Birth date"),
         required=False,

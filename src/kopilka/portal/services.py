@@ -28,6 +28,7 @@ from kopilka.members.models import Member
 from kopilka.members.services import ConsentChoices, ConsentEvidence, MemberExists, member_enroll
 from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.services import message_queue
+from kopilka.portal.emails import email_link_send
 from kopilka.portal.models import LoginCode
 
 CODE_MINUTES = 5
@@ -90,7 +91,7 @@ def login_code_request(*, phone: str, ip: str | None) -> None:
     if member is None:
         return
     linked = TelegramLink.objects.filter(member=member).exists()
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(member.language):
         text = _("Kopilka login code: %(code)s. Do not tell it to anyone.") % {"code": code}
     message_queue(
         member_id=member.pk,
@@ -99,7 +100,7 @@ def login_code_request(*, phone: str, ip: str | None) -> None:
         trigger="login_code",
         occasion=str(login.pk),
         text=text,
-        language=settings.LANGUAGE_CODE,
+        language=member.language,
     )
 
 
@@ -151,6 +152,7 @@ class Joining:
     email_marketing: bool = False
     telegram_marketing: bool = False
     store_id: int | None = None
+    language: str = ""  # the page's, when the form was sent
     ip: str | None = None  # where the boxes were ticked
     user_agent: str = ""
 
@@ -187,6 +189,7 @@ def join_confirm(*, joining: Joining, code: str) -> tuple[Member, bool]:
             actor=Actor(label="member:portal"),
             source="portal:join",
             store_id=joining.store_id,
+            language=joining.language,
             evidence=ConsentEvidence(
                 ip=joining.ip,
                 user_agent=joining.user_agent,
@@ -196,6 +199,8 @@ def join_confirm(*, joining: Joining, code: str) -> tuple[Member, bool]:
         )
     except MemberExists:  # the same form confirmed twice at once: the other one enrolled
         return Member.objects.get(phone=joining.phone, status=Member.Status.ACTIVE), False
+    if member.email:
+        email_link_send(member, member.email)
     return member, True
 
 

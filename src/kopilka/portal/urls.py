@@ -22,6 +22,7 @@ urlpatterns = [
     path("me/card/barcode.svg", views.card_barcode, name="card-barcode"),
     path("me/card/kopilka.pkpass", views.card_wallet, name="card-wallet"),
     path("me/profile/", views.profile, name="profile"),
+    path("me/email/<str:token>/", views.email_confirm, name="email-confirm"),
     path("me/privacy/", views.privacy, name="privacy"),
     path("me/export.<str:fmt>", views.export, name="export"),
     path("me/delete/", views.delete, name="delete"),

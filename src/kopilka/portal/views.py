@@ -27,11 +27,13 @@ from kopilka.members.services import (
     ConsentEvidence,
     consents_change,
     member_anonymise,
+    member_email_set,
     member_profile_update,
 )
 from kopilka.messaging.models import TelegramLink
 from kopilka.messaging.telegram import link_url
 from kopilka.portal.card import barcode_svg, qr_svg
+from kopilka.portal.emails import email_link_open, email_link_send
 from kopilka.portal.export import member_export, member_export_csv
 from kopilka.portal.forms import (
     CodeForm,
@@ -130,6 +132,7 @@ def join(request: HttpRequest, store: str | None = None) -> HttpResponse:
                 email_marketing=data["email_marketing"],
                 telegram_marketing=data["telegram_marketing"],
                 store_id=found.pk if found else None,
+                language=translation.get_language() or "",
                 ip=evidence.ip,
                 user_agent=evidence.user_agent,
             ).stored()
@@ -233,26 +236,38 @@ def program(request: HttpRequest, member: Member) -> HttpResponse:
     return render(request, "portal/program.html", {"sentences": sentences})
 
 
+def _profile_initial(member: Member) -> dict[str, object]:
+    return {
+        "name": member.name,
+        "email": member.email,
+        "language": member.language,
+        "birth_date": member.birth_date,
+    }
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest, member: Member) -> HttpResponse:
-    """Name, birth date (once), which messages on which channel, the Telegram link."""
+    """Name, email (confirmed by a link), language, birth date (once), which messages on which
+    channel, the Telegram link."""
     switches_now = consents_in_force(member.pk)
-    initial = {"name": member.name, "birth_date": member.birth_date}
-    profile_form = ProfileForm(request.POST or None, initial=initial)
+    profile_form = ProfileForm(request.POST or None, initial=_profile_initial(member))
     profile_form.fields["birth_date"].disabled = member.birth_date is not None  # set once
     switches = SwitchesForm(request.POST or None, initial=switches_now)
-    saved = False
+    saved, link_sent = False, ""
     if request.method == "POST" and profile_form.is_valid() and switches.is_valid():
+        data = profile_form.cleaned_data
         actor = Actor(label=f"member:{member.pk}")
         try:
             with transaction.atomic():
                 member = member_profile_update(
                     member_id=member.pk,
-                    name=profile_form.cleaned_data["name"].strip(),
-                    birth_date=profile_form.cleaned_data["birth_date"],
+                    name=data["name"].strip(),
+                    birth_date=data["birth_date"],
+                    language=data["language"] or None,
                     actor=actor,
                 )
+                link_sent = _email_change(member, data["email"].strip().lower(), actor)
                 changed = {
                     name: value
                     for name, value in switches.cleaned_data.items()
@@ -270,21 +285,44 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
             profile_form.add_error("birth_date", refused.message)
         else:
             saved = True
-            profile_form = ProfileForm(
-                initial={"name": member.name, "birth_date": member.birth_date}
-            )
+            translation.activate(member.language)
+            profile_form = ProfileForm(initial=_profile_initial(member))
             switches = SwitchesForm(initial=consents_in_force(member.pk))
     if member.birth_date is not None:
         profile_form.fields["birth_date"].disabled = True
     context = {
+        "member": member,
         "profile_form": profile_form,
         "switches": switches,
         "saved": saved,
+        "link_sent": link_sent,
         "telegram_url": link_url(member.pk),
         "telegram_linked": TelegramLink.objects.filter(member=member).exists(),
     }
     status = 400 if profile_form.errors or switches.errors else 200
-    return render(request, "portal/profile.html", context, status=status)
+    response = render(request, "portal/profile.html", context, status=status)
+    if saved:  # the pages follow the member's language from now on
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, samesite="Lax")
+    return response
+
+
+def _email_change(member: Member, email: str, actor: Actor) -> str:
+    """A new (or still unconfirmed) address gets a link, and stays unchanged until it is
+    opened; an erased one is gone at once. The address a link went to, or ""."""
+    if not email:
+        member_email_set(member_id=member.pk, email="", confirmed=False, actor=actor)
+        return ""
+    if email == member.email and member.email_confirmed_at is not None:
+        return ""
+    email_link_send(member, email)
+    return email
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the letter: no login needed, the signed token is the proof."""
+    member = email_link_open(token)
+    context = {"member": member}
+    return render(request, "portal/email_confirmed.html", context, status=200 if member else 404)
 
 
 @member_required
