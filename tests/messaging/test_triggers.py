@@ -120,6 +120,26 @@ def test_birthday_greetings_and_the_digest_need_the_marketing_consent() -> None:
     assert trigger_messages(day=DAY).queued == {}
 
 
+def test_each_member_reads_their_messages_in_their_own_language() -> None:
+    program_set(earn_percent="5", redeem_max_percent="30")
+    anna = enroll("+79161234567", email="anna@example.ru", birth_date=date(1990, 12, 1))
+    ann = enroll(
+        "+79161234568", name="Ann", email="ann@example.com", birth_date=date(1991, 12, 1),
+        language="en",
+    )  # fmt: skip
+    for member in (anna, ann):
+        switches(member, email_marketing=True)
+        points_move(member.pk, earn=260, at=RUN - timedelta(days=20))
+    trigger_messages(day=DAY)
+    russian, english = queued("birthday")
+    assert (russian.language, english.language) == ("ru", "en")
+    assert russian.subject == "С днём рождения, Анна!" and english.subject == "Happy birthday, Ann!"
+    ru_digest, en_digest = queued("digest")
+    assert "Ваш баланс: 260 баллов." in ru_digest.text
+    assert "Your balance: 260 points." in en_digest.text, en_digest.text
+    assert en_digest.text.splitlines()[0] == "Hello, Ann!"
+
+
 def test_the_digest_waits_for_its_day(settings: Any) -> None:
     anna = enroll("+79161234567", email="anna@example.ru")
     switches(anna, email_marketing=True)
