@@ -16,6 +16,9 @@ class Member(models.Model):
         _("phone"), max_length=20, unique=True, help_text=_("E.164, e.g. +79161234567")
     )
     email = models.EmailField(_("email"), blank=True, default="")
+    password = models.CharField(  # optional: the member's page also takes a one-time code
+        _("password (hashed)"), max_length=128, blank=True, default="", db_default=""
+    )
     email_confirmed_at = models.DateTimeField(  # the member opened the link sent to it
         _("email confirmed"), null=True, blank=True
     )

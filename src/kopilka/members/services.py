@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -336,6 +337,22 @@ def member_profile_update(
 
 
 @transaction.atomic
+def member_password_set(*, member_id: int, password: str, actor: Actor) -> None:
+    """Set the member's optional password (hashed; "" removes it). Validate it first with
+    `django.contrib.auth.password_validation`."""
+    hashed = make_password(password) if password else ""
+    Member.objects.filter(pk=member_id).update(password=hashed)
+    audit_record(
+        actor=actor,
+        action="member.password",
+        target_type="member",
+        target_id=member_id,
+        member_id=member_id,
+        data={"set": bool(password)},
+    )
+
+
+@transaction.atomic
 def member_email_set(*, member_id: int, email: str, confirmed: bool, actor: Actor) -> Member:
     """The member's email: a confirmed one (the member opened the link sent to it) or none."""
     member = Member.objects.select_for_update().get(pk=member_id)
@@ -370,6 +387,7 @@ def member_anonymise(*, member_id: int, actor: Actor) -> None:
         name="",
         email="",
         birth_date=None,
+        password="",
         status=Member.Status.ANONYMISED,
     )
     Card.objects.filter(member_id=member_id, status=Card.Status.ACTIVE).update(

@@ -1,6 +1,7 @@
 from collections.abc import Sequence
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 SWITCH_LABELS = {
@@ -56,6 +57,45 @@ class JoinForm(forms.Form):
         data = super().clean() or {}
         if data.get("email_marketing") and not data.get("email"):
             self.add_error("email", _("Enter the email the offers should come to."))
+        return data
+
+
+class PasswordLoginForm(forms.Form):
+    phone = PhoneForm.base_fields["phone"]
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class PasswordSetForm(forms.Form):
+    """A new password, twice, checked by the site's password validators."""
+
+    password = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    again = forms.CharField(
+        label=_("The same password again"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        password, again = data.get("password"), data.get("again")
+        if password and again and password != again:
+            self.add_error("again", _("The two passwords differ."))
+        elif isinstance(password, str):
+            try:
+                validate_password(password)
+            except forms.ValidationError as problems:
+                self.add_error("password", problems)
         return data
 
 

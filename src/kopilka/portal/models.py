@@ -43,3 +43,22 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordTry(models.Model):
+    """A login by password that failed: counted per phone and per IP address, like the codes."""
+
+    phone = models.CharField(_("phone"), max_length=16)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("failed password login")
+        verbose_name_plural = _("failed password logins")
+        indexes = [
+            models.Index(fields=["phone", "-at"], name="password_try_phone"),
+            models.Index(fields=["ip", "-at"], name="password_try_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.at:%Y-%m-%d %H:%M}"

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from kopilka.members.services import ConsentChoices, ConsentEvidence, MemberExis
 from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.services import message_queue
 from kopilka.portal.emails import email_link_send
-from kopilka.portal.models import LoginCode
+from kopilka.portal.models import LoginCode, PasswordTry
 
 CODE_MINUTES = 5
 TRIES = 5
@@ -223,3 +224,28 @@ def _code_use(phone: str, code: str, purpose: str) -> LoginCode | None:
         login.used_at = now
     login.save(update_fields=["tries", "used_at"])
     return login if right else None
+
+
+PASSWORD_WRONG = gettext_noop("The phone or the password is wrong.")
+# checked when the phone has no password, so a stranger's phone takes as long as a member's
+_NO_PASSWORD = make_password("kopilka: no password here")
+
+
+def password_login(*, phone: str, password: str, ip: str | None) -> Member:
+    """The member whose optional password this is; LoginRefused otherwise, and after too many
+    failures for the phone or the IP address (counted like the codes)."""
+    now = clock.now()
+    failures = PasswordTry.objects.filter(at__gt=now - WINDOW)
+    if failures.filter(phone=phone).count() >= TRIES or (
+        ip and failures.filter(ip=ip).count() >= settings.KOPILKA_LOGIN_CODES_PER_IP
+    ):
+        raise LoginRefused(
+            _("Too many wrong passwords. Try again in %(minutes)s minutes or log in by a code.")
+            % {"minutes": int(WINDOW.total_seconds() // 60)}
+        )
+    member = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
+    hashed = member.password if member is not None and member.password else _NO_PASSWORD
+    if check_password(password, hashed) and member is not None and member.password:
+        return member
+    PasswordTry.objects.create(phone=phone, ip=ip, at=now)
+    raise LoginRefused(_(PASSWORD_WRONG), fields={"password": _(PASSWORD_WRONG)})

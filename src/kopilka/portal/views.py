@@ -28,6 +28,7 @@ from kopilka.members.services import (
     consents_change,
     member_anonymise,
     member_email_set,
+    member_password_set,
     member_profile_update,
 )
 from kopilka.messaging.models import TelegramLink
@@ -39,6 +40,8 @@ from kopilka.portal.forms import (
     CodeForm,
     HistoryFilter,
     JoinForm,
+    PasswordLoginForm,
+    PasswordSetForm,
     PhoneForm,
     ProfileForm,
     SwitchesForm,
@@ -58,6 +61,7 @@ from kopilka.portal.services import (
     join_confirm,
     login_code_check,
     login_code_request,
+    password_login,
     phone_read,
 )
 from kopilka.portal.session import current_member, member_login, member_logout, member_required
@@ -184,6 +188,47 @@ def consent_document(request: HttpRequest, document: str) -> HttpResponse:
         raise Http404 from None
     context = {"version": version, "operator": settings.KOPILKA_OPERATOR}
     return HttpResponse(page.render(context, request))
+
+
+@require_http_methods(["GET", "POST"])
+def login_password(request: HttpRequest) -> HttpResponse:
+    """For members who set a password: phone and password instead of a code."""
+    if current_member(request) is not None:
+        return redirect("portal:home")
+    form = PasswordLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            phone = phone_read(form.cleaned_data["phone"])
+            member = password_login(
+                phone=phone, password=form.cleaned_data["password"], ip=client_ip(request)
+            )
+        except LoginRefused as refused:
+            form.add_error("password", refused.message)
+        else:
+            member_login(request, member)
+            return redirect("portal:home")
+    status = 400 if form.errors else 200
+    return render(request, "portal/login_password.html", {"form": form}, status=status)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def password(request: HttpRequest, member: Member) -> HttpResponse:
+    """Set, change or remove the optional password (the one-time code always works)."""
+    form = PasswordSetForm(request.POST if request.POST.get("action") == "set" else None)
+    done = ""
+    actor = Actor(label=f"member:{member.pk}")
+    if request.method == "POST" and request.POST.get("action") == "remove":
+        member_password_set(member_id=member.pk, password="", actor=actor)
+        done = "removed"
+    elif request.method == "POST" and form.is_valid():
+        member_password_set(
+            member_id=member.pk, password=form.cleaned_data["password"], actor=actor
+        )
+        form, done = PasswordSetForm(), "set"
+    member.refresh_from_db(fields=["password"])
+    context = {"form": form, "done": done, "has_password": bool(member.password)}
+    return render(request, "portal/password.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
