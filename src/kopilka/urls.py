@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from kopilka.api.api import api, redoc_page
 from kopilka.messaging.callbacks import sms_callback, sms_incoming
 from kopilka.messaging.views import unsubscribe
+from kopilka.portal.views import language_switch
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -18,7 +19,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),  # the start page's language switch
+    path("i18n/setlang/", language_switch, name="set_language"),  # every page's switch
     path("api/v1/redoc", redoc_page, name="api-redoc"),
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),

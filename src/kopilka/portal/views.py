@@ -15,6 +15,7 @@ from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
@@ -105,10 +106,17 @@ def code(request: HttpRequest) -> HttpResponse:
         except LoginRefused as refused:
             form.add_error("code", refused.message)
         else:
-            member_login(request, member)
-            return redirect("portal:home")
+            return _logged_in(request, member)
     status = 400 if form.errors else 200
     return render(request, "portal/code.html", {"form": form, "phone": phone}, status=status)
+
+
+def _logged_in(request: HttpRequest, member: Member) -> HttpResponse:
+    """Log the member in and open their home page in their language."""
+    member_login(request, member)
+    response = redirect("portal:home")
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.language, samesite="Lax")
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -158,9 +166,9 @@ def join_code(request: HttpRequest) -> HttpResponse:
         except LoginRefused as refused:
             form.add_error("code", refused.message)
         else:
-            member_login(request, member)  # a new session: the form's data goes with the old
+            response = _logged_in(request, member)  # a new session: the form's data is gone
             request.session[WELCOME] = "joined" if new else "member_already"
-            return redirect("portal:home")
+            return response
     status = 400 if form.errors else 200
     context = {"form": form, "phone": joining.phone}
     return render(request, "portal/join_code.html", context, status=status)
@@ -205,8 +213,7 @@ def login_password(request: HttpRequest) -> HttpResponse:
         except LoginRefused as refused:
             form.add_error("password", refused.message)
         else:
-            member_login(request, member)
-            return redirect("portal:home")
+            return _logged_in(request, member)
     status = 400 if form.errors else 200
     return render(request, "portal/login_password.html", {"form": form}, status=status)
 
@@ -229,6 +236,24 @@ def password(request: HttpRequest, member: Member) -> HttpResponse:
     member.refresh_from_db(fields=["password"])
     context = {"form": form, "done": done, "has_password": bool(member.password)}
     return render(request, "portal/password.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Django's language switch; a logged-in member's choice is also their language (of their
+    messages, and of their pages on the next device)."""
+    response = set_language(request)
+    member = current_member(request)
+    chosen = request.POST.get("language", "")
+    if member is not None and chosen in dict(settings.LANGUAGES) and chosen != member.language:
+        member_profile_update(
+            member_id=member.pk,
+            name=member.name,
+            birth_date=None,
+            language=chosen,
+            actor=Actor(label=f"member:{member.pk}"),
+        )
+    return response
 
 
 @require_POST
