@@ -1,6 +1,6 @@
 """A member's whole way through their page, in a real Chromium: join from the store's QR link
 with the code the SMS outbox received; see the balance change after a purchase made through the
-POS API and read the purchase's reasons; the card's QR (read back from the screen) resolves at
+POS API and read the purchase's reasons; exchange points for a voucher; the card's QR (read back from the screen) resolves at
 the POS API until it rotates; edit the profile; withdraw the SMS advertising consent and see the
 next campaign's SMS suppressed; download the data and find the purchase; delete the account and
 be unable to log in, with the ledger still whole. Every page is checked by axe-core and shot at
@@ -24,6 +24,7 @@ from kopilka.members.models import Consent, Member
 from kopilka.messaging.models import Message
 from kopilka.messaging.services import messages_send_due
 from kopilka.pos.models import Store
+from kopilka.rewards.models import Reward, Voucher
 from tests.conftest import Api, accessibility_violations, assert_ledger_clean, program_set
 from tests.members.test_admin_browser import PHONE, shoot
 from tests.members.test_tiers import buy
@@ -56,6 +57,10 @@ def test_a_member_joins_buys_reads_changes_and_leaves(
     settings.KOPILKA_QUIET_HOURS = ""
     program_set(pending_days=0, bonuses={"welcome": {"points": 100}})
     Store.objects.create(code="arbat", name="Кофейня на Арбате")
+    Reward.objects.create(
+        code="cap", name="Капучино в подарок", kind=Reward.Kind.FREE_PRODUCT, sku="CAP",
+        points_price=120, cost=3000, created_at=clock.now(),
+    )  # fmt: skip
     page = browser_page
     problems: dict[str, list[str]] = {}
 
@@ -115,6 +120,19 @@ def test_a_member_joins_buys_reads_changes_and_leaves(
     assert api.get(f"/members/lookup?card={number}").json()["id"] == member.pk
     with clock.frozen_at(clock.now() + timedelta(minutes=3)):
         assert api.get(f"/members/lookup?qr={token}").status_code == 404
+
+    # rewards: 120 of the 150 points for a voucher, shown as a code and a QR code for the till
+    page.get_by_role("link", name="Награды").first.click()
+    page.wait_for_url("**/me/rewards/")
+    look("portal-rewards")
+    page.get_by_role("button", name="Обменять 120 баллов").click()
+    page.wait_for_url("**/me/vouchers/*/")
+    voucher = Voucher.objects.get(member=member)
+    assert voucher.code in page.locator("main").inner_text()
+    assert codes_read(page, ".qr") == [voucher.code]
+    look("portal-voucher")
+    page.get_by_role("link", name="Моя карта").first.click()
+    assert re.search(r"30\s+баллов", page.locator(".balance").inner_text())
 
     # profile: a new name, and no more advertising SMS
     page.get_by_role("link", name="Профиль").click()

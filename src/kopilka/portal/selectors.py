@@ -25,6 +25,7 @@ from kopilka.messaging.texts import valid_through
 from kopilka.pos.models import Purchase
 from kopilka.program.engine import Reason
 from kopilka.program.selectors import program_in_force
+from kopilka.rewards.models import Voucher
 from kopilka.rewards.services import Offer, rewards_for_member
 
 EXPIRING_SHOWN = 3
@@ -238,3 +239,30 @@ def consent_history(member: Member) -> list[Decision]:
         if consent.given:
             given_before.add(key)
     return decisions[::-1]
+
+
+@dataclass(frozen=True)
+class VoucherShown:
+    voucher: Voucher
+    state: str  # "active", "used" or "expired"
+
+
+def _shown(voucher: Voucher, now: datetime) -> VoucherShown:
+    if voucher.used_at is not None:
+        return VoucherShown(voucher, "used")
+    return VoucherShown(voucher, "active" if voucher.valid_until > now else "expired")
+
+
+def member_vouchers(member: Member, *, limit: int = 20) -> list[VoucherShown]:
+    """The member's latest vouchers: the usable ones first, soonest to lapse first."""
+    now = clock.now()
+    latest = Voucher.objects.filter(member=member).select_related("reward").order_by("-issued_at")
+    shown = [_shown(voucher, now) for voucher in latest[:limit]]
+    active = sorted((s for s in shown if s.state == "active"), key=lambda s: s.voucher.valid_until)
+    return active + [s for s in shown if s.state != "active"]
+
+
+def member_voucher(member: Member, code: str) -> VoucherShown | None:
+    """One of the member's vouchers by its code (another member's: None)."""
+    found = Voucher.objects.filter(member=member, code=code).select_related("reward").first()
+    return _shown(found, clock.now()) if found is not None else None

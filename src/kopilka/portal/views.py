@@ -2,7 +2,9 @@
 
 import json
 import re
+import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from django.views.i18n import set_language
 
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
+from kopilka.core.idempotency import request_fingerprint, run_idempotent
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
 from kopilka.members.card_token import card_token
@@ -54,6 +57,8 @@ from kopilka.portal.selectors import (
     member_history,
     member_home,
     member_purchase,
+    member_voucher,
+    member_vouchers,
 )
 from kopilka.portal.services import (
     Joining,
@@ -70,6 +75,7 @@ from kopilka.portal.wallet import wallet_pass, wallet_signer
 from kopilka.pos.models import Store
 from kopilka.program.engine.explain import program_explained
 from kopilka.program.selectors import program_in_force
+from kopilka.rewards.services import reward_exchange, rewards_for_member
 
 PENDING_PHONE = "portal_login_phone"
 JOINING = "portal_joining"
@@ -297,6 +303,66 @@ def purchase(request: HttpRequest, member: Member, purchase_id: int) -> HttpResp
         raise Http404
     bought, lines = found
     return render(request, "portal/purchase.html", {"purchase": bought, "lines": lines})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def rewards(request: HttpRequest, member: Member) -> HttpResponse:
+    """The catalogue for this member and their vouchers; exchanging points for one is idempotent
+    per rendered form (a double tap or a resent form gives one voucher)."""
+    refused = ""
+    if request.method == "POST":
+        code, key = request.POST.get("reward", ""), request.POST.get("key", "")
+        try:
+            status, body = _exchange(member, code, key)
+        except DomainError as refusal:
+            status, body = refusal.status, refusal.body()
+        if status == 201:
+            return redirect("portal:voucher", body["voucher"])
+        refused = str(body["error"]["message"])
+    context = {
+        "offers": [(offer, uuid.uuid4().hex) for offer in rewards_for_member(member)],
+        "vouchers": member_vouchers(member),
+        "refused": refused,
+    }
+    return render(request, "portal/rewards.html", context, status=400 if refused else 200)
+
+
+class FormExpired(DomainError):
+    code = "form_expired"
+    status = 400
+
+
+def _exchange(member: Member, code: str, key: str) -> tuple[int, dict[str, Any]]:
+    if not re.fullmatch(r"[0-9a-f]{32}", key):
+        raise FormExpired(_("The page is out of date: open it again."))
+
+    def work() -> tuple[int, dict[str, object]]:
+        actor = Actor(label=f"member:{member.pk}")
+        return 201, {"voucher": reward_exchange(member_id=member.pk, code=code, actor=actor).code}
+
+    return run_idempotent(
+        scope=f"portal:member:{member.pk}",
+        key=key,
+        request_hash=request_fingerprint("exchange", member.pk, code),
+        work=work,
+    )
+
+
+@member_required
+def voucher(request: HttpRequest, member: Member, code: str) -> HttpResponse:
+    """A voucher to show at the till: its code as text and as a QR code."""
+    found = member_voucher(member, code)
+    if found is None:
+        raise Http404
+    return render(request, "portal/voucher.html", {"shown": found})
+
+
+@member_required
+def voucher_qr(request: HttpRequest, member: Member, code: str) -> HttpResponse:
+    if member_voucher(member, code) is None:
+        raise Http404
+    return _svg(qr_svg(code))
 
 
 @member_required
