@@ -113,3 +113,14 @@ def test_joining_in_english_makes_an_english_member_and_sends_the_email_link(
     Client().get(link)
     member.refresh_from_db()
     assert member.email_confirmed_at is not None
+
+
+def test_the_telegram_link_is_a_button_and_a_qr_code(settings: Any) -> None:
+    anna = enroll("+79161234567")
+    client = logged_in(anna)
+    assert client.get("/me/telegram/qr.svg").status_code == 404, "no bot configured"
+    settings.KOPILKA_TELEGRAM_BOT = "kopilka_test_bot"
+    page = client.get("/me/profile/").content.decode()
+    assert 'src="/me/telegram/qr.svg"' in page and "https://t.me/kopilka_test_bot?start=" in page
+    qr = client.get("/me/telegram/qr.svg")
+    assert qr.status_code == 200 and qr["Content-Type"] == "image/svg+xml"

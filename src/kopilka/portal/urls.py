@@ -27,6 +27,7 @@ urlpatterns = [
     path("me/card/kopilka.pkpass", views.card_wallet, name="card-wallet"),
     path("me/profile/", views.profile, name="profile"),
     path("me/password/", views.password, name="password"),
+    path("me/telegram/qr.svg", views.telegram_qr, name="telegram-qr"),
     path("me/email/<str:token>/", views.email_confirm, name="email-confirm"),
     path("me/privacy/", views.privacy, name="privacy"),
     path("me/export.<str:fmt>", views.export, name="export"),

@@ -359,6 +359,15 @@ def voucher(request: HttpRequest, member: Member, code: str) -> HttpResponse:
 
 
 @member_required
+def telegram_qr(request: HttpRequest, member: Member) -> HttpResponse:
+    """The bot's deep link as a QR code: scanned with the phone from a computer's screen."""
+    url = link_url(member.pk)
+    if not url:
+        raise Http404
+    return _svg(qr_svg(url))
+
+
+@member_required
 def voucher_qr(request: HttpRequest, member: Member, code: str) -> HttpResponse:
     if member_voucher(member, code) is None:
         raise Http404
