@@ -5,7 +5,7 @@
 Creates its own PostgreSQL database (a name with "bench" in it), migrates it and loads the demo
 (`manage.py load_demo`), logs in the member with the most point operations (a session made the
 way the login does), starts granian as in production (2 workers, 2 threads each, DEBUG off) and
-requests each page of `/me/` --requests times one after another on a keep-alive connection.
+requests each page of `/me/` (and the public ones: login, join, a consent) --requests times one after another on a keep-alive connection.
 Prints JSON: per page p50, p95 and max in ms, and whether each p95 is under the issue's 100 ms.
 """
 
@@ -23,7 +23,9 @@ from pos_commit import HttpConnection, Server, django_setup, manage, percentile
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kopilka_portalbench"
 PAGES = ["/me/", "/me/card/", "/me/card/qr.svg", "/me/history/", "/me/history/?page=2",
-         "/me/program/", "/me/profile/", "/me/privacy/"]  # fmt: skip
+         "/me/history/?kind=earn&since=2026-01-01", "/me/rewards/", "/me/program/",
+         "/me/profile/", "/me/privacy/"]  # fmt: skip
+PUBLIC = ["/login/", "/join/", "/consent/personal-data/", "/manifest.webmanifest"]
 TARGET_P95_MS = 100.0
 
 
@@ -54,10 +56,11 @@ def main() -> int:
     try:
         server.wait_ready()
         conn = HttpConnection("127.0.0.1", server.port)
-        for path in PAGES:
+        for path in PAGES + PUBLIC:
+            cookie = f"Cookie: sessionid={session.session_key}\r\n" if path in PAGES else ""
             request = (
                 f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                f"Cookie: sessionid={session.session_key}\r\nAccept-Language: ru\r\n\r\n"
+                f"{cookie}Accept-Language: ru\r\n\r\n"
             ).encode()
             for _ in range(5):  # warm: templates compiled, connections open in both workers
                 status, _body = conn.request(request)
