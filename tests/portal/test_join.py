@@ -133,3 +133,17 @@ def test_the_consent_documents_are_their_own_pages_in_both_languages() -> None:
     assert client.get("/consent/personal-data/?version=1999-01").status_code == 404
     assert client.get("/consent/personal-data/?version=../../x").status_code == 404
     assert client.get("/consent/other/").status_code == 404
+
+
+def test_after_deleting_the_account_the_same_phone_joins_again_as_a_new_member(
+    outbox: Path,
+) -> None:
+    client = Client()
+    joined(client, outbox)
+    first = Member.objects.get(phone=PHONE)
+    assert client.post("/me/delete/", {"confirm": "yes"}).status_code == 200
+    again = Client()
+    assert joined(again, outbox).url == "/me/"
+    second = Member.objects.get(phone=PHONE)
+    assert second.pk != first.pk and Member.objects.get(pk=first.pk).phone == f"anon-{first.pk}"
+    assert "Добро пожаловать" in again.get("/me/").content.decode()
