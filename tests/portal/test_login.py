@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from kopilka.core import clock
+from kopilka.members.models import Member
 from kopilka.messaging.models import Message, TelegramLink
 from kopilka.messaging.services import messages_send_due
 from kopilka.portal.models import LoginCode
@@ -117,9 +118,33 @@ def test_bad_input_gets_a_form_message(outbox: Path) -> None:
     assert Client().get("/logout/").status_code == 405
 
 
-def test_forms_need_the_csrf_token() -> None:
+POSTS = ["/login/", "/login/code/", "/login/password/", "/join/", "/join/code/", "/logout/",
+         "/i18n/setlang/", "/me/profile/", "/me/password/", "/me/rewards/", "/me/delete/"]  # fmt: skip
+
+
+def test_every_form_needs_the_csrf_token() -> None:
+    from kopilka.portal.session import KEY
+
+    member = enroll(PHONE)
     client = Client(enforce_csrf_checks=True)
-    assert client.post("/login/", {"phone": PHONE}).status_code == 403
+    session = client.session
+    session[KEY] = member.pk
+    session.save()
+    for path in POSTS:
+        assert client.post(path, {"phone": PHONE, "confirm": "yes"}).status_code == 403, path
+    assert Member.objects.get(pk=member.pk).status == Member.Status.ACTIVE
+
+
+def test_the_members_session_cookie_is_httponly_lax_and_secure_over_https(
+    outbox: Path, settings: Any
+) -> None:
+    settings.SESSION_COOKIE_SECURE = True  # what KOPILKA_HTTPS sets
+    enroll(PHONE)
+    client = Client()
+    ask(client)
+    answer = client.post("/login/code/", {"code": sent_code(outbox)})
+    cookie = answer.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"] is True and cookie["samesite"] == "Lax" and cookie["secure"] is True
 
 
 def test_a_linked_telegram_chat_gets_the_code_instead_of_an_sms(outbox: Path) -> None:
