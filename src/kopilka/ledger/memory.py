@@ -42,6 +42,52 @@ class MemberBook:
     tier: str = ""
     # (the purchase's time, spend change): purchases and, at their purchase's time, returns
     spends: list[tuple[datetime, int]] = field(default_factory=list)
+    # The replay asks for the tier window's spend with a `since` that only grows: the changes
+    # inside the last window asked, soonest first, and their sum, so each change is added and
+    # dropped once instead of summing the whole list every time.
+    _window: list[tuple[datetime, int]] = field(default_factory=list)
+    _window_total: int = 0
+    _window_since: datetime | None = None
+    # Bounds that let the balance be read without looking at the lots: every lot available by
+    # `_all_available_at`, none expiring before `_first_expiry` (stale bounds only cost a look).
+    _all_available_at: datetime | None = None
+    _first_expiry: datetime | None = None
+
+    def spend_add(self, at: datetime, delta: int) -> None:
+        self.spends.append((at, delta))
+        if self._window_since is not None and at >= self._window_since:
+            heapq.heappush(self._window, (at, delta))
+            self._window_total += delta
+
+    def window_spend(self, since: datetime) -> int:
+        """The spend changes at or after `since`."""
+        if self._window_since is None or since < self._window_since:
+            self._window = [(t, d) for t, d in self.spends if t >= since]
+            heapq.heapify(self._window)
+            self._window_total = sum(d for _t, d in self._window)
+        else:
+            while self._window and self._window[0][0] < since:
+                self._window_total -= heapq.heappop(self._window)[1]
+        self._window_since = since
+        return self._window_total
+
+    def lot_add(self, lot: OpenLot) -> None:
+        self.lots[lot.id] = lot
+        if self._all_available_at is not None:
+            self._all_available_at = max(self._all_available_at, lot.available_at)
+        if self._first_expiry is not None:
+            self._first_expiry = min(self._first_expiry, lot.expires_at)
+
+    def points(self, at: datetime) -> tuple[int, int]:
+        """(available, pending) at `at`, as `ledger.plan.points_of` over the lots."""
+        fresh = self._all_available_at is not None and self._first_expiry is not None
+        if fresh and self._all_available_at <= at < self._first_expiry:  # type: ignore[operator]
+            return self.balance, 0
+        lots = self.lots.values()
+        if lots:
+            self._all_available_at = max(lot.available_at for lot in lots)
+            self._first_expiry = min(lot.expires_at for lot in lots)
+        return points_of(lots, at)
 
 
 class MemoryLedger:
@@ -65,7 +111,7 @@ class MemoryLedger:
         with the ids they have there (keep this ledger's own ids apart), cumulative spend, tier."""
         book = self.books[member_id]
         for lot in lots:
-            book.lots[lot.id] = lot
+            book.lot_add(lot)
             book.balance += lot.remaining
             if self.keep_rows:
                 self._lot_rows[lot.id] = {
@@ -107,7 +153,7 @@ class MemoryLedger:
         window, None for a program without tiers)."""
         book = self.books[member_id]
         since = None if window_days is None else at - timedelta(days=window_days)
-        available, pending = points_of(book.lots.values(), at)
+        available, pending = book.points(at)
         day_uses, month_uses = uses_of(book.uses, local_day(receipt_at, time_zone))
         return MemberState(
             member_id=member_id,
@@ -118,7 +164,7 @@ class MemoryLedger:
             day_uses=day_uses,
             month_uses=month_uses,
             tier=book.tier,
-            window_spend=0 if since is None else sum(d for t, d in book.spends if t >= since),
+            window_spend=0 if since is None else book.window_spend(since),
         )
 
     def next_expiry(self) -> datetime | None:
@@ -159,7 +205,7 @@ class MemoryLedger:
             return []
         book = self.books[plan.member_id]
         transfer_ids = [self.ids("transfer") for _t in plan.transfers]
-        lots = lot_rows(plan, transfer_ids)
+        lots = lot_rows(plan, transfer_ids) if self.keep_rows or plan.takes else _lots_kept(plan)
         lot_ids = [self.ids("lot") for _lot in lots]
         if self.keep_rows:
             self._add("transfer", transfer_rows(plan), transfer_ids)
@@ -174,7 +220,7 @@ class MemoryLedger:
         for lot_id, row in zip(lot_ids, lots, strict=True):
             lot = OpenLot(lot_id, row["remaining"], row["available_at"], row["expires_at"])  # type: ignore[arg-type]
             if lot.remaining:
-                book.lots[lot_id] = lot
+                book.lot_add(lot)
                 heapq.heappush(self._expiring, (lot.expires_at, lot_id, plan.member_id))
             if plan.purchase_id is not None and plan.return_id is None:
                 self._earned_by[lot_id] = plan.purchase_id
@@ -203,7 +249,7 @@ class MemoryLedger:
         book.uses.extend((use.rule, use.day) for use in plan.rule_uses)
         if plan.spend_delta:
             bought = self._purchase_at.setdefault(plan.purchase_id or 0, plan.at)
-            book.spends.append((bought, plan.spend_delta))
+            book.spend_add(bought, plan.spend_delta)
         if plan.tier is not None:
             book.tier = plan.tier.tier
             if self.keep_rows:
@@ -216,6 +262,14 @@ class MemoryLedger:
             if table == "lot":
                 self._lot_rows[row_id] = row
         self.rows[table].extend(rows)
+
+
+def _lots_kept(plan: Plan) -> list[Row]:
+    """`lot_rows` for a plan that takes from no lot, with only what the books keep."""
+    return [
+        {"remaining": lot.points, "available_at": lot.available_at, "expires_at": lot.expires_at}
+        for lot in plan.lots
+    ]
 
 
 def balances(ledger: MemoryLedger) -> Mapping[int, int]:

@@ -270,11 +270,13 @@ def month_of(moment: datetime) -> str:
     return clock.business_date(moment).isoformat()[:7]
 
 
-CHUNK = 1000  # purchases read at a time (and their lines in one query)
+CHUNK = 1000  # purchases told to `progress` at a time
+ROWS = 5000  # purchase lines read at a time
 
 
 def _purchases(since: datetime, until: datetime, part: int, parts: int) -> Iterator[Bought]:
-    """The period's purchases in the order they were recorded, read in chunks."""
+    """The period's purchases in the order they were recorded: one query streaming their lines
+    with the purchase's own fields (every purchase has a line)."""
     stores = {s.pk: (s.code, s.time_zone) for s in Store.objects.all()}
     vouchers: dict[int, list[engine.VoucherTerms]] = defaultdict(list)
     for voucher in (
@@ -284,58 +286,62 @@ def _purchases(since: datetime, until: datetime, part: int, parts: int) -> Itera
         vouchers[voucher.purchase_id].append(voucher_terms(voucher))
     rows = (
         _mine(
-            Purchase.objects.filter(created_at__gte=since, created_at__lt=until),
-            "member_id",
+            PurchaseLine.objects.filter(
+                purchase__created_at__gte=since, purchase__created_at__lt=until
+            ),
+            "purchase__member_id",
             part,
             parts,
         )
-        .order_by("created_at", "id")
+        .order_by("purchase__created_at", "purchase_id", "position")
         .values_list(
+            "purchase_id",
+            "purchase__member_id",
+            "purchase__created_at",
+            "purchase__purchased_at",
+            "purchase__store_id",
+            "purchase__redeem_points",
+            "purchase__program_version_id",
             "id",
-            "member_id",
-            "created_at",
-            "purchased_at",
-            "store_id",
-            "redeem_points",
-            "program_version_id",
+            "sku",
+            "name",
+            "category",
+            "quantity",
+            "price",
         )
     )
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows.iterator(chunk_size=CHUNK):
-        chunk.append(row)
-        if len(chunk) == CHUNK:
-            yield from _with_lines(chunk, stores, vouchers)
-            chunk = []
-    yield from _with_lines(chunk, stores, vouchers)
+    head: tuple[Any, ...] | None = None
+    lines: list[tuple[int, engine.Line]] = []
+    for row in rows.iterator(chunk_size=ROWS):
+        if head is not None and row[0] != head[0]:
+            yield _bought(head, lines, stores, vouchers)
+            lines = []
+        head = row
+        lines.append((row[7], engine.Line(*row[8:])))
+    if head is not None:
+        yield _bought(head, lines, stores, vouchers)
 
 
-def _with_lines(
-    chunk: list[tuple[Any, ...]],
+def _bought(
+    head: tuple[Any, ...],
+    lines: list[tuple[int, engine.Line]],
     stores: dict[int, tuple[str, str]],
     vouchers: dict[int, list[engine.VoucherTerms]],
-) -> Iterator[Bought]:
-    lines: dict[int, list[tuple[int, engine.Line]]] = defaultdict(list)
-    for purchase_id, line_id, sku, name, category, quantity, price in (
-        PurchaseLine.objects.filter(purchase_id__in=[row[0] for row in chunk])
-        .order_by("purchase_id", "position")
-        .values_list("purchase_id", "id", "sku", "name", "category", "quantity", "price")
-    ):
-        lines[purchase_id].append((line_id, engine.Line(sku, name, category, quantity, price)))
-    for pk, member_id, created_at, purchased_at, store_id, redeem, version_id in chunk:
-        own = lines[pk]
-        yield Bought(
-            id=pk,
-            member_id=member_id,
-            created_at=created_at,
-            moment=purchased_at or created_at,
-            store=stores[store_id],
-            redeem_points=redeem,
-            version_id=version_id,
-            lines=tuple(line for _id, line in own),
-            line_ids=tuple(line_id for line_id, _line in own),
-            vouchers=tuple(vouchers.get(pk, ())),
-            month=month_of(created_at),
-        )
+) -> Bought:
+    pk, member_id, created_at, purchased_at, store_id, redeem, version_id = head[:7]
+    return Bought(
+        id=pk,
+        member_id=member_id,
+        created_at=created_at,
+        moment=purchased_at or created_at,
+        store=stores[store_id],
+        redeem_points=redeem,
+        version_id=version_id,
+        lines=tuple(line for _id, line in lines),
+        line_ids=tuple(line_id for line_id, _line in lines),
+        vouchers=tuple(vouchers.get(pk, ())),
+        month=month_of(created_at),
+    )
 
 
 def _returns(since: datetime, until: datetime, part: int, parts: int) -> list[Returned]:
@@ -528,7 +534,7 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
             member_id=member_id,
             purchase_id=bought.id,
             effects=quote.effects,
-            lots=ledger.open_lots(member_id),
+            lots=ledger.open_lots(member_id) if quote.redeem_points else (),  # FIFO only to spend
             at=bought.created_at,
             actor_label=ACTOR,
             spend_delta=quote.amount - quote.discount,
