@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from multiprocessing import get_context
 from typing import Any
 
@@ -253,6 +254,13 @@ class Bought:
     line_ids: tuple[int, ...]
     vouchers: tuple[engine.VoucherTerms, ...]
     month: str  # the business month it was recorded in, once for both sides
+    receipt: engine.Receipt  # as the engine reads it, built once for both sides
+
+    @cached_property
+    def guest_quote(self) -> engine.Quote:
+        """A guest's receipt: no member, so no discount and no points under any program; priced
+        once for both sides."""
+        return engine.quote(self.receipt, None, engine.Program(), 0, explain=False)
 
 
 @dataclass(frozen=True)
@@ -329,18 +337,23 @@ def _bought(
     vouchers: dict[int, list[engine.VoucherTerms]],
 ) -> Bought:
     pk, member_id, created_at, purchased_at, store_id, redeem, version_id = head[:7]
+    code, zone = stores[store_id]
+    moment = purchased_at or created_at
+    own = tuple(line for _id, line in lines)
+    terms = tuple(vouchers.get(pk, ()))
     return Bought(
         id=pk,
         member_id=member_id,
         created_at=created_at,
-        moment=purchased_at or created_at,
-        store=stores[store_id],
+        moment=moment,
+        store=(code, zone),
         redeem_points=redeem,
         version_id=version_id,
-        lines=tuple(line for _id, line in lines),
+        lines=own,
         line_ids=tuple(line_id for line_id, _line in lines),
-        vouchers=tuple(vouchers.get(pk, ())),
+        vouchers=terms,
         month=month_of(created_at),
+        receipt=engine.Receipt(code, moment, zone, own, vouchers=terms),
     )
 
 
@@ -500,11 +513,12 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
     them out."""
     side, ledger = replay.side, replay.side.ledger
     program = replay.program(bought.version_id)
-    code, zone = bought.store
-    receipt = engine.Receipt(code, bought.moment, zone, bought.lines, vouchers=bought.vouchers)
+    zone = bought.store[1]
+    receipt = bought.receipt
     member_id = bought.member_id
-    state = None
-    if member_id is not None:
+    if member_id is None:
+        quote = bought.guest_quote
+    else:
         state = ledger.state(
             member_id,
             receipt_at=bought.moment,
@@ -513,17 +527,21 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
             enrolled_at=enrolled.get(member_id),
             window_days=program.tier_window_days if program.tiers else None,
         )
-    try:
-        quote = engine.quote(receipt, state, program, 0, explain=False)
-    except engine.VoucherNotApplicable:
-        receipt = replace(receipt, vouchers=())
-        quote = engine.quote(receipt, state, program, 0, explain=False)
-    if bought.redeem_points and state is not None:
-        wanted = min(bought.redeem_points, quote.max_redeemable)
-        if wanted:
-            quote = engine.quote(receipt, state, program, wanted, explain=False)
+        try:
+            quote = engine.quote(receipt, state, program, 0, explain=False)
+        except engine.VoucherNotApplicable:
+            receipt = replace(receipt, vouchers=())
+            quote = engine.quote(receipt, state, program, 0, explain=False)
+        if bought.redeem_points:
+            wanted = min(bought.redeem_points, quote.max_redeemable)
+            if wanted:
+                quote = engine.quote(receipt, state, program, wanted, explain=False)
     side.earned += quote.earn_points
-    voucher_off = sum(e.discount for e in quote.effects if isinstance(e, engine.VoucherUse))
+    voucher_off = (
+        sum(e.discount for e in quote.effects if isinstance(e, engine.VoucherUse))
+        if receipt.vouchers
+        else 0
+    )
     month = side.months[bought.month]
     month[0] += quote.amount - quote.discount
     month[1] += quote.discount
