@@ -1,6 +1,6 @@
 """What-if simulation speed: the demo's purchases replayed under the live program and a draft.
 
-    .venv/bin/python bench/simulate.py [--members 2000] [--purchases 20000] [--months 12]
+    .venv/bin/python bench/simulate.py [--members 2000] [--purchases 20000] [--months 12] [--reuse]
 
 Creates its own PostgreSQL database (a name with "bench" in it), migrates it, loads the demo
 (`manage.py load_demo`: purchases, returns, redemptions through the engine), then times
@@ -43,20 +43,10 @@ def manage(url: str, *args: str) -> str:
     return done.stdout
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--members", type=int, default=2000)
-    parser.add_argument("--purchases", type=int, default=20000)
-    parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
-
-    url = args.database_url
+def load(url: str, args: argparse.Namespace) -> dict[str, int]:
     database_create(url, drop=True, force=False)
     manage(url, "migrate", "--noinput", "-v0")
-    loaded = json.loads(
+    loaded: dict[str, int] = json.loads(
         manage(
             url,
             "load_demo",
@@ -70,6 +60,47 @@ def main() -> int:
             str(args.seed),
         ).splitlines()[0]
     )
+    return loaded
+
+
+def loaded_before(url: str) -> dict[str, int] | None:
+    """What the database holds already, or None when it has no purchases."""
+    import psycopg
+
+    from benchdb import libpq_url
+
+    try:
+        with psycopg.connect(libpq_url(url)) as conn:
+            counts = {
+                name: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+                for name, table in (
+                    ("members", "members_member"),
+                    ("purchases", "pos_purchase"),
+                    ("returns", "pos_purchasereturn"),
+                )
+            }
+    except psycopg.Error:
+        return None
+    return counts if counts["purchases"] else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--purchases", type=int, default=20000)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the data already loaded there (no new demo)"
+    )
+    args = parser.parse_args()
+
+    url = args.database_url
+    loaded = loaded_before(url) if args.reuse else None
+    if loaded is None:
+        loaded = load(url, args)
 
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopilka.settings")
