@@ -589,7 +589,10 @@ def earning(
         for p, t in zip(payables, line_terms, strict=True)
     ]
     percent_points = apportion(numerators, denominator, sum(numerators) // denominator)
-    per_unit = [int(q * t.per_unit) for q, t in zip(quantities, line_terms, strict=True)]
+    per_unit = [
+        int(q * t.per_unit) if t.per_unit else 0
+        for q, t in zip(quantities, line_terms, strict=True)
+    ]
     return percent_points, per_unit
 
 
