@@ -200,12 +200,14 @@ class MemoryLedger:
         return sorted(due)
 
     def apply(self, plan: Plan) -> list[int]:
-        """Write a plan; returns the new transfers' ids (as `ledger.apply.plan_apply`)."""
+        """Write a plan; returns the new transfers' ids (as `ledger.apply.plan_apply`; without
+        rows kept, only where a row needed them)."""
         if plan.empty:
             return []
         book = self.books[plan.member_id]
-        transfer_ids = [self.ids("transfer") for _t in plan.transfers]
-        lots = lot_rows(plan, transfer_ids) if self.keep_rows or plan.takes else _lots_kept(plan)
+        full = self.keep_rows or bool(plan.takes)  # rows wanted, or to see what is taken
+        transfer_ids = [self.ids("transfer") for _t in plan.transfers] if full else []
+        lots = lot_rows(plan, transfer_ids) if full else _lots_kept(plan)
         lot_ids = [self.ids("lot") for _lot in lots]
         if self.keep_rows:
             self._add("transfer", transfer_rows(plan), transfer_ids)

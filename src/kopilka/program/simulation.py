@@ -508,6 +508,17 @@ def _part(
     return PartResult(purchases, len(seen), live.side.result(), drafted.side.result())
 
 
+def _priced(
+    receipt: engine.Receipt, state: engine.MemberState, program: engine.Program, redeem: int
+) -> engine.Quote:
+    """The quote with what the member really redeemed, or as much as this side allows when
+    that is less (a second quote only then)."""
+    try:
+        return engine.quote(receipt, state, program, redeem, explain=False)
+    except (engine.InsufficientPoints, engine.RedeemLimitExceeded):
+        return engine.quote(receipt, state, program, "max", explain=False)
+
+
 def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep: bool) -> None:
     """Price and book a purchase on one side; `keep` its figures when a return will share
     them out."""
@@ -528,14 +539,10 @@ def _sell(replay: Replay, bought: Bought, enrolled: dict[int, datetime], *, keep
             window_days=program.tier_window_days if program.tiers else None,
         )
         try:
-            quote = engine.quote(receipt, state, program, 0, explain=False)
+            quote = _priced(receipt, state, program, bought.redeem_points)
         except engine.VoucherNotApplicable:
             receipt = replace(receipt, vouchers=())
-            quote = engine.quote(receipt, state, program, 0, explain=False)
-        if bought.redeem_points:
-            wanted = min(bought.redeem_points, quote.max_redeemable)
-            if wanted:
-                quote = engine.quote(receipt, state, program, wanted, explain=False)
+            quote = _priced(receipt, state, program, bought.redeem_points)
     side.earned += quote.earn_points
     voucher_off = (
         sum(e.discount for e in quote.effects if isinstance(e, engine.VoucherUse))
