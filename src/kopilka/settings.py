@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     "kopilka.messaging",
     "kopilka.campaigns",
     "kopilka.portal",
+    "kopilka.staff",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",

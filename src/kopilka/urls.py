@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/redoc", redoc_page, name="api-redoc"),
     path("api/v1/", api.urls),
     path("backoffice/", include("kopilka.backoffice.urls")),
+    path("till/", include("kopilka.staff.urls")),
     path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe"),
     path("u/<str:token>", unsubscribe, name="unsubscribe-short"),
     path("messaging/callbacks/<str:provider>/<str:secret>", sms_callback, name="sms-callback"),

@@ -1,0 +1,44 @@
+"""Roles are Django groups (made by the migration `0002_roles`): owner, marketer, store manager,
+cashier. The cashier screen asks for `staff.use_till`; a person works in the stores of their
+profile (an owner, a superuser: in every store)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from kopilka.pos.models import Store
+
+OWNER, MARKETER, STORE_MANAGER, CASHIER = "owner", "marketer", "store_manager", "cashier"
+ROLES = (OWNER, MARKETER, STORE_MANAGER, CASHIER)
+USE_TILL = "staff.use_till"
+
+
+def is_owner(user: Any) -> bool:
+    return bool(user.is_superuser or user.groups.filter(name=OWNER).exists())
+
+
+def stores_of(user: Any) -> list[Store]:
+    """The stores this person works in, by name."""
+    if is_owner(user):
+        return list(Store.objects.order_by("name"))
+    return list(Store.objects.filter(staff__user=user).order_by("name"))
+
+
+View = Callable[..., HttpResponse]
+
+
+def till_required(view: View) -> View:
+    """Logged-in staff with the cashier screen's permission; others see why not (403)."""
+
+    @wraps(view)
+    @login_required(login_url="admin:login")
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.has_perm(USE_TILL) or is_owner(request.user)):
+            return render(request, "staff/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

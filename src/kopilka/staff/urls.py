@@ -1,0 +1,9 @@
+from django.urls import path
+
+from kopilka.staff import views
+
+app_name = "staff"
+urlpatterns = [
+    path("", views.till, name="till"),
+    path("members/<int:member_id>/", views.till_member, name="till-member"),
+]

@@ -1,0 +1,213 @@
+"""The cashier screen (`/till/`): find the member, say the talking points, price the receipt
+with each line's reasons, commit it. The same services and engine as the POS API, with the
+staff user as the actor and the chosen store as the seller's store."""
+
+import json
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from kopilka.core import clock
+from kopilka.core.audit import Actor
+from kopilka.core.errors import DomainError
+from kopilka.core.idempotency import request_fingerprint
+from kopilka.core.models import AuditEntry
+from kopilka.members.models import Member
+from kopilka.members.selectors import member_find
+from kopilka.pos.models import PurchaseLine, Store
+from kopilka.pos.receipts import MemberRef, QuoteResult, ReceiptIn
+from kopilka.pos.services import purchase_commit_once, receipt_quote
+from kopilka.pos.stores import Seller, StoreRef
+from kopilka.program import engine
+from kopilka.program.selectors import program_in_force
+from kopilka.staff.forms import FindForm, ReceiptForm
+from kopilka.staff.roles import stores_of, till_required
+from kopilka.staff.talking import talking_points
+
+STORE_KEY = "till_store"
+PRODUCTS = 60  # the store's products offered: those sold most recently
+
+
+def _store(request: HttpRequest) -> tuple[Store | None, list[Store]]:
+    """The store this till works for (chosen once per session), and the person's stores."""
+    mine = stores_of(request.user)
+    chosen = request.GET.get("store") or request.session.get(STORE_KEY)
+    store = next((s for s in mine if s.code == chosen), mine[0] if len(mine) == 1 else None)
+    if store is not None:
+        request.session[STORE_KEY] = store.code
+    return store, mine
+
+
+def _seller(request: HttpRequest, store: Store) -> Seller:
+    return Seller(Actor.staff(request.user), StoreRef(store.pk, store.code, store.time_zone))
+
+
+def _today(request: HttpRequest) -> dict[str, int]:
+    """This person's results today: members enrolled, receipts with a card, points given."""
+    start = clock.start_of_business_day(clock.business_date(clock.now()))
+    user_id = request.user.pk
+    commits = AuditEntry.objects.filter(
+        actor_user_id=user_id, action="purchase.commit", created_at__gte=start
+    )
+    with_card = [e.data for e in commits.filter(member_id__isnull=False).only("data")]
+    return {
+        "enrolled": Member.objects.filter(enrolled_by_id=user_id, created_at__gte=start).count(),
+        "receipts": commits.count(),
+        "with_card": len(with_card),
+        "points_earned": sum(int(d.get("earn", 0)) for d in with_card),
+        "points_redeemed": sum(int(d.get("redeem", 0)) for d in with_card),
+    }
+
+
+@till_required
+def till(request: HttpRequest) -> HttpResponse:
+    """Choose the store, then find the member (or take a guest's receipt)."""
+    store, mine = _store(request)
+    form = FindForm(request.GET if "q" in request.GET else None)
+    if store is not None and form.is_bound and form.is_valid():
+        try:
+            member = _find(form.cleaned_data["q"])
+        except DomainError as refused:
+            form.add_error("q", refused.message)
+        else:
+            return redirect("staff:till-member", member.pk)
+    context = {"store": store, "stores": mine, "form": form, "today": _today(request)}
+    return render(request, "staff/till.html", context, status=400 if form.errors else 200)
+
+
+def _find(text: str) -> Member:
+    """A QR token (it has dots), a 16-digit card number, else a phone."""
+    text = text.strip()
+    if "." in text:
+        return member_find(qr=text)
+    digits = re.sub(r"[\s-]", "", text)
+    if digits.isdigit() and len(digits) == 16:
+        return member_find(card=digits)
+    return member_find(phone=text)
+
+
+def _products(store: Store) -> dict[str, tuple[str, str, int]]:
+    """The store's products as recently sold: SKU -> (name, category, last price)."""
+    found: dict[str, tuple[str, str, int]] = {}
+    recent = PurchaseLine.objects.filter(purchase__store=store).order_by("-id")
+    for sku, name, category, price in recent.values_list("sku", "name", "category", "price")[
+        : PRODUCTS * 20
+    ]:
+        if sku not in found and len(found) < PRODUCTS:
+            found[sku] = (name or sku, category, price)
+    return found
+
+
+def _receipt(form: ReceiptForm, member: Member, store: Store, number: str) -> ReceiptIn:
+    data = form.cleaned_data
+    if data.get("total_kopecks"):
+        lines = [engine.Line("TOTAL", _("Receipt total"), "", Decimal(1), data["total_kopecks"])]
+    else:
+        lines = [engine.Line(*row) for row in form.line_rows()]
+    choice = data["redeem"]
+    redeem: engine.Redeem = 0 if choice == "none" else "max" if choice == "max" else data["points"]
+    return ReceiptIn(
+        member=MemberRef(member_id=member.pk),
+        store=store.code,
+        lines=tuple(lines),
+        redeem=redeem,
+        receipt_number=number,
+    )
+
+
+@till_required
+@require_http_methods(["GET", "POST"])
+def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
+    """The member at the till: what to say, the receipt, its quote with reasons, the commit."""
+    store, _mine = _store(request)
+    if store is None:
+        return redirect("staff:till")
+    member = Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).first()
+    if member is None:
+        raise Http404
+    products = _products(store)
+    form = ReceiptForm(request.POST or None, products=products)
+    quoted: QuoteResult | None = None
+    committed: dict[str, Any] | None = None
+    refused = ""
+    number = request.POST.get("receipt_number") or ""
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["receipt_number"] or _receipt_number(request)
+        receipt = _receipt(form, member, store, number)
+        seller = _seller(request, store)
+        try:
+            if request.POST.get("action") == "commit":
+                committed = _commit(request, seller, receipt)
+            else:
+                quoted = receipt_quote(seller=seller, receipt=receipt)
+        except DomainError as refusal:
+            refused = refusal.message
+    program = program_in_force()
+    context = {
+        "store": store,
+        "member": member,
+        "talking": talking_points(
+            member, program, clock.now(), store=store.code, time_zone=store.time_zone
+        ),
+        "form": form,
+        "quoted": quoted.quote if quoted else None,
+        "committed": committed,
+        "refused": refused,
+        "number": number,
+        "key": request.POST.get("key") or uuid.uuid4().hex,
+        "today": _today(request),
+    }
+    status = 400 if form.errors or refused else 200
+    return render(request, "staff/till_member.html", context, status=status)
+
+
+def _receipt_number(request: HttpRequest) -> str:
+    """A number for a receipt rung up here without one: the person and the moment."""
+    return f"S{request.user.pk}-{timezone.localtime():%Y%m%d-%H%M%S}"
+
+
+def _commit(request: HttpRequest, seller: Seller, receipt: ReceiptIn) -> dict[str, Any]:
+    """Commit once per rendered form: a double click or a resent form records one purchase."""
+    key = request.POST.get("key", "")
+    if not re.fullmatch(r"[0-9a-f]{32}", key):
+        raise FormExpired(_("The page is out of date: price the receipt again."))
+
+    def render_body(purchase: Any, result: QuoteResult) -> dict[str, Any]:
+        q = result.quote
+        return {
+            "purchase_id": purchase.pk,
+            "receipt_number": purchase.receipt_number,
+            "amount": q.amount,
+            "discount": q.discount,
+            "redeem_points": q.redeem_points,
+            "payable": q.payable,
+            "earn_points": q.earn_points,
+        }
+
+    status, body = purchase_commit_once(
+        seller=seller,
+        receipt=receipt,
+        key=key,
+        request_hash=request_fingerprint("till", receipt.member.member_id, repr(receipt)),
+        render=render_body,
+    )
+    answer: dict[str, Any] = json.loads(body) if isinstance(body, str) else dict(body)
+    if status != 201:
+        raise CommitRefused(str(answer["error"]["message"]))
+    return answer
+
+
+class FormExpired(DomainError):
+    code = "form_expired"
+    status = 400
+
+
+class CommitRefused(DomainError):
+    code = "commit_refused"

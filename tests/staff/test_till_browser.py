@@ -1,0 +1,76 @@
+"""The cashier screen in a real Chromium: a cashier signs in, "scans" the member's QR code (a
+keyboard-wedge scanner types the token and presses Enter), reads the talking points, prices a
+receipt, pays part with points and records it. axe-core on each screen; desktop and phone
+screenshots."""
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from kopilka.core import clock
+from kopilka.members.card_token import card_token
+from kopilka.pos.models import Purchase, Store
+from kopilka.rewards.models import Reward
+from kopilka.staff.models import StaffProfile
+from tests.conftest import Api, accessibility_violations, enroll, points_move, program_set
+from tests.members.test_admin_browser import PHONE, shoot
+
+PASSWORD = "касса-пароль-42"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cashier_scans_says_prices_and_records(
+    browser_page: Any, live_server: Any, api: Api, tmp_path: Path
+) -> None:
+    shots = Path(os.environ.get("KOPILKA_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    program_set(pending_days=0)
+    central = Store.objects.get(code="central")
+    user = User.objects.create_user("olga", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="cashier"))
+    StaffProfile.objects.create(user=user).stores.set([central])
+    anna = enroll("+79161234567", name="Анна")
+    points_move(anna.pk, earn=340)
+    Reward.objects.create(
+        code="cap", name="Капучино в подарок", kind=Reward.Kind.GIFT, points_price=250,
+        cost=3000, created_at=clock.now(),
+    )  # fmt: skip
+    page = browser_page
+    problems: dict[str, list[str]] = {}
+
+    def look(name: str) -> None:
+        problems[name] = accessibility_violations(page)
+        assert shoot(page, name, shots) <= PHONE["width"], f"{name} scrolls sideways at 390 px"
+
+    page.goto(f"{live_server.url}/till/")
+    page.wait_for_url("**/admin/login/**")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.wait_for_url("**/till/")
+    look("till-find")
+    page.keyboard.type(card_token(anna.pk))  # the field has the focus: the scanner types
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/till/members/{anna.pk}/")
+    say = page.locator(".say").inner_text()
+    assert "Анна: 340 баллов — это 340 ₽ на этот чек." in say.replace("\u00a0", " ")
+    assert "Можно взять «Капучино в подарок» за 250 баллов." in say
+    look("till-member")
+    page.fill("#id_total", "1000")
+    page.get_by_label("столько:").check()
+    page.fill("#id_points", "100")
+    page.get_by_role("button", name="Рассчитать").click()
+    page.wait_for_selector("text=Что даёт этот чек")
+    assert re.search(r"К оплате\W*900", page.locator("main").inner_text().replace("\u00a0", " "))
+    look("till-quote")
+    page.get_by_role("button", name="Провести чек").click()
+    page.wait_for_selector("text=проведён")
+    look("till-done")
+    purchase = Purchase.objects.get()
+    assert purchase.member_id == anna.pk and purchase.redeem_points == 100
+    assert "С картой" in page.locator(".today").inner_text()
+    assert {name: found for name, found in problems.items() if found} == {}
