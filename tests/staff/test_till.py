@@ -157,3 +157,33 @@ def test_actor_of_a_till_sale_is_the_staff_user(central: Store, settings: Any) -
     entry = AuditEntry.objects.get(action="purchase.commit")
     assert entry.actor_label == Actor.staff(User.objects.get(username="olga")).label
     assert entry.actor_user == User.objects.get(username="olga")
+
+
+def test_a_member_is_enrolled_at_the_till_with_the_code_from_their_sms(
+    central: Store, settings: Any, tmp_path: Any
+) -> None:
+    from kopilka.members.models import Consent, Member
+    from tests.portal.test_login import sent_code
+
+    settings.KOPILKA_VAR_DIR = tmp_path
+    settings.KOPILKA_QUIET_HOURS = ""
+    client = cashier(central)
+    assert "Зарегистрировать участника" in client.get("/till/").content.decode()
+    refused = client.post("/till/join/", {"step": "ask", "phone": "+79161234567"})
+    assert refused.status_code == 400 and "Без этого согласия" in refused.content.decode()
+    asked = client.post(
+        "/till/join/",
+        {"step": "ask", "phone": "8 916 123-45-67", "name": "Анна", "personal_data": "on"},
+    )
+    assert asked.status_code == 200 and "Код отправлен на +79161234567" in asked.content.decode()
+    assert not Member.objects.exists(), "no account before the code"
+    wrong = client.post("/till/join/", {"step": "code", "code": "000000"})
+    assert wrong.status_code == 400
+    done = client.post("/till/join/", {"step": "code", "code": sent_code(tmp_path / "outbox")})
+    member = Member.objects.get(phone="+79161234567")
+    assert done.status_code == 302 and done.url == f"/till/members/{member.pk}/"
+    assert member.enrolled_store == central and member.enrolled_by.username == "olga"
+    consent = Consent.objects.get(member=member, purpose="personal_data")
+    assert consent.source == "till:central" and consent.confirmed_by == "sms_code"
+    assert consent.store == central and consent.actor == "staff:olga"
+    assert re.search(r"Привлёк участников</dt><dd>1<", client.get("/till/").content.decode())

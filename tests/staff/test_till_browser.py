@@ -53,6 +53,10 @@ def test_a_cashier_scans_says_prices_and_records(
     page.locator("input[type=submit], button[type=submit]").first.click()
     page.wait_for_url("**/till/")
     look("till-find")
+    page.get_by_role("link", name="Зарегистрировать участника").click()
+    page.wait_for_url("**/till/join/")
+    look("till-join")
+    page.goto(f"{live_server.url}/till/")
     page.keyboard.type(card_token(anna.pk))  # the field has the focus: the scanner types
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/till/members/{anna.pk}/")

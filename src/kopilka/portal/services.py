@@ -168,9 +168,15 @@ class Joining:
         return cls(**{k: v for k, v in stored.items() if k in names})
 
 
-def join_confirm(*, joining: Joining, code: str) -> tuple[Member, bool]:
+PORTAL = Actor(label="member:portal")
+
+
+def join_confirm(
+    *, joining: Joining, code: str, actor: Actor = PORTAL, source: str = "portal:join"
+) -> tuple[Member, bool]:
     """(the member, whether just enrolled): the code proves the phone, and the member is enrolled
-    with the decisions the form recorded; a phone that is a member already just logs in."""
+    with the decisions the form recorded; a phone that is a member already just logs in. The
+    member's page joins as `PORTAL`; the cashier screen as the staff user, source `till:<store>`."""
     if _code_use(joining.phone, code.strip(), LoginCode.Purpose.JOIN) is None:
         raise _refused()
     existing = Member.objects.filter(phone=joining.phone, status=Member.Status.ACTIVE).first()
@@ -187,8 +193,8 @@ def join_confirm(*, joining: Joining, code: str) -> tuple[Member, bool]:
                 email_marketing=joining.email_marketing,
                 telegram_marketing=joining.telegram_marketing,
             ),
-            actor=Actor(label="member:portal"),
-            source="portal:join",
+            actor=actor,
+            source=source,
             store_id=joining.store_id,
             language=joining.language,
             evidence=ConsentEvidence(

@@ -96,3 +96,31 @@ class ReceiptForm(forms.Form):
         if data.get("redeem") == "points" and not data.get("points"):
             self.add_error("points", _("How many points?"))
         return data
+
+
+class TillJoinForm(forms.Form):
+    """Enrolment at the till: the member says the phone and the name and gives the consents
+    aloud or on the screen; the code sent to the phone proves it."""
+
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "autofocus": True}),
+    )
+    name = forms.CharField(label=_("Member's name"), max_length=200, required=False)
+    personal_data = forms.BooleanField(
+        label=_("The member consents to the processing of their personal data"),
+        error_messages={"required": _("Without this consent we cannot keep the card.")},
+    )
+    sms_marketing = forms.BooleanField(
+        label=_("The member wants SMS with offers and news"), required=False
+    )
+
+
+class TillCodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Code from the member's SMS"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("The code is 6 digits.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autofocus": True}),
+    )

@@ -6,4 +6,5 @@ app_name = "staff"
 urlpatterns = [
     path("", views.till, name="till"),
     path("members/<int:member_id>/", views.till_member, name="till-member"),
+    path("join/", views.till_join, name="till-join"),
 ]

@@ -18,16 +18,19 @@ from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import request_fingerprint
+from kopilka.core.login_throttle import client_ip
 from kopilka.core.models import AuditEntry
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
+from kopilka.members.services import ConsentEvidence
+from kopilka.portal.services import Joining, join_code_request, join_confirm, phone_read
 from kopilka.pos.models import PurchaseLine, Store
 from kopilka.pos.receipts import MemberRef, QuoteResult, ReceiptIn
 from kopilka.pos.services import purchase_commit_once, receipt_quote
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
-from kopilka.staff.forms import FindForm, ReceiptForm
+from kopilka.staff.forms import FindForm, ReceiptForm, TillCodeForm, TillJoinForm
 from kopilka.staff.roles import stores_of, till_required
 from kopilka.staff.talking import talking_points
 
@@ -211,3 +214,62 @@ class FormExpired(DomainError):
 
 class CommitRefused(DomainError):
     code = "commit_refused"
+
+
+JOINING = "till_joining"
+
+
+@till_required
+@require_http_methods(["GET", "POST"])
+def till_join(request: HttpRequest) -> HttpResponse:
+    """Enrol a member at the till: phone, name, consents, then the code from their SMS."""
+    store, _mine = _store(request)
+    if store is None:
+        return redirect("staff:till")
+    if request.GET.get("restart"):
+        request.session.pop(JOINING, None)
+    joining = Joining.read(request.session.get(JOINING))
+    asked = TillJoinForm(request.POST if request.POST.get("step") == "ask" else None)
+    code = TillCodeForm(request.POST if request.POST.get("step") == "code" else None)
+    if asked.is_bound and asked.is_valid():
+        data = asked.cleaned_data
+        try:
+            phone = phone_read(data["phone"])
+            join_code_request(phone=phone, ip=client_ip(request))
+        except DomainError as refused:
+            asked.add_error("phone", refused.message)
+        else:
+            evidence = ConsentEvidence.web(request)
+            joining = Joining(
+                phone=phone,
+                name=data["name"].strip(),
+                sms_marketing=data["sms_marketing"],
+                store_id=store.pk,
+                ip=evidence.ip,
+                user_agent=evidence.user_agent,
+            )
+            request.session[JOINING] = joining.stored()
+            code = TillCodeForm()
+    elif code.is_bound and joining is not None and code.is_valid():
+        try:
+            member, _new = join_confirm(
+                joining=joining,
+                code=code.cleaned_data["code"],
+                actor=Actor.staff(request.user),
+                source=f"till:{store.code}",
+            )
+        except DomainError as refused:
+            code.add_error("code", refused.message)
+        else:
+            request.session.pop(JOINING, None)
+            return redirect("staff:till-member", member.pk)
+    waiting = (joining is not None and not asked.is_bound) or (asked.is_bound and asked.is_valid())
+    context = {
+        "store": store,
+        "asked": asked,
+        "code": code,
+        "joining": joining if waiting else None,
+        "today": _today(request),
+    }
+    status = 400 if asked.errors or code.errors else 200
+    return render(request, "staff/till_join.html", context, status=status)
