@@ -187,3 +187,32 @@ def test_a_member_is_enrolled_at_the_till_with_the_code_from_their_sms(
     assert consent.source == "till:central" and consent.confirmed_by == "sms_code"
     assert consent.store == central and consent.actor == "staff:olga"
     assert re.search(r"Привлёк участников</dt><dd>1<", client.get("/till/").content.decode())
+
+
+def test_a_return_at_the_till_takes_back_the_points_once(central: Store) -> None:
+    program_set(pending_days=0)
+    anna = enroll("+79161234567", name="Анна")
+    client = cashier(central)
+    url = f"/till/members/{anna.pk}/"
+    key = form_key(client.get(url).content.decode())
+    client.post(url, {"total": "1000", "redeem": "none", "action": "commit", "key": key})
+    purchase = Purchase.objects.get()
+    assert purchase.earn_points == 50
+    page = client.get(url).content.decode()
+    back_url = f"/till/members/{anna.pk}/returns/{purchase.pk}/"
+    assert back_url in page
+    form_page = client.get(back_url).content.decode()
+    line = purchase.lines.get()
+    too_many = client.post(back_url, {f"back_{line.pk}": "2", "key": form_key(form_page)})
+    assert too_many.status_code == 400 and "Вернуть можно не больше" in too_many.content.decode()
+    key = form_key(too_many.content.decode())  # a refusal renders the form with a new key
+    assert key != form_key(form_page)
+    first = client.post(back_url, {f"back_{line.pk}": "1", "key": key})
+    again = client.post(back_url, {f"back_{line.pk}": "1", "key": key})
+    assert first.status_code == again.status_code == 200
+    assert "Возврат проведён" in first.content.decode()
+    assert purchase.returns.count() == 1
+    assert member_points(anna.pk, clock.now())[0] == 0
+    assert_ledger_clean()
+    other = enroll("+79161234568")
+    assert client.get(f"/till/members/{other.pk}/returns/{purchase.pk}/").status_code == 404

@@ -28,6 +28,27 @@ def stores_of(user: Any) -> list[Store]:
     return list(Store.objects.filter(staff__user=user).order_by("name"))
 
 
+# What each role may change, by app (owner: everything; cashier: the cashier screen only).
+GRANTS = {
+    MARKETER: ["program", "rewards", "campaigns", "messaging"],
+    STORE_MANAGER: ["pos", "members"],
+}
+
+
+def roles_make(group_model: Any, permission_model: Any) -> None:
+    """Make (or bring up to date) the role groups: by the migration with its historical models,
+    and by anything that needs them after a test database was flushed."""
+    till = permission_model.objects.get(content_type__app_label="staff", codename="use_till")
+    owner, _made = group_model.objects.get_or_create(name=OWNER)
+    owner.permissions.set(permission_model.objects.all())
+    for name, labels in GRANTS.items():
+        group, _made = group_model.objects.get_or_create(name=name)
+        group.permissions.set(permission_model.objects.filter(content_type__app_label__in=labels))
+    group_model.objects.get(name=STORE_MANAGER).permissions.add(till)
+    cashier, _made = group_model.objects.get_or_create(name=CASHIER)
+    cashier.permissions.set([till])
+
+
 View = Callable[..., HttpResponse]
 
 

@@ -5,6 +5,7 @@ staff user as the actor and the chosen store as the seller's store."""
 import json
 import re
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -17,16 +18,21 @@ from django.views.decorators.http import require_http_methods
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
-from kopilka.core.idempotency import request_fingerprint
+from kopilka.core.idempotency import request_fingerprint, run_idempotent
 from kopilka.core.login_throttle import client_ip
 from kopilka.core.models import AuditEntry
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
 from kopilka.members.services import ConsentEvidence
 from kopilka.portal.services import Joining, join_code_request, join_confirm, phone_read
-from kopilka.pos.models import PurchaseLine, Store
+from kopilka.pos.models import Purchase, PurchaseLine, ReturnLine, Store
 from kopilka.pos.receipts import MemberRef, QuoteResult, ReceiptIn
-from kopilka.pos.services import purchase_commit_once, receipt_quote
+from kopilka.pos.services import (
+    ReturnRequestLine,
+    purchase_commit_once,
+    purchase_return,
+    receipt_quote,
+)
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
@@ -166,6 +172,7 @@ def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
         "number": number,
         "key": request.POST.get("key") or uuid.uuid4().hex,
         "today": _today(request),
+        "recent": _recent(member, store),
     }
     status = 400 if form.errors or refused else 200
     return render(request, "staff/till_member.html", context, status=status)
@@ -273,3 +280,117 @@ def till_join(request: HttpRequest) -> HttpResponse:
     }
     status = 400 if asked.errors or code.errors else 200
     return render(request, "staff/till_join.html", context, status=status)
+
+
+RECENT = 5  # the member's latest receipts in this store offered for a return
+
+
+def _recent(member: Member, store: Store) -> list[Purchase]:
+    return list(
+        Purchase.objects.filter(member=member, store=store).order_by("-created_at", "-id")[:RECENT]
+    )
+
+
+@till_required
+@require_http_methods(["GET", "POST"])
+def till_return(request: HttpRequest, member_id: int, purchase_id: int) -> HttpResponse:
+    """Return goods of one of the member's receipts in this store: how many of each line come
+    back; the points are taken back and refunded by the POS service, once per form."""
+    store, _mine = _store(request)
+    if store is None:
+        return redirect("staff:till")
+    purchase = Purchase.objects.filter(pk=purchase_id, member_id=member_id, store=store).first()
+    if purchase is None:
+        raise Http404
+    lines = list(purchase.lines.order_by("position"))
+    back: dict[int, Decimal] = defaultdict(Decimal)
+    for line_id, quantity in ReturnLine.objects.filter(
+        purchase_line__purchase=purchase
+    ).values_list("purchase_line_id", "quantity"):
+        back[line_id] += quantity
+    rows = [(line, line.quantity - back[line.pk]) for line in lines]
+    done: dict[str, Any] | None = None
+    refused = ""
+    if request.method == "POST":
+        try:
+            wanted = _wanted(request, rows)
+            done = _return_once(request, _seller(request, store), purchase.pk, rows, wanted)
+        except DomainError as refusal:
+            refused = refusal.message
+    context = {
+        "store": store,
+        "purchase": purchase,
+        "rows": rows,
+        "done": done,
+        "refused": refused,
+        "key": uuid.uuid4().hex if refused else request.POST.get("key") or uuid.uuid4().hex,
+        "today": _today(request),
+    }
+    return render(request, "staff/till_return.html", context, status=400 if refused else 200)
+
+
+class NothingReturned(DomainError):
+    code = "validation_error"
+    status = 400
+
+
+def _wanted(
+    request: HttpRequest, rows: list[tuple[PurchaseLine, Decimal]]
+) -> list[ReturnRequestLine]:
+    wanted = []
+    for line, _left in rows:
+        raw = request.POST.get(f"back_{line.pk}", "").strip().replace(",", ".")
+        if not raw:
+            continue
+        try:
+            quantity = Decimal(raw)
+        except ArithmeticError:
+            raise NothingReturned(_("Quantities are numbers, like 1 or 0.5.")) from None
+        if not quantity.is_finite() or quantity < 0:
+            raise NothingReturned(_("Quantities are numbers, like 1 or 0.5."))
+        if quantity:
+            wanted.append(ReturnRequestLine(sku=line.sku, quantity=quantity))
+    if not wanted:
+        raise NothingReturned(_("Enter how many of which item come back."))
+    return wanted
+
+
+def _return_once(
+    request: HttpRequest,
+    seller: Seller,
+    purchase_id: int,
+    rows: list[tuple[PurchaseLine, Decimal]],
+    wanted: list[ReturnRequestLine],
+) -> dict[str, Any]:
+    """Once per form: a resent form replays the first answer (checked against what is left
+    only the first time)."""
+    key = request.POST.get("key", "")
+    if not re.fullmatch(r"[0-9a-f]{32}", key):
+        raise FormExpired(_("The page is out of date: open the return again."))
+
+    def work() -> tuple[int, dict[str, object]]:
+        left = {line.sku: q for line, q in rows}
+        for want in wanted:
+            if want.quantity > left.get(want.sku, Decimal(0)):
+                name = next((line.name for line, _q in rows if line.sku == want.sku), want.sku)
+                raise NothingReturned(
+                    _("At most %(left)s of %(name)s can come back.")
+                    % {"left": left.get(want.sku, 0), "name": name}
+                )
+        record = purchase_return(seller=seller, purchase_id=purchase_id, lines=wanted)
+        return 201, {
+            "amount": record.amount,
+            "earn_reversed": record.earn_reversed,
+            "redeem_refunded": record.redeem_refunded,
+            "not_recovered": record.earn_not_recovered,
+        }
+
+    status, body = run_idempotent(
+        scope=seller.idempotency_scope,
+        key=key,
+        request_hash=request_fingerprint("till-return", purchase_id, repr(wanted)),
+        work=work,
+    )
+    if status != 201:
+        raise CommitRefused(str(body["error"]["message"]))  # type: ignore[index]
+    return body

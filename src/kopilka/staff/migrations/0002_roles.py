@@ -5,10 +5,7 @@ cashier (the cashier screen only)."""
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GRANTS = {
-    "marketer": ["program", "rewards", "campaigns", "messaging"],
-    "store_manager": ["pos", "members"],
-}
+from kopilka.staff.roles import ROLES, roles_make
 
 
 def roles_create(apps, schema_editor):
@@ -16,23 +13,11 @@ def roles_create(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    till = Permission.objects.get(content_type__app_label="staff", codename="use_till")
-    owner, _ = Group.objects.get_or_create(name="owner")
-    owner.permissions.set(Permission.objects.all())
-    for name, labels in GRANTS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(Permission.objects.filter(content_type__app_label__in=labels))
-    Group.objects.get(name="store_manager").permissions.add(till)
-    cashier, _ = Group.objects.get_or_create(name="cashier")
-    cashier.permissions.set([till])
+    roles_make(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def roles_drop(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(
-        name__in=["owner", "marketer", "store_manager", "cashier"]
-    ).delete()
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
 
 
 class Migration(migrations.Migration):
