@@ -186,6 +186,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kopilka.staff.middleware.StaffIdleTimeout",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last: turns a login refused by axes into the lockout page
@@ -234,6 +235,8 @@ KOPILKA_LOGIN_LOCKOUT_MINUTES = env_positive_int("KOPILKA_LOGIN_LOCKOUT_MINUTES"
 # Behind a proxy every request comes from the proxy's address: name the header that carries the
 # client's (X-Forwarded-For, X-Real-IP). Only when set: a client could send it itself otherwise.
 KOPILKA_CLIENT_IP_META_KEY = env_header("KOPILKA_CLIENT_IP_HEADER")
+# A staff login (admin, back office, cashier screen) ends after this many idle minutes.
+KOPILKA_STAFF_IDLE_MINUTES = env_int("KOPILKA_STAFF_IDLE_MINUTES", 30)
 AXES_HANDLER = "kopilka.core.login_throttle.AccountAndIpLimits"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = KOPILKA_LOGIN_FAILURES_PER_ACCOUNT

@@ -216,3 +216,29 @@ def test_a_return_at_the_till_takes_back_the_points_once(central: Store) -> None
     assert_ledger_clean()
     other = enroll("+79161234568")
     assert client.get(f"/till/members/{other.pk}/returns/{purchase.pk}/").status_code == 404
+
+
+def test_a_staff_login_ends_after_the_idle_time(central: Store, settings: Any) -> None:
+    from datetime import timedelta
+
+    settings.KOPILKA_STAFF_IDLE_MINUTES = 30
+    client = cashier(central)
+    assert client.get("/till/").status_code == 200
+    with clock.frozen_at(clock.now() + timedelta(minutes=20)):
+        assert client.get("/till/").status_code == 200, "20 minutes: still there"
+    with clock.frozen_at(clock.now() + timedelta(minutes=45)):
+        answer = client.get("/till/")  # 25 minutes after the last request: still there
+        assert answer.status_code == 200
+    with clock.frozen_at(clock.now() + timedelta(minutes=80)):
+        gone = client.get("/till/")
+        assert gone.status_code == 302 and gone.url.startswith("/admin/login/")
+        assert client.get("/till/").url.startswith("/admin/login/"), "logged out"
+
+
+def test_the_owner_gives_a_person_their_stores_on_the_users_page(central: Store) -> None:
+    owner = User.objects.create_superuser("owner", password=PASSWORD, email="")
+    olga = User.objects.create_user("olga", password=PASSWORD, is_staff=True)
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/admin/auth/user/{olga.pk}/change/")
+    assert page.status_code == 200 and 'name="staff_profile-0-stores"' in page.content.decode()
