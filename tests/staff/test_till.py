@@ -242,3 +242,30 @@ def test_the_owner_gives_a_person_their_stores_on_the_users_page(central: Store)
     client.force_login(owner)
     page = client.get(f"/admin/auth/user/{olga.pk}/change/")
     assert page.status_code == 200 and 'name="staff_profile-0-stores"' in page.content.decode()
+
+
+def test_a_voucher_chosen_at_the_till_is_used_with_the_receipt(central: Store) -> None:
+    from kopilka.rewards.models import Voucher
+    from kopilka.rewards.services import reward_exchange
+
+    program_set(pending_days=0)
+    anna = enroll("+79161234567", name="Анна")
+    points_move(anna.pk, earn=300)
+    Reward.objects.create(
+        code="off100", name="100 ₽ скидки", kind=Reward.Kind.FIXED_DISCOUNT, amount=10000,
+        points_price=200, cost=10000, created_at=clock.now(),
+    )  # fmt: skip
+    voucher = reward_exchange(member_id=anna.pk, code="off100", actor=Actor.system("test"))
+    client = cashier(central)
+    url = f"/till/members/{anna.pk}/"
+    page = client.get(url).content.decode()
+    assert f'value="{voucher.code}"' in page
+    form = {"total": "500", "redeem": "none", "voucher": voucher.code, "key": form_key(page)}
+    quoted = client.post(url, {**form, "action": "quote"}).content.decode()
+    assert re.search(r"Скидка</dt><dd>100\u00a0₽", quoted), quoted[-3000:]
+    done = client.post(url, {**form, "action": "commit", "key": form_key(quoted)})
+    assert done.status_code == 200 and "проведён" in done.content.decode()
+    voucher.refresh_from_db()
+    assert voucher.used_at is not None and voucher.purchase_id == Purchase.objects.get().pk
+    forged = client.post(url, {**form, "voucher": "NOT-MINE", "action": "quote"})
+    assert forged.status_code == 200  # a code that is not the member's is simply not applied

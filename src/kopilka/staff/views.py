@@ -24,6 +24,7 @@ from kopilka.core.models import AuditEntry
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
 from kopilka.members.services import ConsentEvidence
+from kopilka.portal.selectors import member_vouchers
 from kopilka.portal.services import Joining, join_code_request, join_confirm, phone_read
 from kopilka.pos.models import Purchase, PurchaseLine, ReturnLine, Store
 from kopilka.pos.receipts import MemberRef, QuoteResult, ReceiptIn
@@ -114,7 +115,9 @@ def _products(store: Store) -> dict[str, tuple[str, str, int]]:
     return found
 
 
-def _receipt(form: ReceiptForm, member: Member, store: Store, number: str) -> ReceiptIn:
+def _receipt(
+    form: ReceiptForm, member: Member, store: Store, number: str, vouchers: tuple[str, ...]
+) -> ReceiptIn:
     data = form.cleaned_data
     if data.get("total_kopecks"):
         lines = [engine.Line("TOTAL", _("Receipt total"), "", Decimal(1), data["total_kopecks"])]
@@ -128,6 +131,7 @@ def _receipt(form: ReceiptForm, member: Member, store: Store, number: str) -> Re
         lines=tuple(lines),
         redeem=redeem,
         receipt_number=number,
+        vouchers=vouchers,
     )
 
 
@@ -143,13 +147,16 @@ def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
         raise Http404
     products = _products(store)
     form = ReceiptForm(request.POST or None, products=products)
+    vouchers = [v for v in member_vouchers(member) if v.state == "active"]
     quoted: QuoteResult | None = None
     committed: dict[str, Any] | None = None
     refused = ""
     number = request.POST.get("receipt_number") or ""
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["receipt_number"] or _receipt_number(request)
-        receipt = _receipt(form, member, store, number)
+        usable = {v.voucher.code for v in vouchers if v.state == "active"}
+        chosen = tuple(c for c in request.POST.getlist("voucher") if c in usable)
+        receipt = _receipt(form, member, store, number, chosen)
         seller = _seller(request, store)
         try:
             if request.POST.get("action") == "commit":
@@ -173,6 +180,8 @@ def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
         "key": request.POST.get("key") or uuid.uuid4().hex,
         "today": _today(request),
         "recent": _recent(member, store),
+        "vouchers": vouchers,
+        "chosen": request.POST.getlist("voucher"),
     }
     status = 400 if form.errors or refused else 200
     return render(request, "staff/till_member.html", context, status=status)
