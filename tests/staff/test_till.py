@@ -245,7 +245,6 @@ def test_the_owner_gives_a_person_their_stores_on_the_users_page(central: Store)
 
 
 def test_a_voucher_chosen_at_the_till_is_used_with_the_receipt(central: Store) -> None:
-    from kopilka.rewards.models import Voucher
     from kopilka.rewards.services import reward_exchange
 
     program_set(pending_days=0)
