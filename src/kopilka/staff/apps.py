@@ -9,9 +9,13 @@ def _roles(**kwargs: Any) -> None:
     """After every migrate (and a test database's flush), the role groups are there with every
     permission made so far: each app's post_migrate adds its own, so this runs after each."""
     from django.contrib.auth.models import Group, Permission
+    from django.db import connections
 
     from kopilka.staff.roles import roles_make
 
+    tables = connections[kwargs.get("using", "default")].introspection.table_names()
+    if not {"auth_group", "auth_permission", "staff_staffprofile"} <= set(tables):
+        return  # a partial migrate (to an earlier state of some app) before the roles exist
     if Permission.objects.filter(content_type__app_label="staff", codename="use_till").exists():
         roles_make(Group, Permission)
 
