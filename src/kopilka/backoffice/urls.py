@@ -1,6 +1,7 @@
 from django.urls import path
 
 from kopilka.backoffice import simulations, views
+from kopilka.staff.views import results as staff_results
 
 app_name = "backoffice"
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("analytics/refresh/", views.refresh, name="refresh"),
     path("analytics/kpis.json", views.kpis_json, name="kpis_json"),
     path("program/simulations/", simulations.simulations, name="simulations"),
+    path("staff/", staff_results, name="staff-results"),
     path("program/simulations/<int:simulation_id>/", simulations.simulation, name="simulation"),
     path(
         "analytics/data/<slug:name>.<str:fmt>",

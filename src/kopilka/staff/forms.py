@@ -124,3 +124,15 @@ class TillCodeForm(forms.Form):
         error_messages={"invalid": _("The code is 6 digits.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autofocus": True}),
     )
+
+
+class PeriodForm(forms.Form):
+    since = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end of the period is before its start."))
+        return data

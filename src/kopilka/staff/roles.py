@@ -63,3 +63,20 @@ def till_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def is_manager(user: Any) -> bool:
+    return bool(is_owner(user) or user.groups.filter(name=STORE_MANAGER).exists())
+
+
+def manager_required(view: View) -> View:
+    """A store manager (their stores) or the owner (every store)."""
+
+    @wraps(view)
+    @login_required(login_url="admin:login")
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_manager(request.user):
+            return render(request, "staff/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -2,10 +2,13 @@
 with each line's reasons, commit it. The same services and engine as the POS API, with the
 staff user as the actor and the chosen store as the seller's store."""
 
+import csv
+import io
 import json
 import re
 import uuid
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +40,9 @@ from kopilka.pos.services import (
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
-from kopilka.staff.forms import FindForm, ReceiptForm, TillCodeForm, TillJoinForm
-from kopilka.staff.roles import stores_of, till_required
+from kopilka.staff.forms import FindForm, PeriodForm, ReceiptForm, TillCodeForm, TillJoinForm
+from kopilka.staff.results import CAME_BACK_DAYS, Row, staff_leaderboard, store_results
+from kopilka.staff.roles import manager_required, stores_of, till_required
 from kopilka.staff.talking import talking_points
 
 STORE_KEY = "till_store"
@@ -188,8 +192,10 @@ def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
 
 
 def _receipt_number(request: HttpRequest) -> str:
-    """A number for a receipt rung up here without one: the person and the moment."""
-    return f"S{request.user.pk}-{timezone.localtime():%Y%m%d-%H%M%S}"
+    """A number for a receipt rung up here without one: the person, the day and the form's own
+    key (a resent form keeps its number, so its replay is found)."""
+    key = re.sub(r"[^0-9a-f]", "", request.POST.get("key", ""))[:8] or uuid.uuid4().hex[:8]
+    return f"S{request.user.pk}-{timezone.localtime():%Y%m%d}-{key}"
 
 
 def _commit(request: HttpRequest, seller: Seller, receipt: ReceiptIn) -> dict[str, Any]:
@@ -403,3 +409,46 @@ def _return_once(
     if status != 201:
         raise CommitRefused(str(body["error"]["message"]))  # type: ignore[index]
     return body
+
+
+@manager_required
+def results(request: HttpRequest) -> HttpResponse:
+    """Store results and the staff leaderboard for a period (default: this month so far); the
+    same figures as CSV with `?format=csv`."""
+    today = clock.business_date(clock.now())
+    initial = {"since": today.replace(day=1), "until": today}
+    form = PeriodForm(request.GET if "since" in request.GET else None, initial=initial)
+    period = form.cleaned_data if form.is_bound and form.is_valid() else initial
+    stores = stores_of(request.user)
+    since, until = period["since"], period["until"]
+    by_store = store_results(stores, since, until)
+    board = staff_leaderboard(stores, since, until)
+    if request.GET.get("format") == "csv" and not form.errors:
+        return _results_csv(by_store, board, since, until)
+    context = {
+        "section": "staff",
+        "form": form,
+        "by_store": by_store,
+        "board": board,
+        "since": since,
+        "until": until,
+        "days": CAME_BACK_DAYS,
+    }
+    return render(request, "staff/results.html", context, status=400 if form.errors else 200)
+
+
+CSV_COLUMNS = ("enrolled", "came_back", "came_back_share", "receipts", "with_card", "card_share",
+               "points_redeemed", "rewards_given")  # fmt: skip
+
+
+def _results_csv(by_store: list[Row], board: list[Row], since: date, until: date) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "name", *CSV_COLUMNS])
+    for kind, rows in (("store", by_store), ("staff", board)):
+        for row in rows:
+            writer.writerow([kind, row.name, *(getattr(row.figures, c) for c in CSV_COLUMNS)])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"staff-results-{since.isoformat()}-{until.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
