@@ -78,3 +78,32 @@ def test_a_cashier_scans_says_prices_and_records(
     assert purchase.member_id == anna.pk and purchase.redeem_points == 100
     assert "С картой" in page.locator(".today").inner_text()
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_manager_reads_the_leaderboard(
+    browser_page: Any, live_server: Any, api: Api, tmp_path: Path
+) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    shots = Path(os.environ.get("KOPILKA_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    owner = User.objects.create_superuser("owner", password=PASSWORD, email="")
+    enroll("+79161234567", name="Анна")
+    client = Client()
+    client.force_login(owner)
+    page = browser_page
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.goto(f"{live_server.url}/backoffice/staff/")
+    assert "Магазины и сотрудники" in page.locator("h1").inner_text()
+    assert accessibility_violations(page) == []
+    assert shoot(page, "staff-results", shots) <= PHONE["width"]
