@@ -171,6 +171,7 @@ INSTALLED_APPS = [
     "kopilka.campaigns",
     "kopilka.portal",
     "kopilka.staff",
+    "kopilka.materials",
     "kopilka.analytics",
     "kopilka.backoffice",
     "kopilka.demo",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 
+from kopilka.core.admin import StaffUserAdmin
 from kopilka.staff.models import StaffProfile
 
 User = get_user_model()
@@ -16,10 +16,9 @@ class StaffProfileInline(admin.StackedInline):
     fk_name = "user"
 
 
-class StaffUserAdmin(UserAdmin):
-    inlines = [*UserAdmin.inlines, StaffProfileInline]
+class UserWithStoresAdmin(StaffUserAdmin):
+    inlines = [*StaffUserAdmin.inlines, StaffProfileInline]
 
 
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
-admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(User)
+admin.site.register(User, UserWithStoresAdmin)

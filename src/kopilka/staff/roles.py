@@ -80,3 +80,18 @@ def manager_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def materials_required(view: View) -> View:
+    """The owner, a marketer or a store manager (the printed materials of their stores)."""
+
+    @wraps(view)
+    @login_required(login_url="admin:login")
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        allowed = is_owner(user) or user.groups.filter(name__in=[MARKETER, STORE_MANAGER]).exists()
+        if not allowed:
+            return render(request, "staff/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
