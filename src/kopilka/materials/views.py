@@ -16,6 +16,7 @@ from kopilka.program.selectors import program_in_force
 from kopilka.staff.roles import materials_required, stores_of
 
 LANGUAGES = ("ru", "en")
+LABELS = {"poster": _("A4 poster"), "tent": _("A6 table tent"), "flyer": _("A5 flyer")}
 
 
 class FactsForm(forms.Form):
@@ -50,7 +51,7 @@ def materials(request: HttpRequest) -> HttpResponse:
         "form": form,
         "shown": chosen_facts(program, choice.facts),
         "stores": stores_of(request.user),
-        "kinds": KINDS,
+        "kinds": list(LABELS.items()),
         "languages": LANGUAGES,
     }
     return render(request, "materials/materials.html", context, status=400 if form.errors else 200)
