@@ -2,6 +2,7 @@ from django.urls import path
 
 from kopilka.backoffice import simulations, views
 from kopilka.materials import views as materials
+from kopilka.staff.views import audit
 from kopilka.staff.views import results as staff_results
 
 app_name = "backoffice"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("analytics/kpis.json", views.kpis_json, name="kpis_json"),
     path("program/simulations/", simulations.simulations, name="simulations"),
     path("staff/", staff_results, name="staff-results"),
+    path("audit/", audit, name="audit"),
     path("materials/", materials.materials, name="materials"),
     path("materials/<slug:kind>.<str:fmt>", materials.material, name="material"),
     path("program/simulations/<int:simulation_id>/", simulations.simulation, name="simulation"),

@@ -140,3 +140,23 @@ class PeriodForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", _("The end of the period is before its start."))
         return data
+
+
+class AuditFilter(forms.Form):
+    person = forms.CharField(label=_("Who"), max_length=150, required=False)
+    target = forms.CharField(
+        label=_("What"),
+        max_length=80,
+        required=False,
+        help_text=_("a kind and maybe an id: “member 42”, “reward”, “programversion 3”"),
+    )
+    since = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = forms.DateField(
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )

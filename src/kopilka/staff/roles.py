@@ -95,3 +95,14 @@ def materials_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def owner_required(view: View) -> View:
+    @wraps(view)
+    @login_required(login_url="admin:login")
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_owner(request.user):
+            return render(request, "staff/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

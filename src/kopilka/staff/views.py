@@ -40,9 +40,17 @@ from kopilka.pos.services import (
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.program import engine
 from kopilka.program.selectors import program_in_force
-from kopilka.staff.forms import FindForm, PeriodForm, ReceiptForm, TillCodeForm, TillJoinForm
+from kopilka.staff.audit import audit_changes
+from kopilka.staff.forms import (
+    AuditFilter,
+    FindForm,
+    PeriodForm,
+    ReceiptForm,
+    TillCodeForm,
+    TillJoinForm,
+)
 from kopilka.staff.results import CAME_BACK_DAYS, Row, staff_leaderboard, store_results
-from kopilka.staff.roles import manager_required, stores_of, till_required
+from kopilka.staff.roles import manager_required, owner_required, stores_of, till_required
 from kopilka.staff.talking import talking_points
 
 STORE_KEY = "till_store"
@@ -452,3 +460,22 @@ def _results_csv(by_store: list[Row], board: list[Row], since: date, until: date
     name = f"staff-results-{since.isoformat()}-{until.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@owner_required
+def audit(request: HttpRequest) -> HttpResponse:
+    """Every change with who made it, filtered by person, object and period (the owner's)."""
+    form = AuditFilter(request.GET or None)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    changes = (
+        audit_changes(
+            person=(data.get("person") or "").strip(),
+            target=(data.get("target") or "").strip(),
+            since=data.get("since"),
+            until=data.get("until") or data.get("since"),
+        )
+        if not form.errors
+        else []
+    )
+    context = {"section": "audit", "form": form, "changes": changes}
+    return render(request, "staff/audit.html", context, status=400 if form.errors else 200)
