@@ -219,3 +219,18 @@ def accessibility_violations(page: Any) -> list[str]:
         for v in found
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def staff_user(name: str, role: str = "marketer", **extra: Any) -> Any:
+    """A staff user with a role (a group the staff migration makes)."""
+    from django.contrib.auth.models import Group, User
+
+    from kopilka.staff.roles import roles_make
+
+    if not Group.objects.filter(name=role).exists():  # a transactional test flushed them
+        from django.contrib.auth.models import Permission
+
+        roles_make(Group, Permission)
+    user = User.objects.create_user(name, is_staff=True, **extra)
+    user.groups.add(Group.objects.get(name=role))
+    return user

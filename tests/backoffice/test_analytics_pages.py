@@ -7,7 +7,6 @@ from typing import Any
 
 import polars as pl
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.test import Client
 
@@ -16,7 +15,7 @@ from kopilka.analytics.services import snapshot_run
 from kopilka.campaigns.models import Campaign, CampaignMember
 from kopilka.core import clock
 from kopilka.core.audit import Actor
-from tests.conftest import Api, enroll, receipt
+from tests.conftest import Api, enroll, receipt, staff_user
 from tests.pos.test_returns import buy
 
 PASSWORD = "Секрет-123-пароль"
@@ -43,9 +42,7 @@ def figures(api: Api) -> Snapshot:
 
 @pytest.fixture
 def staff(db: None) -> Any:
-    return get_user_model().objects.create_user(
-        "manager", password=PASSWORD, is_staff=True, email=""
-    )
+    return staff_user("manager", password=PASSWORD, email="")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.test import Client
 
 from kopilka.core import clock
 from kopilka.program.models import Simulation
+from tests.conftest import staff_user
 from tests.demo.test_load_demo import NOW, load
 from tests.members.test_admin_browser import PASSWORD, PHONE, shoot
 
@@ -19,7 +20,7 @@ from tests.members.test_admin_browser import PASSWORD, PHONE, shoot
 @pytest.mark.django_db
 def test_a_bad_draft_gets_a_form_message_and_starts_nothing() -> None:
     staff = Client()
-    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    staff.force_login(staff_user("boss"))
     page = staff.get("/backoffice/program/simulations/")
     assert (
         page.status_code == 200

@@ -24,7 +24,7 @@ from kopilka.pos.models import Purchase, PurchaseReturn, ReturnLine
 from kopilka.program.engine import Program
 from kopilka.program.selectors import program_in_force
 from kopilka.program.simulation import ASSUMPTIONS, BINS, change_distribution, simulate
-from tests.conftest import postgres_only
+from tests.conftest import postgres_only, staff_user
 from tests.demo.test_load_demo import NOW, load
 
 pytestmark = pytest.mark.django_db
@@ -154,14 +154,13 @@ def test_two_processes_give_what_one_gives() -> None:
 def test_staff_start_a_run_the_worker_does_it_and_the_result_reads_back(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from kopilka.program.models import Simulation
 
     load()
     staff = Client()
-    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    staff.force_login(staff_user("boss"))
     body = {"draft": {"earn_percent": "7"}, "since": "2025-01-01", "until": "2026-06-16"}
     with clock.frozen_at(NOW), django_capture_on_commit_callbacks(execute=True):
         started = staff.post("/api/v1/program/simulations", body, content_type="application/json")
@@ -191,7 +190,7 @@ def test_only_staff_start_runs_and_a_bad_draft_is_refused_with_its_problems(api:
     member.force_login(get_user_model().objects.create_user("anna"))
     assert member.post(url, good, content_type="application/json").status_code == 401
     staff = Client()
-    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    staff.force_login(staff_user("boss"))
     bad = staff.post(url, {"draft": {"earn_percent": "-1"}}, content_type="application/json")
     assert bad.status_code == 422
     error = bad.json()["error"]
@@ -203,11 +202,10 @@ def test_only_staff_start_runs_and_a_bad_draft_is_refused_with_its_problems(api:
 
 
 def test_a_staff_post_without_the_csrf_token_is_refused() -> None:
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
     staff = Client(enforce_csrf_checks=True)
-    staff.force_login(get_user_model().objects.create_user("boss", is_staff=True))
+    staff.force_login(staff_user("boss"))
     body = {"draft": {"earn_percent": "7"}}
     url = "/api/v1/program/simulations"
     refused = staff.post(url, body, content_type="application/json")

@@ -273,3 +273,9 @@ def test_a_voucher_chosen_at_the_till_is_used_with_the_receipt(central: Store) -
     assert voucher.used_at is not None and voucher.purchase_id == Purchase.objects.get().pk
     forged = client.post(url, {**form, "voucher": "NOT-MINE", "action": "quote"})
     assert forged.status_code == 200  # a code that is not the member's is simply not applied
+
+
+def test_a_cashier_does_not_read_the_analytics(central: Store) -> None:
+    client = cashier(central)
+    for url in ("/backoffice/analytics/", "/backoffice/program/simulations/"):
+        assert client.get(url).status_code == 403, url

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
@@ -23,6 +22,7 @@ from kopilka.program.models import Simulation
 from kopilka.program.selectors import program_in_force
 from kopilka.program.services import simulation_request
 from kopilka.program.simulation import ASSUMPTIONS
+from kopilka.staff.roles import analytics_required
 
 # The figures of each side, in the order the table shows them.
 FIGURES = (
@@ -93,7 +93,7 @@ def _change_chart(run_id: int, result: dict[str, Any]) -> Chart:
     )
 
 
-@staff_member_required
+@analytics_required
 def simulations(request: HttpRequest) -> HttpResponse:
     """The form (the program in force as the starting draft) and the latest runs."""
     if request.method == "POST":
@@ -124,7 +124,7 @@ def simulations(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@analytics_required
 def simulation(request: HttpRequest, simulation_id: int) -> HttpResponse:
     """One run: its progress while it runs (the page refreshes itself), then the comparison."""
     run = get_object_or_404(Simulation, pk=simulation_id)

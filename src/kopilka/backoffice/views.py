@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 import polars as pl
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString, mark_safe
@@ -51,6 +50,7 @@ from kopilka.campaigns.models import Campaign
 from kopilka.campaigns.services import CampaignInvalid, campaign_create
 from kopilka.core.audit import Actor
 from kopilka.pos.models import Store
+from kopilka.staff.roles import analytics_required
 
 View = Callable[..., HttpResponse]
 EXPORT_FORMATS = ("csv", "parquet", "json")
@@ -60,7 +60,7 @@ CHART_WIDTHS = (charts.WIDE, charts.NARROW)
 def with_snapshot(view: View) -> View:
     """Staff only; hands the view the latest ready snapshot and asks for a fresh one if stale."""
 
-    @staff_member_required
+    @analytics_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         snapshot = snapshot_latest()
@@ -408,7 +408,7 @@ def lifetime(request: HttpRequest, snapshot: Snapshot) -> HttpResponse:
     )
 
 
-@staff_member_required
+@analytics_required
 @require_POST
 def refresh(request: HttpRequest) -> HttpResponse:
     snapshot_request(actor=Actor.staff(request.user))
@@ -429,7 +429,7 @@ def _table_for_export(request: HttpRequest, snapshot: Snapshot, name: str) -> pl
     return table
 
 
-@staff_member_required
+@analytics_required
 def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     """Any dashboard table as CSV, Parquet or JSON, from the latest ready snapshot: CSV for a
     person in the request's language, Parquet and JSON with the snapshot's names and values."""
@@ -459,7 +459,7 @@ def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     return response
 
 
-@staff_member_required
+@analytics_required
 def kpis_json(request: HttpRequest) -> HttpResponse:
     """KPIs for ?start=&end=[&store=][&segment=] as JSON; the period's last day included."""
     snapshot = snapshot_latest()

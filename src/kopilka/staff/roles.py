@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -102,6 +103,22 @@ def owner_required(view: View) -> View:
     @login_required(login_url="admin:login")
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_owner(request.user):
+            return render(request, "staff/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def analytics_required(view: View) -> View:
+    """The back office's analytics and what-if: the owner, marketers and store managers (staff
+    login first, as the admin's pages ask)."""
+
+    @wraps(view)
+    @staff_member_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        allowed = is_owner(user) or user.groups.filter(name__in=[MARKETER, STORE_MANAGER]).exists()
+        if not allowed:
             return render(request, "staff/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
