@@ -15,6 +15,7 @@ rolls back its claim with everything else, so a retry starts clean.
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.db import connection, transaction
@@ -31,6 +32,21 @@ class IdempotencyConflict(Conflict):
 
 class RequestInProgress(Conflict):
     code = "request_in_progress"
+
+
+class FormExpired(DomainError):
+    """A page's form without its own key: rendered before a deploy, or tampered with."""
+
+    code = "form_expired"
+    status = 400
+
+
+def form_key(value: str, message: str) -> str:
+    """The key a page renders into its form (`uuid4().hex`), so that sending that form twice
+    (a double tap, a reload) has one outcome; FormExpired with `message` when it is not one."""
+    if not re.fullmatch(r"[0-9a-f]{32}", value):
+        raise FormExpired(message)
+    return value
 
 
 def request_fingerprint(*parts: object) -> str:

@@ -22,6 +22,11 @@ def luhn_valid(number: str) -> bool:
     return number.isdigit() and len(number) >= 2 and luhn_check_digit(number[:-1]) == number[-1]
 
 
+def card_number_text(number: str) -> str:
+    """ "2712345678901234" -> "2712 3456 7890 1234": as printed on the card and read aloud."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
 def new_card_number() -> str:
     body_length = CARD_LENGTH - len(CARD_PREFIX) - 1
     body = CARD_PREFIX + "".join(str(secrets.randbelow(10)) for _ in range(body_length))

@@ -2,6 +2,8 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import ngettext
+
 KOPECKS = Decimal(100)
 
 
@@ -45,3 +47,8 @@ def rubles_text(kopecks: int) -> str:
     whole, cents = divmod(int(kopecks), 100)
     grouped = number_text(whole)
     return f"{grouped}{NBSP}₽" if cents == 0 else f"{grouped},{cents:02d}{NBSP}₽"
+
+
+def points_text(n: int) -> str:
+    """12345 -> "12 345 баллов": a number of points with the word the number asks for."""
+    return ngettext("%(n)s point", "%(n)s points", n) % {"n": number_text(n)}

@@ -4,9 +4,8 @@ in force, so a poster never promises what the program does not give."""
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from kopilka.core.money import number_text, rubles_text
+from kopilka.core.money import number_text, points_text, rubles_text
 from kopilka.program.engine import Program
 from kopilka.rewards.models import Reward
 
@@ -15,10 +14,6 @@ from kopilka.rewards.models import Reward
 class Fact:
     key: str  # stable: the marketer's choice keeps it
     text: str
-
-
-def _points(n: int) -> str:
-    return ngettext("%(n)s point", "%(n)s points", n) % {"n": number_text(n)}
 
 
 def program_facts(program: Program) -> list[Fact]:
@@ -61,7 +56,7 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 f"reward:{reward.code}",
                 _("%(reward)s for %(points)s")
-                % {"reward": reward.name, "points": _points(reward.points_price)},
+                % {"reward": reward.name, "points": points_text(reward.points_price)},
             )
         )
     for tier in program.tiers:
@@ -72,7 +67,7 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 "welcome",
                 _("%(points)s as a welcome gift")
-                % {"points": _points(program.bonuses.welcome.points)},
+                % {"points": points_text(program.bonuses.welcome.points)},
             )
         )
     if program.bonuses.birthday:
@@ -80,7 +75,7 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 "birthday",
                 _("%(points)s for your birthday")
-                % {"points": _points(program.bonuses.birthday.points)},
+                % {"points": points_text(program.bonuses.birthday.points)},
             )
         )
     for rule in program.rules:

@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -233,8 +234,13 @@ def _code_use(phone: str, code: str, purpose: str) -> LoginCode | None:
 
 
 PASSWORD_WRONG = gettext_noop("The phone or the password is wrong.")
-# checked when the phone has no password, so a stranger's phone takes as long as a member's
-_NO_PASSWORD = make_password("kopilka: no password here")
+
+
+@cache
+def _no_password() -> str:
+    """Checked when the phone has no password, so a stranger's phone takes as long as a
+    member's; hashed on the first login by password, not at every start-up."""
+    return make_password("kopilka: no password here")
 
 
 def password_login(*, phone: str, password: str, ip: str | None) -> Member:
@@ -250,7 +256,7 @@ def password_login(*, phone: str, password: str, ip: str | None) -> Member:
             % {"minutes": int(WINDOW.total_seconds() // 60)}
         )
     member = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
-    hashed = member.password if member is not None and member.password else _NO_PASSWORD
+    hashed = member.password if member is not None and member.password else _no_password()
     if check_password(password, hashed) and member is not None and member.password:
         return member
     PasswordTry.objects.create(phone=phone, ip=ip, at=now)

@@ -21,7 +21,7 @@ from django.views.i18n import set_language
 
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
-from kopilka.core.idempotency import request_fingerprint, run_idempotent
+from kopilka.core.idempotency import form_key, request_fingerprint, run_idempotent
 from kopilka.core.login_throttle import client_ip
 from kopilka.ledger.models import Transfer
 from kopilka.members.card_token import card_token
@@ -328,14 +328,8 @@ def rewards(request: HttpRequest, member: Member) -> HttpResponse:
     return render(request, "portal/rewards.html", context, status=400 if refused else 200)
 
 
-class FormExpired(DomainError):
-    code = "form_expired"
-    status = 400
-
-
 def _exchange(member: Member, code: str, key: str) -> tuple[int, dict[str, Any]]:
-    if not re.fullmatch(r"[0-9a-f]{32}", key):
-        raise FormExpired(_("The page is out of date: open it again."))
+    key = form_key(key, _("The page is out of date: open it again."))
 
     def work() -> tuple[int, dict[str, object]]:
         actor = Actor(label=f"member:{member.pk}")

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
+from kopilka.core.ids import card_number_text
 from kopilka.core.money import number_text
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Member
@@ -75,7 +76,7 @@ def pass_document(member: Member, signer: Signer) -> dict[str, object]:
         "format": "PKBarcodeFormatCode128",
         "message": number,
         "messageEncoding": "iso-8859-1",
-        "altText": " ".join(number[i : i + 4] for i in range(0, len(number), 4)),
+        "altText": card_number_text(number),
     }
     secondary = [{"key": "tier", "label": _("Tier"), "value": tier}] if tier else []
     return {

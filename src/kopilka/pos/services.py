@@ -189,6 +189,16 @@ def _returned(line: PurchaseLine, figure: int, before: Decimal, after: Decimal) 
     return returned_share(figure, line.quantity, before, after)
 
 
+def returned_quantities(purchase_id: int) -> defaultdict[int, Decimal]:
+    """How much of each of the purchase's lines came back already, by line id."""
+    back: defaultdict[int, Decimal] = defaultdict(Decimal)
+    for line_id, quantity in ReturnLine.objects.filter(
+        purchase_line__purchase_id=purchase_id
+    ).values_list("purchase_line_id", "quantity"):
+        back[line_id] += quantity
+    return back
+
+
 @transaction.atomic(savepoint=False)
 def purchase_return(
     *, seller: Seller, purchase_id: int, lines: list[ReturnRequestLine]
@@ -208,11 +218,7 @@ def purchase_return(
         member_lock(head["member_id"])  # members before purchases: the commit's lock order
     purchase = mine.select_for_update().get()
     bought = list(purchase.lines.order_by("position"))
-    returned_before: dict[int, Decimal] = defaultdict(Decimal)
-    for line_id, quantity in ReturnLine.objects.filter(
-        purchase_line__purchase=purchase
-    ).values_list("purchase_line_id", "quantity"):
-        returned_before[line_id] += quantity
+    returned_before = returned_quantities(purchase.pk)
 
     wanted: dict[str, Decimal] = defaultdict(Decimal)
     for request in lines:

@@ -7,19 +7,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from kopilka.core.money import number_text, rubles_text
+from kopilka.core.money import number_text, points_text, rubles_text
 from kopilka.ledger.selectors import member_balance
 from kopilka.members.models import Member
 from kopilka.members.tiers import tier_status
 from kopilka.messaging.texts import valid_through
 from kopilka.program.engine import Program, Rule
 from kopilka.rewards.services import rewards_for_member
-
-
-def _points(n: int) -> str:
-    return ngettext("%(n)s point", "%(n)s points", n) % {"n": number_text(n)}
 
 
 def talking_points(
@@ -35,7 +30,7 @@ def talking_points(
             _("%(name)s has %(points)s: that is %(money)s off this receipt.")
             % {
                 "name": name,
-                "points": _points(balance.available),
+                "points": points_text(balance.available),
                 "money": rubles_text(balance.available * program.point_value),
             }
         )
@@ -49,7 +44,10 @@ def talking_points(
         first = balance.expiring[0]
         lines.append(
             _("%(points)s burn after %(day)s: better spend them today.")
-            % {"points": _points(first.points), "day": valid_through(first.expires_at, language)}
+            % {
+                "points": points_text(first.points),
+                "day": valid_through(first.expires_at, language),
+            }
         )
     status = tier_status(member, program, now)
     if status is not None and status.next is not None:
@@ -74,7 +72,7 @@ def talking_points(
         best = max(affordable, key=lambda o: o.reward.points_price)
         lines.append(
             _("Can take «%(reward)s» for %(points)s.")
-            % {"reward": best.reward.name, "points": _points(best.reward.points_price)}
+            % {"reward": best.reward.name, "points": points_text(best.reward.points_price)}
         )
     else:
         near = [o for o in offers if o.points_missing and not o.limit_reached]
@@ -82,7 +80,7 @@ def talking_points(
             closest = min(near, key=lambda o: o.points_missing)
             lines.append(
                 _("%(points)s short of «%(reward)s».")
-                % {"points": _points(closest.points_missing), "reward": closest.reward.name}
+                % {"points": points_text(closest.points_missing), "reward": closest.reward.name}
             )
     local = now.astimezone(ZoneInfo(time_zone))
     for rule in program.rules:

@@ -7,7 +7,6 @@ import io
 import json
 import re
 import uuid
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
-from kopilka.core.idempotency import request_fingerprint, run_idempotent
+from kopilka.core.idempotency import form_key, request_fingerprint, run_idempotent
 from kopilka.core.login_throttle import client_ip
 from kopilka.core.models import AuditEntry
 from kopilka.members.models import Member
@@ -29,13 +28,14 @@ from kopilka.members.selectors import member_find
 from kopilka.members.services import ConsentEvidence
 from kopilka.portal.selectors import member_vouchers
 from kopilka.portal.services import Joining, join_code_request, join_confirm, phone_read
-from kopilka.pos.models import Purchase, PurchaseLine, ReturnLine, Store
+from kopilka.pos.models import Purchase, PurchaseLine, Store
 from kopilka.pos.receipts import MemberRef, QuoteResult, ReceiptIn
 from kopilka.pos.services import (
     ReturnRequestLine,
     purchase_commit_once,
     purchase_return,
     receipt_quote,
+    returned_quantities,
 )
 from kopilka.pos.stores import Seller, StoreRef
 from kopilka.program import engine
@@ -166,7 +166,7 @@ def till_member(request: HttpRequest, member_id: int) -> HttpResponse:
     number = request.POST.get("receipt_number") or ""
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["receipt_number"] or _receipt_number(request)
-        usable = {v.voucher.code for v in vouchers if v.state == "active"}
+        usable = {v.voucher.code for v in vouchers}
         chosen = tuple(c for c in request.POST.getlist("voucher") if c in usable)
         receipt = _receipt(form, member, store, number, chosen)
         seller = _seller(request, store)
@@ -208,9 +208,9 @@ def _receipt_number(request: HttpRequest) -> str:
 
 def _commit(request: HttpRequest, seller: Seller, receipt: ReceiptIn) -> dict[str, Any]:
     """Commit once per rendered form: a double click or a resent form records one purchase."""
-    key = request.POST.get("key", "")
-    if not re.fullmatch(r"[0-9a-f]{32}", key):
-        raise FormExpired(_("The page is out of date: price the receipt again."))
+    key = form_key(
+        request.POST.get("key", ""), _("The page is out of date: price the receipt again.")
+    )
 
     def render_body(purchase: Any, result: QuoteResult) -> dict[str, Any]:
         q = result.quote
@@ -235,11 +235,6 @@ def _commit(request: HttpRequest, seller: Seller, receipt: ReceiptIn) -> dict[st
     if status != 201:
         raise CommitRefused(str(answer["error"]["message"]))
     return answer
-
-
-class FormExpired(DomainError):
-    code = "form_expired"
-    status = 400
 
 
 class CommitRefused(DomainError):
@@ -325,13 +320,8 @@ def till_return(request: HttpRequest, member_id: int, purchase_id: int) -> HttpR
     purchase = Purchase.objects.filter(pk=purchase_id, member_id=member_id, store=store).first()
     if purchase is None:
         raise Http404
-    lines = list(purchase.lines.order_by("position"))
-    back: dict[int, Decimal] = defaultdict(Decimal)
-    for line_id, quantity in ReturnLine.objects.filter(
-        purchase_line__purchase=purchase
-    ).values_list("purchase_line_id", "quantity"):
-        back[line_id] += quantity
-    rows = [(line, line.quantity - back[line.pk]) for line in lines]
+    back = returned_quantities(purchase.pk)
+    rows = [(line, line.quantity - back[line.pk]) for line in purchase.lines.order_by("position")]
     done: dict[str, Any] | None = None
     refused = ""
     if request.method == "POST":
@@ -387,9 +377,9 @@ def _return_once(
 ) -> dict[str, Any]:
     """Once per form: a resent form replays the first answer (checked against what is left
     only the first time)."""
-    key = request.POST.get("key", "")
-    if not re.fullmatch(r"[0-9a-f]{32}", key):
-        raise FormExpired(_("The page is out of date: open the return again."))
+    key = form_key(
+        request.POST.get("key", ""), _("The page is out of date: open the return again.")
+    )
 
     def work() -> tuple[int, dict[str, object]]:
         left = {line.sku: q for line, q in rows}

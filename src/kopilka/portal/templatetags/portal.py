@@ -4,6 +4,7 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kopilka.core.ids import card_number_text
 from kopilka.core.money import number_text, rubles_text
 
 register = template.Library()
@@ -13,9 +14,7 @@ register.filter("points", number_text)
 register.filter("rubles", rubles_text)
 
 
-@register.filter
-def card(number: str) -> str:
-    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+register.filter("card", card_number_text)
 
 
 @register.filter
