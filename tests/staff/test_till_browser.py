@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from playwright.sync_api import expect
 
 from kopilka.core import clock
 from kopilka.members.card_token import card_token
@@ -57,7 +58,8 @@ def test_a_cashier_scans_says_prices_and_records(
     page.wait_for_url("**/till/join/")
     look("till-join")
     page.goto(f"{live_server.url}/till/")
-    page.keyboard.type(card_token(anna.pk))  # the field has the focus: the scanner types
+    expect(page.locator("#id_q")).to_be_focused()  # a wedge scanner types where the focus is
+    page.keyboard.type(card_token(anna.pk))
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/till/members/{anna.pk}/")
     say = page.locator(".say").inner_text()
