@@ -4,7 +4,8 @@
 
 Creates a fresh database beside DATABASE_URL's (PostgreSQL: <name>_fuzz; otherwise a SQLite file
 in a temporary folder), migrates it, creates the store `central` with a terminal and a member
-with points (the schema's examples name them), starts gunicorn on a free port and runs
+with points (the schema's examples name them) and an owner with a staff API token (each security
+scheme gets its own credential, scripts/schemathesis.toml), starts gunicorn on a free port and runs
 `schemathesis run --checks all` with every phase (examples, coverage, fuzzing, stateful). Our own
 check (scripts/fuzz_hooks.py) adds: a request the schema calls valid is never refused as
 unreadable. Prints schemathesis' report and one JSON line of figures; exits non-zero on any
@@ -110,6 +111,11 @@ def main() -> int:
         }
         manage(env, "migrate", "--noinput", "-v0")
         key = manage(env, "create_terminal", "--store", "central").strip().splitlines()[-1]
+        manage(
+            env, "createsuperuser", "--noinput", "--username", "fuzz", "--email", "fuzz@example.org"
+        )
+        staff_token = manage(env, "create_staff_token", "fuzz", "--name", "fuzz").strip()
+        staff_token = staff_token.splitlines()[-1]
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -145,13 +151,17 @@ def main() -> int:
                     "junit",
                     "--report-dir",
                     str(folder / "report"),
-                    "--header",
-                    f"Authorization: Bearer {key}",
                     "--workers",
                     "2",
                     "--no-color",
                 ],
-                env={**env, "SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks", "PYTHONPATH": str(ROOT)},
+                env={
+                    **env,
+                    "SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks",
+                    "PYTHONPATH": str(ROOT),
+                    "KOPILKA_FUZZ_TERMINAL_KEY": key,
+                    "KOPILKA_FUZZ_STAFF_TOKEN": staff_token,
+                },
                 cwd=folder,  # its example database (.schemathesis/) stays out of the checkout
                 capture_output=True,
                 text=True,

@@ -15,6 +15,7 @@ from kopilka.members.api import router as members_router
 from kopilka.pos.api import router as pos_router
 from kopilka.program.api import router as program_router
 from kopilka.rewards.api import router as rewards_router
+from kopilka.staff.api import router as staff_router
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -49,6 +50,7 @@ api.add_router("/", members_router)
 api.add_router("/", pos_router)
 api.add_router("/", program_router)
 api.add_router("/", rewards_router)
+api.add_router("/staff/", staff_router)
 
 
 class _Redoc(Redoc):

@@ -20,6 +20,14 @@ log = logging.getLogger("kopilka.api")
 _LOCATION_HEADS = {"body", "query", "path", "header", "cookie", "form"}
 
 
+class Unauthenticated(AuthenticationError):
+    """A 401 that says which credential to send (an auth class raises it; the default
+    message names the terminal key, the API's own)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
+
+
 def error_response(
     api: NinjaAPI,
     request: HttpRequest,
@@ -99,13 +107,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return error_response(
-            api,
-            request,
-            401,
-            "unauthorized",
-            _("Send a valid terminal key: Authorization: Bearer <key>."),
+        message = (
+            exc.message
+            if isinstance(exc, Unauthenticated)
+            else _("Send a valid terminal key: Authorization: Bearer <key>.")
         )
+        return error_response(api, request, 401, "unauthorized", message)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -3,8 +3,8 @@
 - `Idempotency-Key` is required on the commits: the endpoints take it as optional only to answer
   its absence with our own 400 `idempotency_key_required` instead of a generic validation error.
 - Links: the id a response returns is what the next call takes (a new member's id for its
-  balance, purchases and rewards, a purchase's id for its returns). Integrators read them as the
-  workflow; Schemathesis' stateful phase follows them.
+  balance, purchases and rewards, a purchase's id for its returns, a what-if run's id for its
+  progress). Integrators read them as the workflow; Schemathesis' stateful phase follows them.
 """
 
 from typing import Any
@@ -51,6 +51,12 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
         "ReturnPurchase": {
             "operationId": "kopilka_pos_api_purchases_return",
             "parameters": {"purchase_id": "$response.body#/id"},
+        },
+    },
+    ("post", "/api/v1/staff/program/simulations", "202"): {
+        "FollowSimulation": {
+            "operationId": "kopilka_staff_api_simulations_get",
+            "parameters": {"simulation_id": "$response.body#/id"},
         },
     },
 }

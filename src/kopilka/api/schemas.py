@@ -1,5 +1,6 @@
 """Shared API shapes: money as decimal strings, balances, error bodies."""
 
+import json
 import re
 import unicodedata
 from datetime import datetime
@@ -111,6 +112,20 @@ def text(max_length: int, *, required: bool = False) -> Any:
         *checks,
         WithJsonSchema(schema),
     ]
+
+
+def _encodable(value: dict[str, Any]) -> dict[str, Any]:
+    """JSON's escapes can name lone surrogates ("\\ud800"), which no UTF-8 text can hold: the
+    database could not store them, nor an answer quote them back."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ValueError(_("Control and text-direction characters are not allowed.")) from None
+    return value
+
+
+# A JSON object passed on whole (a program document): any shape, but text that UTF-8 can hold.
+JsonObject = Annotated[dict[str, Any], AfterValidator(_encodable)]
 
 
 # An Idempotency-Key: 1 to 255 visible ASCII characters. pos.api checks it, the schema states it.

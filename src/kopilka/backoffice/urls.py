@@ -1,7 +1,8 @@
 from django.urls import path
 
-from kopilka.backoffice import simulations, views
+from kopilka.backoffice import program, simulations, views
 from kopilka.materials import views as materials
+from kopilka.staff.profile import profile
 from kopilka.staff.views import audit
 from kopilka.staff.views import results as staff_results
 
@@ -15,9 +16,12 @@ urlpatterns = [
     path("analytics/campaigns/", views.campaigns, name="campaigns"),
     path("analytics/refresh/", views.refresh, name="refresh"),
     path("analytics/kpis.json", views.kpis_json, name="kpis_json"),
+    path("program/", program.program, name="program"),
+    path("program/preview/", program.program_preview, name="program-preview"),
     path("program/simulations/", simulations.simulations, name="simulations"),
     path("staff/", staff_results, name="staff-results"),
     path("audit/", audit, name="audit"),
+    path("profile/", profile, name="profile"),
     path("materials/", materials.materials, name="materials"),
     path("materials/<slug:kind>.<str:fmt>", materials.material, name="material"),
     path("program/simulations/<int:simulation_id>/", simulations.simulation, name="simulation"),

@@ -44,3 +44,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class Forbidden(DomainError):
+    """Who asks is known, but their role does not allow this."""
+
+    code = "forbidden"
+    status = 403

@@ -1,18 +1,20 @@
-"""Terminal API keys: shown once, stored as a SHA-256 hash, looked up by a public prefix.
+"""Terminal API keys: shown once, stored as a SHA-256 hash, looked up by a public prefix
+(`core.api_keys`, which the staff's personal tokens share)."""
 
-The keys are 190 bits of randomness, so a fast hash is enough (no password stretching needed).
-"""
-
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kopilka.core import clock
+from kopilka.core.api_keys import (
+    key_hash,
+    key_matches,
+    key_new,
+    key_prefix,
+    last_use_due,
+)
 from kopilka.core.audit import Actor, audit_record
 from kopilka.core.errors import DomainError, NotFound
 from kopilka.core.sql import read_one
@@ -20,7 +22,6 @@ from kopilka.pos.models import Store, Terminal
 from kopilka.pos.stores import Seller, StoreRef
 
 KEY_PREFIX = "kp_"
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,6 @@ class TerminalPrincipal:
         return Seller(actor=self.actor, store=store)
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 @transaction.atomic
 def terminal_create(
     *, store_code: str, actor: Actor, store_name: str | None = None, name: str | None = None
@@ -55,13 +52,12 @@ def terminal_create(
     )
     if not created and store_name and store.name != store_name:
         Store.objects.filter(pk=store.pk).update(name=store_name)
-    prefix = secrets.token_hex(4)
-    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(24)}"
+    prefix, key = key_new(KEY_PREFIX)
     terminal = Terminal.objects.create(
         store=store,
         name=name or _("Till %(number)d") % {"number": store.terminals.count() + 1},
         key_prefix=prefix,
-        key_hash=_hash(key),
+        key_hash=key_hash(key),
         created_at=clock.now(),
     )
     audit_record(
@@ -89,13 +85,6 @@ _AUTH_SQL = (
 )
 
 
-def _key_prefix(key: str) -> str | None:
-    """The public prefix of a well-formed key (kp_<prefix>_<secret>), None for anything else."""
-    if not key.startswith(KEY_PREFIX) or key.count("_") < 2 or not key.isascii():
-        return None
-    return key[len(KEY_PREFIX) :].split("_", 1)[0]
-
-
 def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     """The terminal this key belongs to, or None for a wrong, malformed or revoked key.
 
@@ -103,17 +92,17 @@ def terminal_authenticate(key: str) -> TerminalPrincipal | None:
     PostgreSQL, and the request's connection health check): a revoke, from any process or the
     shell, holds in every worker at once. There is deliberately no per-process cache.
     """
-    prefix = _key_prefix(key)
+    prefix = key_prefix(key, KEY_PREFIX)
     if prefix is None:
         return None
     row = read_one(_AUTH_SQL, [prefix])
     if row is None:
         return None
-    terminal_id, name, store_id, store_code, time_zone, key_hash, last_used_at = row
-    if not hmac.compare_digest(key_hash, _hash(key)):
+    terminal_id, name, store_id, store_code, time_zone, stored_hash, last_used_at = row
+    if not key_matches(stored_hash, key):
         return None
     now = clock.now()
-    if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+    if last_use_due(_aware(last_used_at) if last_used_at else None, now):
         Terminal.objects.filter(pk=terminal_id).update(last_used_at=now)
     return TerminalPrincipal(
         id=terminal_id,
@@ -133,9 +122,9 @@ def _aware(value: datetime | str) -> datetime:
 
 def terminal_for_key(key: str) -> Terminal:
     """The terminal (revoked or not) a full API key belongs to, for the owner holding the key."""
-    prefix = _key_prefix(key)
+    prefix = key_prefix(key, KEY_PREFIX)
     terminal = Terminal.objects.filter(key_prefix=prefix).first() if prefix else None
-    if terminal is None or not hmac.compare_digest(terminal.key_hash, _hash(key)):
+    if terminal is None or not key_matches(terminal.key_hash, key):
         raise NotFound(_("No terminal has this key."))
     return terminal
 

@@ -14,7 +14,7 @@ from ninja.utils import check_csrf
 from pydantic import Field
 
 from kopilka.api.auth import terminal_of
-from kopilka.api.schemas import ERRORS, MAX_ID, ErrorOut
+from kopilka.api.schemas import ERRORS, MAX_ID, ErrorOut, JsonObject
 from kopilka.core.audit import Actor
 from kopilka.core.errors import NotFound
 from kopilka.program.engine.document import program_to_document
@@ -80,7 +80,7 @@ class StaffSession(SessionAuth):
 
 
 class SimulationIn(Schema):
-    draft: dict[str, Any] = Field(description="the draft program document (README)")
+    draft: JsonObject = Field(description="the draft program document (README)")
     since: date | None = Field(None, description="the first day; default: 12 months ago")
     until: date | None = Field(None, description="the day after the last; default: today")
 

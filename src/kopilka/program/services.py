@@ -27,6 +27,8 @@ from kopilka.program.simulation import default_period, simulate
 
 # A till's clock and an owner's click are not exactly now; further back would re-price history.
 PAST_TOLERANCE = timedelta(minutes=1)
+# A version planned further ahead is a typo (and year 9999 does not fit the database's clock).
+FUTURE_LIMIT = timedelta(days=10 * 366)
 
 
 class EffectiveInPast(DomainError):
@@ -42,15 +44,23 @@ class EffectiveInPast(DomainError):
         return message, {"effective_from": message}
 
 
+class EffectiveTooFar(DomainError):
+    code = "effective_too_far"
+
+    def describe(self) -> tuple[str, dict[str, str]]:
+        message = str(_("A new version can take effect at most 10 years from now."))
+        return message, {"effective_from": message}
+
+
 @transaction.atomic
 def program_version_create(
     *, actor: Actor, document: object, effective_from: datetime | None = None, note: str = ""
 ) -> ProgramVersion:
     """Validate `document` and store it, canonical, as a new version in force from
-    `effective_from` (default now; not more than a minute in the past).
+    `effective_from` (default now; not more than a minute in the past, at most 10 years ahead).
 
     Raises `DocumentError` with every problem of an invalid document, `EffectiveInPast` for a
-    past time; writes nothing then. Every process follows the new version within
+    past time, `EffectiveTooFar` for one too far ahead; writes nothing then. Every process follows the new version within
     KOPILKA_RULES_CACHE_SECONDS (this one at once, on commit).
     """
     program = program_from_document(document)
@@ -61,6 +71,8 @@ def program_version_create(
         raise ValueError("effective_from must be an aware datetime")
     if effective_from < now - PAST_TOLERANCE:
         raise EffectiveInPast("effective_from is in the past")
+    if effective_from > now + FUTURE_LIMIT:
+        raise EffectiveTooFar("effective_from is too far ahead")
     canonical: dict[str, Any] = program_to_document(program)
     version = ProgramVersion.objects.create(
         document=canonical,
@@ -84,6 +96,18 @@ class DraftInvalid(DomainError):
     code = "draft_invalid"
 
 
+class DocumentInvalid(DomainError):
+    """A program document with problems, each under its JSON path in `fields`."""
+
+    code = "document_invalid"
+
+    @classmethod
+    def of(cls, error: DocumentError, field: str = "document") -> "DocumentInvalid":
+        return cls(
+            gettext("The document is not a valid program document."), fields=error.fields(field)
+        )
+
+
 def simulation_request(
     *, draft: dict[str, Any], since: date | None, until: date | None, actor: Actor
 ) -> Simulation:
@@ -93,10 +117,7 @@ def simulation_request(
         program_from_document(draft)
     except DocumentError as exc:
         raise DraftInvalid(
-            gettext("The draft is not a valid program document."),
-            fields={
-                f"draft.{path}" if path != "(document)" else "draft": m for path, m in exc.problems
-            },
+            gettext("The draft is not a valid program document."), fields=exc.fields("draft")
         ) from exc
     start, end = default_period(clock.business_date(clock.now()))
     if since is not None:

@@ -10,6 +10,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 
 from kopilka.pos.models import Store
 
@@ -65,6 +66,33 @@ def is_manager(user: Any) -> bool:
     return _in(user, STORE_MANAGER)
 
 
+def is_marketer(user: Any) -> bool:
+    """The program, rewards, templates and campaigns."""
+    return _in(user, MARKETER)
+
+
+def has_role(user: Any) -> bool:
+    """Any of the four roles (a superuser counts as the owner)."""
+    return _in(user, *ROLES)
+
+
+# The roles as a person reads them.
+ROLE_NAMES = {
+    OWNER: gettext_lazy("Owner"),
+    MARKETER: gettext_lazy("Marketer"),
+    STORE_MANAGER: gettext_lazy("Store manager"),
+    CASHIER: gettext_lazy("Cashier"),
+}
+
+
+def roles_of(user: Any) -> list[str]:
+    """The person's roles, in the order of ROLES (a superuser: the owner)."""
+    names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    if user.is_superuser:
+        names.add(OWNER)
+    return [role for role in ROLES if role in names]
+
+
 def sees_back_office(user: Any) -> bool:
     """The analytics, the what-if and the printed materials."""
     return _in(user, MARKETER, STORE_MANAGER)
@@ -94,3 +122,4 @@ manager_required = role_required(is_manager)
 materials_required = role_required(sees_back_office)
 owner_required = role_required(is_owner)
 analytics_required = role_required(sees_back_office, staff_login=True)
+marketer_required = role_required(is_marketer, staff_login=True)

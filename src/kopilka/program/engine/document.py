@@ -141,6 +141,15 @@ class DocumentError(ValueError):
     def __str__(self) -> str:
         return "\n".join(f"{path}: {message}" for path, message in self.problems)
 
+    def fields(self, field: str) -> dict[str, str]:
+        """The problems as an API error's fields, under the request's `field` that held the
+        document: "draft.rules[0].then" (the whole document: "draft"). The first problem of a
+        path is kept."""
+        fields: dict[str, str] = {}
+        for path, message in self.problems:
+            fields.setdefault(f"{field}.{path}" if path != ROOT else field, message)
+        return fields
+
 
 class _Missing:
     pass
