@@ -31,24 +31,29 @@ def what_to_say(program: Program) -> list[str]:
 
 
 def common_questions(program: Program) -> list[tuple[str, str]]:
+    return list(common_answers(program).values())
+
+
+def common_answers(program: Program) -> dict[str, tuple[str, str]]:
+    """The ten common questions with their answers, by a stable key (the quiz asks them too)."""
     excluded = sorted(program.excluded_categories) or [_("none")]
     tiers = "; ".join(
         f"{t.name} ({_('from')} {rubles_text(t.qualify_spend)}): {', '.join(t.privileges)}"
         for t in program.tiers
     ) or _("The program has no tiers.")
-    return [
-        (
+    return {
+        "balance": (
             _("How many points do I have?"),
             _("On the phone: the card page shows them; at the till we say it after the scan."),
         ),
-        (
+        "expiry": (
             _("When do points burn?"),
             _(
                 "%(days)s days after the purchase that earned them; we warn by message a month ahead."
             )
             % {"days": number_text(program.expiry_days)},
         ),
-        (
+        "tobacco": (
             _("Why no points on tobacco?"),
             _(
                 "The law forbids any discount or points on tobacco and nicotine (15-FZ art. 16). "
@@ -56,40 +61,40 @@ def common_questions(program: Program) -> list[tuple[str, str]]:
             )
             % {"list": ", ".join(excluded)},
         ),
-        (
+        "join": (
             _("How do I join?"),
             _("Scan the QR code on the poster, or tell us your phone here: a code comes by SMS."),
         ),
-        (
+        "phone_card": (
             _("How do I use the card from the phone?"),
             _(
                 "Open the card page and show the QR code; it changes every minute, a screenshot "
                 "will not work for someone else. The card number works too."
             ),
         ),
-        (_("What does a tier give?"), tiers),
-        (
+        "tiers": (_("What does a tier give?"), tiers),
+        "returns": (
             _("How do returns work?"),
             _(
                 "Points earned on what comes back are taken back; points paid are given back, in "
                 "proportion to what is returned."
             ),
         ),
-        (
+        "stop": (
             _("How do I stop the advertising?"),
             _(
                 "The link in any message, STOP in reply to an SMS, /stop in Telegram, or the "
                 "switches in the profile."
             ),
         ),
-        (
+        "delete": (
             _("How do I delete my data?"),
             _(
                 "On the card's page: “My data” → “Delete my account”. The card is blocked and the "
                 "personal data erased."
             ),
         ),
-        (
+        "lost_phone": (
             _("I lost my phone"),
             _(
                 "Log in from another phone with the same number and the SMS code, or give us the "
@@ -97,4 +102,4 @@ def common_questions(program: Program) -> list[tuple[str, str]]:
             )
             % {"money": rubles_text(program.point_value)},
         ),
-    ]
+    }

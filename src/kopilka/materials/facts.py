@@ -2,18 +2,30 @@
 in force, so a poster never promises what the program does not give."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from kopilka.core.money import number_text, points_text, rubles_text
+from kopilka.core.money import points_text, rubles_text
 from kopilka.program.engine import Program
 from kopilka.rewards.models import Reward
+
+
+def percent_number(value: Decimal) -> str:
+    """Decimal("5.00") -> "5", Decimal("2.50") -> "2.5": a percentage as the program explains it
+    (never rounded down to a whole one)."""
+    return format(Decimal(value).normalize(), "f")
 
 
 @dataclass(frozen=True)
 class Fact:
     key: str  # stable: the marketer's choice keeps it
     text: str
+
+
+def rewards_shown() -> list[Reward]:
+    """The rewards the materials name (and the quiz asks about): the three cheapest."""
+    return list(Reward.objects.order_by("points_price", "code")[:3])
 
 
 def program_facts(program: Program) -> list[Fact]:
@@ -24,7 +36,7 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 "earn",
                 _("%(percent)s %% back in points on every purchase")
-                % {"percent": number_text(int(program.earn_percent))},
+                % {"percent": percent_number(program.earn_percent)},
             )
         )
         facts.append(
@@ -39,7 +51,7 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 "discount",
                 _("%(percent)s %% off every purchase")
-                % {"percent": number_text(int(program.discount_percent))},
+                % {"percent": percent_number(program.discount_percent)},
             )
         )
     if program.mode == "accumulating_discount" and program.discount_levels:
@@ -48,10 +60,10 @@ def program_facts(program: Program) -> list[Fact]:
             Fact(
                 "levels",
                 _("A discount that grows with your purchases, up to %(percent)s %%")
-                % {"percent": number_text(int(top.percent))},
+                % {"percent": percent_number(top.percent)},
             )
         )
-    for reward in Reward.objects.order_by("points_price", "code")[:3]:
+    for reward in rewards_shown():
         facts.append(
             Fact(
                 f"reward:{reward.code}",

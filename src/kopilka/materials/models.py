@@ -1,5 +1,7 @@
-"""Which of the program's facts the printed materials lead with (the marketer's choice)."""
+"""Which of the program's facts the printed materials lead with (the marketer's choice), and the
+staff's training quiz attempts."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -17,3 +19,38 @@ class MaterialsChoice(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(self.facts)
+
+
+class QuizAttempt(models.Model):
+    """A person's answers to the training quiz (`materials.quiz`), marked: one row per form
+    sent (`materials.services.quiz_attempt_record`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="quiz_attempts",
+    )
+    store = models.ForeignKey(
+        "pos.Store",
+        verbose_name=_("store"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    program_version = models.PositiveIntegerField(
+        _("program version"), help_text=_("0: the built-in default")
+    )
+    score = models.PositiveSmallIntegerField(_("right answers"))
+    total = models.PositiveSmallIntegerField(_("questions"))
+    answers = models.JSONField(_("answers"), default=list)
+    taken_at = models.DateTimeField(_("taken"))
+
+    class Meta:
+        verbose_name = _("quiz attempt")
+        verbose_name_plural = _("quiz attempts")
+        indexes = [models.Index(fields=["user", "taken_at"], name="quiz_attempt_user_taken")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.score}/{self.total}"

@@ -4,6 +4,7 @@ the Telegram bot's when there is one) and an A4 cheat-sheet for the staff. A PNG
 page previews each (pypdfium2). Fonts: DejaVu, shipped with matplotlib (Cyrillic included)."""
 
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from kopilka.pos.models import Store
 from kopilka.program.engine import Program
 
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+# fpdf2's font subsetting logs every table it prunes at INFO: dozens of lines a PDF.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 GREEN = (11, 110, 79)
 INK = (29, 36, 48)
 MUTED = (86, 98, 115)

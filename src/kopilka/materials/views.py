@@ -12,6 +12,7 @@ from kopilka.materials.cheatsheet import common_questions, how_it_works, what_to
 from kopilka.materials.facts import chosen_facts, program_facts
 from kopilka.materials.models import MaterialsChoice
 from kopilka.materials.pdf import KINDS, cheatsheet_pdf, png_preview, promo_pdf
+from kopilka.pos.models import Store
 from kopilka.program.selectors import program_in_force
 from kopilka.staff.roles import materials_required, stores_of
 
@@ -57,22 +58,32 @@ def materials(request: HttpRequest) -> HttpResponse:
     return render(request, "materials/materials.html", context, status=400 if form.errors else 200)
 
 
+def material_pdf(kind: str, store: Store | None, language: str) -> bytes:
+    """One material from the program in force: the cheat-sheet, or a store's poster, table tent
+    or flyer with the marketer's facts (this page's and `manage.py materials_render`'s file)."""
+    program = program_in_force()
+    if kind == "cheatsheet":
+        with translation.override(language):
+            how, say, answers = (
+                how_it_works(program),
+                what_to_say(program),
+                common_questions(program),
+            )
+        return cheatsheet_pdf(program, how, say, answers, language)
+    assert store is not None, kind
+    with translation.override(language):
+        facts = chosen_facts(program, _choice().facts)
+    return promo_pdf(kind, program, facts, store, language)
+
+
 @materials_required
 def material(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     """One material as PDF or as the PNG of its first page (`?store=code&lang=ru|en`)."""
     language = request.GET.get("lang", "ru")
     if kind not in KINDS or fmt not in ("pdf", "png") or language not in LANGUAGES:
         raise Http404
-    program = program_in_force()
+    store = None
     if kind == "cheatsheet":
-        with translation.override(language):
-            body = cheatsheet_pdf(
-                program,
-                how_it_works(program),
-                what_to_say(program),
-                common_questions(program),
-                language,
-            )
         name = f"kopilka-cheatsheet-{language}"
     else:
         store = next(
@@ -80,10 +91,8 @@ def material(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
         )
         if store is None:
             raise Http404
-        with translation.override(language):
-            facts = chosen_facts(program, _choice().facts)
-        body = promo_pdf(kind, program, facts, store, language)
         name = f"kopilka-{kind}-{store.code}-{language}"
+    body = material_pdf(kind, store, language)
     if fmt == "png":
         return HttpResponse(png_preview(body), content_type="image/png")
     response = HttpResponse(body, content_type="application/pdf")

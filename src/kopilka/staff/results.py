@@ -1,6 +1,6 @@
 """Store results and the staff leaderboard for a period: the figures a staff bonus can rest on
 (members enrolled, the share of receipts with a card, points redeemed, rewards given, enrolled
-members who came back within `CAME_BACK_DAYS`)."""
+members who came back within `CAME_BACK_DAYS`), and each person's training quiz scores."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from django.db.models import Count, Q, Sum
 
 from kopilka.core import clock
 from kopilka.core.models import AuditEntry
+from kopilka.materials.models import QuizAttempt
 from kopilka.members.models import Member
 from kopilka.pos.models import Purchase, Store
 from kopilka.rewards.models import Voucher
@@ -146,3 +147,33 @@ def staff_leaderboard(stores: list[Store], since: date, until: date) -> list[Row
     names = dict(get_user_model().objects.filter(pk__in=list(people)).values_list("pk", "username"))
     rows = [Row(names.get(user_id, str(user_id)), f) for user_id, f in people.items()]
     return sorted(rows, key=lambda r: (-r.figures.enrolled, -(r.figures.card_share or 0), r.name))
+
+
+@dataclass
+class QuizScores:
+    name: str  # the person's user name
+    latest: tuple[int, int]  # (right answers, questions)
+    best: tuple[int, int]
+    attempts: int
+    taken_at: datetime  # the latest
+
+
+def quiz_scores(stores: list[Store]) -> list[QuizScores]:
+    """The training quiz of each person working in these stores who took it, by name: the latest
+    and the best score (of all time: it is taken when starting, and again after a change)."""
+    people = get_user_model().objects.filter(staff_profile__stores__in=stores)
+    found: dict[int, QuizScores] = {}
+    for user_id, name, score, total, at in (
+        QuizAttempt.objects.filter(user__in=people.values("pk"))
+        .order_by("taken_at", "pk")
+        .values_list("user_id", "user__username", "score", "total", "taken_at")
+    ):
+        mark = (score, total)
+        row = found.get(user_id)
+        if row is None:
+            found[user_id] = QuizScores(name, mark, mark, 1, at)
+            continue
+        row.latest, row.taken_at, row.attempts = mark, at, row.attempts + 1
+        if score * row.best[1] > row.best[0] * total:
+            row.best = mark
+    return sorted(found.values(), key=lambda r: r.name)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from kopilka.materials import quiz_views
 from kopilka.staff import views
 
 app_name = "staff"
@@ -12,4 +13,5 @@ urlpatterns = [
         views.till_return,
         name="till-return",
     ),
+    path("quiz/", quiz_views.quiz, name="till-quiz"),
 ]

@@ -49,7 +49,14 @@ from kopilka.staff.forms import (
     TillCodeForm,
     TillJoinForm,
 )
-from kopilka.staff.results import CAME_BACK_DAYS, Row, staff_leaderboard, store_results
+from kopilka.staff.results import (
+    CAME_BACK_DAYS,
+    QuizScores,
+    Row,
+    quiz_scores,
+    staff_leaderboard,
+    store_results,
+)
 from kopilka.staff.roles import manager_required, owner_required, stores_of, till_required
 from kopilka.staff.talking import talking_points
 
@@ -421,13 +428,15 @@ def results(request: HttpRequest) -> HttpResponse:
     since, until = period["since"], period["until"]
     by_store = store_results(stores, since, until)
     board = staff_leaderboard(stores, since, until)
+    quiz = quiz_scores(stores)
     if request.GET.get("format") == "csv" and not form.errors:
-        return _results_csv(by_store, board, since, until)
+        return _results_csv(by_store, board, quiz, since, until)
     context = {
         "section": "staff",
         "form": form,
         "by_store": by_store,
         "board": board,
+        "quiz": quiz,
         "since": since,
         "until": until,
         "days": CAME_BACK_DAYS,
@@ -439,13 +448,22 @@ CSV_COLUMNS = ("enrolled", "came_back", "came_back_share", "receipts", "with_car
                "points_redeemed", "rewards_given")  # fmt: skip
 
 
-def _results_csv(by_store: list[Row], board: list[Row], since: date, until: date) -> HttpResponse:
+# The latest and the best score as shares of right answers (like card_share), of all time.
+QUIZ_COLUMNS = ("quiz_latest", "quiz_best", "quiz_attempts")
+
+
+def _results_csv(
+    by_store: list[Row], board: list[Row], quiz: list[QuizScores], since: date, until: date
+) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["kind", "name", *CSV_COLUMNS])
+    writer.writerow(["kind", "name", *CSV_COLUMNS, *QUIZ_COLUMNS])
     for kind, rows in (("store", by_store), ("staff", board)):
         for row in rows:
             writer.writerow([kind, row.name, *(getattr(row.figures, c) for c in CSV_COLUMNS)])
+    for q in quiz:
+        shares = [round(right / total, 3) if total else None for right, total in (q.latest, q.best)]
+        writer.writerow(["quiz", q.name, *[""] * len(CSV_COLUMNS), *shares, q.attempts])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"staff-results-{since.isoformat()}-{until.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
