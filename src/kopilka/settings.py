@@ -230,7 +230,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-KOPILKA_LOGIN_FAILURES_PER_ACCOUNT = env_positive_int("KOPILKA_LOGIN_FAILURES_PER_ACCOUNT", 10)
+KOPILKA_LOGIN_FAILURES_PER_ACCOUNT = env_positive_int("KOPILKA_LOGIN_FAILURES_PER_ACCOUNT", 5)
 KOPILKA_LOGIN_FAILURES_PER_IP = env_positive_int("KOPILKA_LOGIN_FAILURES_PER_IP", 50)
 KOPILKA_LOGIN_LOCKOUT_MINUTES = env_positive_int("KOPILKA_LOGIN_LOCKOUT_MINUTES", 15)
 # Behind a proxy every request comes from the proxy's address: name the header that carries the

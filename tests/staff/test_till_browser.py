@@ -109,3 +109,25 @@ def test_the_manager_reads_the_leaderboard(
     assert "Магазины и сотрудники" in page.locator("h1").inner_text()
     assert accessibility_violations(page) == []
     assert shoot(page, "staff-results", shots) <= PHONE["width"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_wrong_passwords_lock_a_cashier_out(browser_page: Any, live_server: Any) -> None:
+    user = User.objects.create_user("olga", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="cashier"))
+    page = browser_page
+    for attempt in range(5):
+        page.goto(f"{live_server.url}/till/")
+        page.wait_for_url("**/admin/login/**")
+        page.fill("#id_username", "olga")
+        page.fill("#id_password", f"неверный-{attempt}")
+        page.locator("input[type=submit], button[type=submit]").first.click()
+        page.wait_for_load_state()
+    expect(page.locator("body")).to_contain_text("Вход временно закрыт")
+    page.goto(f"{live_server.url}/till/")  # now the right password is refused too
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    expect(page.locator("body")).to_contain_text("Вход временно закрыт")
+    page.goto(f"{live_server.url}/till/")
+    page.wait_for_url("**/admin/login/**")  # not signed in
