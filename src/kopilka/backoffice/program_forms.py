@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopilka.program.engine.document import (
     ACTIONS,
+    WHEN_KEYS,
     DocumentError,
     program_from_document,
 )
@@ -76,18 +77,6 @@ MAIN_KEYS = (
     "tier_grace_days",
 )
 DECIMAL_KEYS = ("point_value", "earn_percent", "redeem_max_percent", "discount_percent")
-WHEN_FIELDS = (
-    "categories",
-    "skus",
-    "weekdays",
-    "time_from",
-    "time_to",
-    "date_from",
-    "date_to",
-    "stores",
-    "min_receipt",
-    "enrolled_within_days",
-)
 LIMIT_FIELDS = {"per_member_per_day": "per_day", "per_member_per_month": "per_month"}
 PATH = re.compile(r"(?P<part>\w+)(?:\[(?P<row>\d+)\])?(?:\.(?P<key>[^.\[]+))?(?:\.(?P<sub>\w+))?")
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -308,7 +297,7 @@ def _rule_initial(rule: dict[str, Any]) -> dict[str, Any]:
         "combine": rule.get("combine", "stack"),
         "effect": effect,
         "value": value,
-        **{key: value for key, value in when.items() if key in WHEN_FIELDS},
+        **{key: value for key, value in when.items() if key in WHEN_KEYS},
     }
     for key in ("categories", "skus"):
         if key in when:
