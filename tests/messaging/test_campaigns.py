@@ -124,11 +124,11 @@ def test_a_campaign_with_a_template_and_no_control_group(members: list[Any], set
         (["--text", "Привет, {first_name}"], "{first_name}"),
         (["--text", "Скидка {"], "непарная фигурная скобка"),
         (["--text", "Кофе " * 60], "SMS занимает 6 частей"),  # with the unsubscribe link
-        (["--template", "missing"], "no template"),
+        (["--template", "missing"], "Нет шаблона «missing»"),
         (["--text", "x", "--control-share", "1"], "от 0 до 1"),
-        (["--text", "x", "--audience", "rfm:champions"], "snapshot"),
-        (["--text", "x", "--audience", "rfm:nobody"], "unknown RFM segment"),
-        (["--text", "x", "--audience", "vip"], "--audience must be"),
+        (["--text", "x", "--audience", "rfm:champions"], "аналитика ещё не посчитана"),
+        (["--text", "x", "--audience", "rfm:nobody"], "Неизвестный RFM-сегмент"),
+        (["--text", "x", "--audience", "vip"], "Аудитория — all"),
     ],
 )
 def test_a_bad_campaign_is_refused_and_writes_nothing(

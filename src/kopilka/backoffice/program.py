@@ -178,6 +178,7 @@ def _managed() -> list[tuple[str, str]]:
     return [
         (_("Rewards"), reverse("admin:rewards_reward_changelist")),
         (_("Message templates"), reverse("admin:messaging_messagetemplate_changelist")),
+        (_("Send a campaign"), reverse("backoffice:campaign-send")),
         (_("Campaign results"), reverse("backoffice:campaigns")),
         (_("Program versions"), reverse("admin:program_programversion_changelist")),
     ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kopilka.backoffice import program, simulations, views
+from kopilka.backoffice import campaign_send, program, simulations, views
 from kopilka.materials import views as materials
 from kopilka.staff.profile import profile
 from kopilka.staff.views import audit
@@ -16,6 +16,7 @@ urlpatterns = [
     path("analytics/campaigns/", views.campaigns, name="campaigns"),
     path("analytics/refresh/", views.refresh, name="refresh"),
     path("analytics/kpis.json", views.kpis_json, name="kpis_json"),
+    path("campaigns/send/", campaign_send.campaign_send, name="campaign-send"),
     path("program/", program.program, name="program"),
     path("program/preview/", program.program_preview, name="program-preview"),
     path("program/simulations/", simulations.simulations, name="simulations"),

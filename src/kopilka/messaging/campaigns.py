@@ -13,21 +13,27 @@ sending a campaign again on a channel queues nothing new.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from string import Formatter
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import formats, translation
+from django.utils.translation import gettext as _
 
 from kopilka.campaigns.models import Campaign, CampaignMember
+from kopilka.campaigns.selectors import audience_member_ids
+from kopilka.campaigns.services import campaign_create
 from kopilka.core import clock
 from kopilka.core.audit import Actor, audit_record
+from kopilka.core.errors import DomainError
 from kopilka.core.sql import copy_rows, db_datetime, fields_of
 from kopilka.ledger.models import PointLot
 from kopilka.members.models import Member
 from kopilka.messaging.models import Message
-from kopilka.messaging.texts import template_check, valid_through
+from kopilka.messaging.selectors import template_get
+from kopilka.messaging.texts import sms_template_check, template_check, valid_through
 
 COLUMNS = (
     "member_id", "campaign_id", "channel", "purpose", "trigger", "dedup_key", "language",
@@ -241,3 +247,70 @@ def campaign_queue(
         data={"channel": channel, "queued": result.queued, "already": result.already},
     )
     return result
+
+
+@dataclass(frozen=True)
+class Launched:
+    campaign: Campaign
+    created: bool  # False: the key was a campaign already, its audience and control kept
+    queued: Queued
+
+
+MEASURE_DAYS = 30  # a new campaign's effect is measured over this many days
+
+
+def campaign_launch(
+    *,
+    key: str,
+    name: str,
+    audience: str,
+    channel: str,
+    text: str,
+    subject: str,
+    template: str,
+    control_share: Decimal,
+    language: str,
+    actor: Actor,
+) -> Launched:
+    """Create the campaign with its persistent control group unless the key exists, then queue
+    its messages on the channel (again: nothing new). The text is `text`, or the named
+    template's; checked before anything is written."""
+    if template:
+        found = template_get(template, channel, language)
+        if found is None:
+            raise TemplateMissing(
+                _("There is no template “%(name)s” for %(channel)s in %(language)s.")
+                % {"name": template, "channel": channel, "language": language},
+                fields={"template": _("No such template for this channel and language.")},
+            )
+        text, subject = found.text, subject or found.subject
+    template_check(text)
+    template_check(subject)
+    if channel == "sms":
+        sms_template_check(text, advertising=True)
+    campaign = Campaign.objects.filter(key=key).first()
+    created = campaign is None
+    if campaign is None:
+        today = clock.business_date(clock.now())
+        campaign = campaign_create(
+            key=key,
+            name=name or key,
+            control_share=control_share,
+            starts_on=today,
+            ends_on=today + timedelta(days=MEASURE_DAYS),
+            member_ids=audience_member_ids(audience),
+            actor=actor,
+        )
+    queued = campaign_queue(
+        campaign=campaign,
+        channel=channel,
+        text=text,
+        subject=subject,
+        language=language,
+        actor=actor,
+    )
+    return Launched(campaign, created, queued)
+
+
+class TemplateMissing(DomainError):
+    code = "template_missing"

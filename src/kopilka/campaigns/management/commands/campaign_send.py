@@ -1,46 +1,11 @@
 import json
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kopilka.campaigns.models import Campaign, CampaignMember
-from kopilka.campaigns.services import campaign_create
-from kopilka.core import clock
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
-from kopilka.members.models import Member
-
-MEASURE_DAYS = 30
-
-
-def _audience(spec: str) -> list[int]:
-    """Member ids of `all`, `rfm:SEGMENT` (the latest analytics snapshot) or `campaign:KEY`
-    (that campaign's target group)."""
-    kind, _, value = spec.partition(":")
-    if spec == "all":
-        return list(Member.objects.filter(status=Member.Status.ACTIVE).values_list("id", flat=True))
-    if kind == "rfm" and value:
-        from kopilka.analytics.labels import SEGMENTS
-        from kopilka.analytics.selectors import segment_member_ids, snapshot_latest
-
-        if value not in SEGMENTS:
-            raise CommandError(f"unknown RFM segment {value!r}; one of: {', '.join(SEGMENTS)}")
-        snapshot = snapshot_latest()
-        if snapshot is None:
-            raise CommandError("no analytics snapshot yet: run manage.py analytics_refresh first")
-        return sorted(segment_member_ids(snapshot, value))
-    if kind == "campaign" and value:
-        source = Campaign.objects.filter(key=value).first()
-        if source is None:
-            raise CommandError(f"no campaign with the key {value!r}")
-        return list(
-            CampaignMember.objects.filter(campaign=source, in_control=False).values_list(
-                "member_id", flat=True
-            )
-        )
-    raise CommandError(f"--audience must be all, rfm:SEGMENT or campaign:KEY; got {spec!r}")
 
 
 class Command(BaseCommand):
@@ -64,60 +29,33 @@ class Command(BaseCommand):
         parser.add_argument("--language", default="ru", choices=["ru", "en"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from kopilka.messaging.campaigns import campaign_queue
-        from kopilka.messaging.selectors import template_get
-        from kopilka.messaging.texts import sms_template_check, template_check
+        from kopilka.messaging.campaigns import campaign_launch
 
-        actor = Actor.system("campaign_send")
-        text, subject = options["text"], options["subject"]
-        if options["template"]:
-            template = template_get(options["template"], options["channel"], options["language"])
-            if template is None:
-                raise CommandError(
-                    f"no template {options['template']!r} for {options['channel']} "
-                    f"in {options['language']}"
-                )
-            text, subject = template.text, subject or template.subject
-        try:
-            template_check(text)
-            template_check(subject)
-            if options["channel"] == "sms":
-                sms_template_check(text, advertising=True)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         try:
             share = Decimal(options["control_share"])
         except InvalidOperation:
             raise CommandError("--control-share must be a number such as 0.1") from None
-        campaign = Campaign.objects.filter(key=options["key"]).first()
-        created = campaign is None
         try:
-            if campaign is None:
-                today = clock.business_date(clock.now())
-                campaign = campaign_create(
-                    key=options["key"],
-                    name=options["name"] or options["key"],
-                    control_share=share,
-                    starts_on=today,
-                    ends_on=today + timedelta(days=MEASURE_DAYS),
-                    member_ids=_audience(options["audience"]),
-                    actor=actor,
-                )
-            queued = campaign_queue(
-                campaign=campaign,
+            launched = campaign_launch(
+                key=options["key"],
+                name=options["name"] or "",
+                audience=options["audience"],
                 channel=options["channel"],
-                text=text,
-                subject=subject,
+                text=options["text"] or "",
+                subject=options["subject"],
+                template=options["template"] or "",
+                control_share=share,
                 language=options["language"],
-                actor=actor,
+                actor=Actor.system("campaign_send"),
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
+        queued = launched.queued
         self.stdout.write(
             json.dumps(
                 {
-                    "campaign": campaign.key,
-                    "created": created,
+                    "campaign": launched.campaign.key,
+                    "created": launched.created,
                     "channel": options["channel"],
                     "queued": queued.queued,
                     "control_group": queued.control_group,
