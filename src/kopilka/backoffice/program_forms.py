@@ -307,6 +307,10 @@ def _rule_initial(rule: dict[str, Any]) -> dict[str, Any]:
     return initial
 
 
+def _rule_stores(document: dict[str, Any]) -> set[str]:
+    return {code for rule in document["rules"] for code in rule.get("when", {}).get("stores", [])}
+
+
 def _filled(formset: Any) -> list[forms.Form]:
     """The formset's rows that are part of the program: typed in, not marked for deletion."""
     kept = formset.initial_form_count()
@@ -337,7 +341,8 @@ class ProgramDraft:
             data,
             prefix="rules",
             initial=[_rule_initial(r) for r in base["rules"]],
-            form_kwargs={"stores": stores},
+            # a rule may name a store not set up yet: it stays a choice
+            form_kwargs={"stores": sorted({*stores, *_rule_stores(base)})},
         )
         self._rows: dict[str, list[forms.Form]] = {}
 
