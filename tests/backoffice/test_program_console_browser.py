@@ -56,3 +56,8 @@ def test_a_marketer_previews_and_saves_a_new_rate(
         "/receipts/calculate", receipt(("COF1", "1", "1000.00"), member_id=member.pk)
     ).json()
     assert quoted["totals"]["earn_points"] == 70
+
+    page.goto(f"{live_server.url}/backoffice/campaigns/send/")  # the marketer's other page
+    expect(page.locator("h1")).to_have_text("Отправить рассылку")
+    assert accessibility_violations(page) == []
+    assert shoot(page, "backoffice-campaign-send", shots) <= PHONE["width"]

@@ -41,12 +41,12 @@ def test_a_cashier_takes_the_quiz_in_the_browser(
             {"name": name, "value": value, "url": live_server.url}
             for name, value in (
                 (settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value),
-                (settings.LANGUAGE_COOKIE_NAME, "en"),  # the quiz's words are not in Russian yet
+                (settings.LANGUAGE_COOKIE_NAME, "ru"),
             )
         ]
     )
     page.goto(f"{live_server.url}/till/")
-    page.get_by_role("link", name="Training quiz on the program").click()
+    page.get_by_role("link", name="Учебный тест по программе").click()
     page.wait_for_url("**/till/quiz/")
     assert page.locator("fieldset").count() == 10
     assert accessibility_violations(page) == []
@@ -55,11 +55,11 @@ def test_a_cashier_takes_the_quiz_in_the_browser(
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(shots / "till-quiz-phone.png"), full_page=True)
-    for key, q in questions("en").items():  # every right answer but the earn rate's
+    for key, q in questions("ru").items():  # every right answer but the earn rate's
         choice = q.choices[(q.right_index + 1) % len(q.choices)] if key == "earn" else q.right
         page.locator("fieldset", has_text=q.text).get_by_label(choice, exact=True).check()
-    page.get_by_role("button", name="Send the answers").click()
-    page.get_by_role("status").get_by_text("9 of 10 right").wait_for()
+    page.get_by_role("button", name="Отправить ответы").click()
+    page.get_by_role("status").get_by_text("Верно 9 из 10").wait_for()
     assert accessibility_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(shots / "till-quiz-done-phone.png"), full_page=True)

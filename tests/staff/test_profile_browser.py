@@ -47,18 +47,18 @@ def test_a_manager_makes_a_token_on_the_profile_page(
             {"name": name, "value": value, "url": live_server.url}
             for name, value in (
                 (settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value),
-                (settings.LANGUAGE_COOKIE_NAME, "en"),  # its words are not in Russian yet
+                (settings.LANGUAGE_COOKIE_NAME, "ru"),
             )
         ]
     )
     page.goto(f"{live_server.url}/backoffice/analytics/")
-    page.get_by_role("link", name="My profile").click()
+    page.get_by_role("link", name="Мой профиль").click()
     page.wait_for_url("**/backoffice/profile/")
     assert "Арбат, Центральный" in page.locator("dl.profile").inner_text()
     assert accessibility_violations(page) == []
     # when she names a token and creates it
-    page.get_by_label("Token name").fill("Price sync")
-    page.get_by_role("button", name="Create token").click()
+    page.get_by_label("Название токена").fill("Синхронизация цен")
+    page.get_by_role("button", name="Создать токен").click()
     page.wait_for_selector(".new-token")
     key = page.locator(".token-key").inner_text().strip()
     assert re.fullmatch(r"ks_[0-9a-f]{12}_[0-9a-f]{52}", key)

@@ -4,6 +4,7 @@ in force, so a poster never promises what the program does not give."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kopilka.core.money import points_text, rubles_text
@@ -12,9 +13,9 @@ from kopilka.rewards.models import Reward
 
 
 def percent_number(value: Decimal) -> str:
-    """Decimal("5.00") -> "5", Decimal("2.50") -> "2.5": a percentage as the program explains it
-    (never rounded down to a whole one)."""
-    return format(Decimal(value).normalize(), "f")
+    """Decimal("5.00") -> "5", Decimal("2.50") -> "2,5" in Russian ("2.5" in English): a
+    percentage in the active language, never rounded down to a whole one."""
+    return str(number_format(Decimal(format(Decimal(value).normalize(), "f"))))
 
 
 @dataclass(frozen=True)
