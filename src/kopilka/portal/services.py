@@ -14,10 +14,12 @@ import secrets
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -157,6 +159,14 @@ class Joining:
     language: str = ""  # the page's, when the form was sent
     ip: str | None = None  # where the boxes were ticked
     user_agent: str = ""
+
+    @classmethod
+    def asked(cls, request: HttpRequest, *, phone: str, **answers: Any) -> "Joining":
+        """The form's answers with where they were given: the request's IP and browser, and
+        the page's language unless `answers` says otherwise."""
+        evidence = ConsentEvidence.web(request)
+        answers.setdefault("language", translation.get_language() or "")
+        return cls(phone=phone, ip=evidence.ip, user_agent=evidence.user_agent, **answers)
 
     def stored(self) -> dict[str, object]:
         return asdict(self)

@@ -141,8 +141,8 @@ def join(request: HttpRequest, store: str | None = None) -> HttpResponse:
         except LoginRefused as refused:
             form.add_error("phone", refused.message)
         else:
-            evidence = ConsentEvidence.web(request)
-            request.session[JOINING] = Joining(
+            request.session[JOINING] = Joining.asked(
+                request,
                 phone=phone,
                 name=data["name"].strip(),
                 email=data["email"].strip().lower(),
@@ -150,9 +150,6 @@ def join(request: HttpRequest, store: str | None = None) -> HttpResponse:
                 email_marketing=data["email_marketing"],
                 telegram_marketing=data["telegram_marketing"],
                 store_id=found.pk if found else None,
-                language=translation.get_language() or "",
-                ip=evidence.ip,
-                user_agent=evidence.user_agent,
             ).stored()
             return redirect("portal:join-code")
     status = 400 if form.errors else 200

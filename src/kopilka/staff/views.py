@@ -25,7 +25,6 @@ from kopilka.core.login_throttle import client_ip
 from kopilka.core.models import AuditEntry
 from kopilka.members.models import Member
 from kopilka.members.selectors import member_find
-from kopilka.members.services import ConsentEvidence
 from kopilka.portal.selectors import member_vouchers
 from kopilka.portal.services import Joining, join_code_request, join_confirm, phone_read
 from kopilka.pos.models import Purchase, PurchaseLine, Store
@@ -271,14 +270,13 @@ def till_join(request: HttpRequest) -> HttpResponse:
         except DomainError as refused:
             asked.add_error("phone", refused.message)
         else:
-            evidence = ConsentEvidence.web(request)
-            joining = Joining(
+            joining = Joining.asked(
+                request,
                 phone=phone,
                 name=data["name"].strip(),
                 sms_marketing=data["sms_marketing"],
                 store_id=store.pk,
-                ip=evidence.ip,
-                user_agent=evidence.user_agent,
+                language="",  # the till's page is in the cashier's language, not the member's
             )
             request.session[JOINING] = joining.stored()
             code = TillCodeForm()
