@@ -207,6 +207,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kopilka.staff.roles.back_office_nav",
             ]
         },
     }

@@ -112,8 +112,30 @@ def test_an_offer_added_in_the_form_prices_its_own_example(marketer: Client) -> 
 def test_only_marketers_and_owners_open_it() -> None:
     cashier = Client()
     cashier.force_login(staff_user("anna", role="cashier"))
-    assert cashier.get(URL).status_code == 403
+    refused = cashier.get(URL)
+    assert refused.status_code == 403
+    said = refused.content.decode()
+    assert "Эта страница для: Владелец, Маркетолог." in said and "Ваши роли: Кассир." in said
     assert Client().get(URL).status_code == 302  # to the login
+
+
+@pytest.mark.django_db
+def test_the_navigation_shows_each_role_its_own_sections(marketer: Client) -> None:
+    links = {
+        "marketer": marketer.get("/backoffice/profile/").content.decode(),
+        "manager": _signed_in("store_manager").get("/backoffice/profile/").content.decode(),
+    }
+    assert 'href="/backoffice/program/"' in links["marketer"]
+    assert 'href="/backoffice/staff/"' not in links["marketer"]
+    assert 'href="/backoffice/program/"' not in links["manager"]
+    assert 'href="/backoffice/staff/"' in links["manager"]
+    assert 'href="/backoffice/audit/"' not in links["marketer"] + links["manager"]
+
+
+def _signed_in(role: str) -> Client:
+    client = Client()
+    client.force_login(staff_user(f"someone-{role}", role=role))
+    return client
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
 from kopilka.pos.models import Store
@@ -99,16 +100,20 @@ def sees_back_office(user: Any) -> bool:
 
 
 def role_required(
-    allowed: Callable[[Any], bool], *, staff_login: bool = False
+    allowed: Callable[[Any], bool], *, roles: tuple[str, ...] = ROLES, staff_login: bool = False
 ) -> Callable[[View], View]:
-    """Logged-in staff whom `allowed` lets in; others see why not (403). `staff_login`: the
-    admin's own check first (an `is_staff` account), as the back office's pages had."""
+    """Logged-in staff whom `allowed` lets in; others see why not (403): the `roles` the page
+    is for (the owner's always) and their own. `staff_login`: the admin's own check first (an
+    `is_staff` account), as the back office's pages had."""
+    needed = [ROLE_NAMES[role] for role in ROLES if role in (OWNER, *roles)]
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not allowed(request.user):
-                return render(request, "staff/forbidden.html", status=403)
+                own = [ROLE_NAMES[role] for role in roles_of(request.user)]
+                context = {"needed": needed, "own": own}
+                return render(request, "staff/forbidden.html", context, status=403)
             return view(request, *args, **kwargs)
 
         login = staff_member_required if staff_login else login_required(login_url="admin:login")
@@ -117,9 +122,26 @@ def role_required(
     return decorate
 
 
-till_required = role_required(can_use_till)
-manager_required = role_required(is_manager)
-materials_required = role_required(sees_back_office)
-owner_required = role_required(is_owner)
-analytics_required = role_required(sees_back_office, staff_login=True)
-marketer_required = role_required(is_marketer, staff_login=True)
+BACK_OFFICE = (MARKETER, STORE_MANAGER)
+till_required = role_required(can_use_till, roles=(STORE_MANAGER, CASHIER))
+manager_required = role_required(is_manager, roles=(STORE_MANAGER,))
+materials_required = role_required(sees_back_office, roles=BACK_OFFICE)
+owner_required = role_required(is_owner, roles=(OWNER,))
+analytics_required = role_required(sees_back_office, roles=BACK_OFFICE, staff_login=True)
+marketer_required = role_required(is_marketer, roles=(MARKETER,), staff_login=True)
+
+
+def back_office_nav(request: HttpRequest) -> dict[str, Any]:
+    """Which back-office sections the person may open (a context processor: worked out only
+    when a page's navigation asks)."""
+
+    def sections() -> dict[str, bool]:
+        user = request.user
+        return {
+            "analytics": sees_back_office(user),
+            "program": is_marketer(user),
+            "staff": is_manager(user),
+            "audit": is_owner(user),
+        }
+
+    return {"nav": SimpleLazyObject(sections)}
