@@ -3,8 +3,6 @@ profile page): who am I, the program in force and new versions of it, a draft's 
 what-if runs, the stores' and staff results. Each operation checks the person's roles as the
 back office's pages do; the services are the pages' own."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -47,16 +45,13 @@ from kopilka.program.selectors import program_in_force, program_in_force_since
 from kopilka.program.services import DocumentInvalid, program_version_create, simulation_request
 from kopilka.staff.results import CAME_BACK_DAYS, Row, staff_leaderboard, store_results
 from kopilka.staff.roles import (
-    CASHIER,
-    MARKETER,
+    ANY_ROLE,
+    BACK_OFFICE,
+    MANAGING,
+    MARKETING,
     OWNER,
-    ROLE_NAMES,
-    STORE_MANAGER,
-    has_role,
-    is_manager,
-    is_marketer,
+    Need,
     roles_of,
-    sees_back_office,
     stores_of,
 )
 
@@ -65,25 +60,14 @@ router = Router(tags=["staff"], auth=StaffTokenAuth())
 STAFF_ERRORS = {**ERRORS, 403: ErrorOut}
 
 
-@dataclass(frozen=True)
-class Need:
-    """Who may call an operation: a predicate of `staff.roles` and the roles it lets in."""
-
-    allowed: Callable[[Any], bool]
-    roles: tuple[str, ...]
-
-
-ANY_ROLE = Need(has_role, (OWNER, MARKETER, STORE_MANAGER, CASHIER))
-PROGRAM_READERS = Need(sees_back_office, (OWNER, MARKETER, STORE_MANAGER))
-PROGRAM_WRITERS = Need(is_marketer, (OWNER, MARKETER))
-RESULTS_READERS = Need(is_manager, (OWNER, STORE_MANAGER))
+PROGRAM_READERS, PROGRAM_WRITERS, RESULTS_READERS = BACK_OFFICE, MARKETING, MANAGING
 
 
 def _person(request: HttpRequest, need: Need) -> Any:
     """The token's person when one of their roles is in `need`; Forbidden (403) otherwise."""
     user = staff_of(request)
     if not need.allowed(user):
-        roles = ", ".join(str(ROLE_NAMES[role]) for role in need.roles)
+        roles = ", ".join(need.names())
         raise Forbidden(_("This needs one of the roles: %(roles)s.") % {"roles": roles})
     return user
 

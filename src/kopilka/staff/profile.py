@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from kopilka.core.audit import Actor
 from kopilka.core.errors import DomainError
 from kopilka.core.idempotency import form_key, request_fingerprint, run_idempotent
-from kopilka.staff.roles import ROLE_NAMES, has_role, is_owner, role_required, roles_of, stores_of
+from kopilka.staff.roles import ANY_ROLE, ROLE_NAMES, is_owner, role_required, roles_of, stores_of
 from kopilka.staff.tokens import (
     NAME_MAX,
     NewToken,
@@ -92,7 +92,7 @@ def _revoke(request: HttpRequest) -> None:
         )
 
 
-@role_required(has_role)
+@role_required(ANY_ROLE)
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     """The person, their roles and stores, and their API tokens."""

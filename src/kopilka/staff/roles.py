@@ -3,6 +3,7 @@ cashier. The cashier screen asks for `staff.use_till`; a person works in the sto
 profile (an owner, a superuser: in every store)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -99,20 +100,37 @@ def sees_back_office(user: Any) -> bool:
     return _in(user, MARKETER, STORE_MANAGER)
 
 
-def role_required(
-    allowed: Callable[[Any], bool], *, roles: tuple[str, ...] = ROLES, staff_login: bool = False
-) -> Callable[[View], View]:
-    """Logged-in staff whom `allowed` lets in; others see why not (403): the `roles` the page
-    is for (the owner's always) and their own. `staff_login`: the admin's own check first (an
-    `is_staff` account), as the back office's pages had."""
-    needed = [ROLE_NAMES[role] for role in ROLES if role in (OWNER, *roles)]
+@dataclass(frozen=True)
+class Need:
+    """Who may open a page or call an operation: a predicate above and the roles it lets in
+    (the owner's included), to say so to those it refuses."""
+
+    allowed: Callable[[Any], bool]
+    roles: tuple[str, ...]
+
+    def names(self) -> list[str]:
+        return [str(ROLE_NAMES[role]) for role in ROLES if role in self.roles]
+
+
+ANY_ROLE = Need(has_role, ROLES)
+TILL = Need(can_use_till, (OWNER, STORE_MANAGER, CASHIER))
+MANAGING = Need(is_manager, (OWNER, STORE_MANAGER))
+BACK_OFFICE = Need(sees_back_office, (OWNER, MARKETER, STORE_MANAGER))
+MARKETING = Need(is_marketer, (OWNER, MARKETER))
+OWNING = Need(is_owner, (OWNER,))
+
+
+def role_required(need: Need, *, staff_login: bool = False) -> Callable[[View], View]:
+    """Logged-in staff whom `need` lets in; others see why not (403): the roles the page is for
+    and their own. `staff_login`: the admin's own check first (an `is_staff` account), as the
+    back office's pages had."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not allowed(request.user):
+            if not need.allowed(request.user):
                 own = [ROLE_NAMES[role] for role in roles_of(request.user)]
-                context = {"needed": needed, "own": own}
+                context = {"needed": need.names(), "own": own}
                 return render(request, "staff/forbidden.html", context, status=403)
             return view(request, *args, **kwargs)
 
@@ -122,13 +140,12 @@ def role_required(
     return decorate
 
 
-BACK_OFFICE = (MARKETER, STORE_MANAGER)
-till_required = role_required(can_use_till, roles=(STORE_MANAGER, CASHIER))
-manager_required = role_required(is_manager, roles=(STORE_MANAGER,))
-materials_required = role_required(sees_back_office, roles=BACK_OFFICE)
-owner_required = role_required(is_owner, roles=(OWNER,))
-analytics_required = role_required(sees_back_office, roles=BACK_OFFICE, staff_login=True)
-marketer_required = role_required(is_marketer, roles=(MARKETER,), staff_login=True)
+till_required = role_required(TILL)
+manager_required = role_required(MANAGING)
+materials_required = role_required(BACK_OFFICE)
+owner_required = role_required(OWNING)
+analytics_required = role_required(BACK_OFFICE, staff_login=True)
+marketer_required = role_required(MARKETING, staff_login=True)
 
 
 def back_office_nav(request: HttpRequest) -> dict[str, Any]:
